@@ -1,0 +1,67 @@
+//! One joint's motion as FK needs it: where its value comes from in `q`, and how it moves.
+
+use nalgebra::{Rotation3, Translation3, Unit, Vector3};
+
+use super::Pose;
+use crate::model::{Joint, JointKind, Model};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Motion {
+    Fixed,
+    Revolute(Unit<Vector3<f64>>),
+    Prismatic(Unit<Vector3<f64>>),
+}
+
+/// `value = multiplier · q[var] + offset`; for independent joints multiplier 1, offset 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Source {
+    pub var: usize,
+    pub multiplier: f64,
+    pub offset: f64,
+}
+
+impl Motion {
+    pub fn of(joint: &Joint) -> Motion {
+        match joint.kind {
+            JointKind::Fixed => Motion::Fixed,
+            JointKind::Revolute | JointKind::Continuous => Motion::Revolute(joint.axis),
+            JointKind::Prismatic => Motion::Prismatic(joint.axis),
+        }
+    }
+
+    /// `joint_from_child` at joint value `value`.
+    #[inline]
+    pub fn pose(self, value: f64) -> Pose {
+        match self {
+            Motion::Fixed => Pose::identity(),
+            Motion::Revolute(axis) => Pose::from_parts(
+                Translation3::identity(),
+                Rotation3::from_axis_angle(&axis, value),
+            ),
+            Motion::Prismatic(axis) => Pose::from_parts(
+                Translation3::from(axis.into_inner() * value),
+                Rotation3::identity(),
+            ),
+        }
+    }
+}
+
+/// Where a joint's value comes from, as an index into the model's `q`. `None` for fixed joints.
+pub(crate) fn model_source(model: &Model, joint: usize) -> Option<Source> {
+    let j = &model.joints[joint];
+    if !j.kind.is_movable() {
+        return None;
+    }
+    match j.mimic {
+        None => model.dof_of_joint[joint].map(|var| Source {
+            var,
+            multiplier: 1.0,
+            offset: 0.0,
+        }),
+        Some(m) => model.dof_of_joint[m.leader].map(|var| Source {
+            var,
+            multiplier: m.multiplier,
+            offset: m.offset,
+        }),
+    }
+}

@@ -1,0 +1,30 @@
+//! # teleop-bridge
+//!
+//! A VR teleoperation bridge for humanoid robots: a trainer in a headset moves, the robot moves
+//! with them, and every demonstration is recorded as training data.
+//!
+//! ```text
+//!  operator source ──OperatorFrame──► retarget ──Targets──► ik ──JointTargets──► safety ──► robot
+//!  (xr | script | replay)                                                                   │
+//!  headset / window / PNG ◄── render (stereo robot-camera view) ◄── RobotState, CameraFrames ┤
+//!  recorder (MCAP) ◄── every message above, with its timestamps ◄────────────────────────────┘
+//! ```
+//!
+//! ## Frames
+//! Transforms are named `a_from_b` (maps points in b to a); points `p_in_a`.
+//! - `stage`: the XR tracking space (+Y up, −Z forward, right-handed).
+//! - `head`, `hand`: the operator's head and hands, in `stage`.
+//! - `base`: the robot's root link (URDF/ROS: +Z up, +X forward).
+//! - `link`: any URDF link; `camera`: a robot camera link.
+//! - `world`: the simulator's fixed frame.
+//!
+//! ## Modules so far
+//! - [`model`]: URDF → validated robot description.
+//! - [`kinematics`]: FK and Jacobians on compiled, allocation-free chains and trees.
+//! - [`cli`]: the `teleop` command line.
+
+#![deny(unsafe_code)]
+
+pub mod cli;
+pub mod kinematics;
+pub mod model;

@@ -1,0 +1,22 @@
+//! The robot description: URDF → links, joints, limits, mimic joints, geometry and meshes, with
+//! validation that names the file and element at fault.
+//!
+//! ## Limitations
+//! - Joint types `floating`, `planar` and `spherical` are rejected with
+//!   [`Error::UnsupportedJoint`]; a floating base is the robot backend's business, not the URDF's.
+//! - `<calibration>`, `<dynamics>`, `<transmission>` and `<gazebo>` are ignored.
+//! - A velocity or effort limit of 0 is read as "not given" (URDF's own default).
+//! - Meshes are resolved when the URDF loads but read only on demand ([`MeshRef::load`]).
+
+mod error;
+mod geometry;
+mod mesh;
+mod robot;
+mod urdf;
+mod xml_check;
+
+pub use error::Error;
+pub use geometry::{Collision, Inertial, MeshRef, Rgba, Shape, Visual};
+pub use mesh::{PackagePath, TriangleMesh, load_triangles};
+pub use robot::{Joint, JointId, JointKind, JointLimits, Link, LinkId, Mimic, Model};
+pub use urdf::LoadOptions;

@@ -1,0 +1,12 @@
+//! One integration-test binary (one link step on a 2-core machine); each area is a submodule.
+
+mod integration {
+    pub mod alloc_count;
+    pub mod broken_urdf;
+    pub mod cli;
+    pub mod common;
+    pub mod fk_reference;
+    pub mod humanoid;
+    pub mod jacobian;
+    pub mod packages;
+}

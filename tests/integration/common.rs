@@ -1,0 +1,54 @@
+//! Where the shared robot corpus is, and loading its robots.
+
+use std::path::{Path, PathBuf};
+
+use teleop_bridge::model::Model;
+
+/// `TELEOP_ROBOTS_DIR`, else `../shared/robots` beside the checkout. `None` (the test skips)
+/// when absent, except under CI, where a missing corpus is a failure.
+pub fn robots_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("TELEOP_ROBOTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/robots"));
+    if dir.join("INDEX.md").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "robot corpus not found at {} (set TELEOP_ROBOTS_DIR)",
+        dir.display()
+    );
+    eprintln!("skipping: robot corpus not found at {}", dir.display());
+    None
+}
+
+/// Every robot folder of the corpus, sorted.
+pub fn robot_folders(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("corpus folder readable")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.join("fk_reference.json").is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The URDF at the top of a robot folder (not `original/`).
+pub fn urdf_in(folder: &Path) -> PathBuf {
+    let mut urdfs: Vec<PathBuf> = std::fs::read_dir(folder)
+        .expect("robot folder readable")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "urdf"))
+        .collect();
+    assert_eq!(urdfs.len(), 1, "one URDF in {}", folder.display());
+    urdfs.remove(0)
+}
+
+pub fn load_robot(dir: &Path, name: &str) -> Model {
+    let path = urdf_in(&dir.join(name));
+    Model::from_urdf_file(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn bundled_humanoid() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("urdf/teleop_humanoid.urdf")
+}
