@@ -1,1 +1,61 @@
-pub fn run() {}
+//! The `teleop` command line: parse arguments, run one subcommand, turn its error into a
+//! one-line message and an exit code in exactly one place.
+
+mod inspect;
+mod kin;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "teleop",
+    version,
+    about = "VR teleoperation bridge for humanoid robots"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Describe a URDF: tree, DoF, joint limits, suggested chains, mesh status.
+    Inspect {
+        urdf: PathBuf,
+        /// Machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Kinematics on JSON lines (stdin → stdout).
+    #[command(subcommand)]
+    Kin(kin::KinCommand),
+}
+
+/// Runs the command line; the process's exit code.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Command::Inspect { urdf, json } => inspect::run(&urdf, json),
+        Command::Kin(command) => kin::run(command),
+    }
+}

@@ -18,5 +18,7 @@ mod xml_check;
 pub use error::Error;
 pub use geometry::{Collision, Inertial, MeshRef, Rgba, Shape, Visual};
 pub use mesh::{PackagePath, TriangleMesh, load_triangles};
-pub use robot::{Joint, JointId, JointKind, JointLimits, Link, LinkId, Mimic, Model};
+pub use robot::{
+    ChainSuggestion, Joint, JointId, JointKind, JointLimits, Link, LinkId, Mimic, Model,
+};
 pub use urdf::LoadOptions;

@@ -156,3 +156,75 @@ impl Model {
         }
     }
 }
+
+/// A chain worth offering to a user: `base` is an ancestor of `tip`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainSuggestion {
+    pub base: LinkId,
+    pub tip: LinkId,
+    /// Independent joints moving the tip relative to the base.
+    pub dof: usize,
+}
+
+impl Model {
+    /// Independent joints (mimics counted as their leader) on the path from `base` down to
+    /// `tip`; `None` if `base` is not an ancestor of `tip`.
+    pub fn dofs_between(&self, base: LinkId, tip: LinkId) -> Option<Vec<JointId>> {
+        let mut out = Vec::new();
+        for link in self.ancestors(tip) {
+            if link == base {
+                out.reverse();
+                return Some(out);
+            }
+            let joint = self.links[link].parent_joint?;
+            let leader = match self.joints[joint].mimic {
+                Some(m) => m.leader,
+                None if self.joints[joint].kind.is_movable() => joint,
+                None => continue,
+            };
+            if !out.contains(&leader) {
+                out.push(leader);
+            }
+        }
+        None
+    }
+
+    /// Chains from the root to every leaf, and between consecutive branch points (links with
+    /// two or more children) and leaves: on a humanoid these are the arms (torso → hand), legs
+    /// (pelvis → foot) and fingers. Only chains that move; sorted by base, then tip.
+    pub fn suggested_chains(&self) -> Vec<ChainSuggestion> {
+        let is_branch = |l: LinkId| self.links[l].child_joints.len() >= 2;
+        let is_leaf = |l: LinkId| self.links[l].child_joints.is_empty();
+        let mut out = Vec::new();
+        let mut push = |base: LinkId, tip: LinkId| {
+            let dof = self.dofs_between(base, tip).map_or(0, |d| d.len());
+            let suggestion = ChainSuggestion { base, tip, dof };
+            if dof > 0 && !out.contains(&suggestion) {
+                out.push(suggestion);
+            }
+        };
+        for link in 1..self.links.len() {
+            if is_leaf(link) {
+                push(Self::ROOT, link);
+            }
+            if is_leaf(link) || is_branch(link) {
+                let base = self
+                    .ancestors(link)
+                    .skip(1)
+                    .find(|&a| a == Self::ROOT || is_branch(a))
+                    .unwrap_or(Self::ROOT);
+                push(base, link);
+            }
+        }
+        out.sort_by_key(|c| (c.base, c.tip));
+        // Several tips fixed to one moving link (a torso's IMU, logo, camera) are one chain.
+        let mut seen: Vec<(LinkId, Vec<JointId>)> = Vec::new();
+        out.retain(|c| {
+            let key = (c.base, self.dofs_between(c.base, c.tip).unwrap_or_default());
+            let new = !seen.contains(&key);
+            seen.push(key);
+            new
+        });
+        out
+    }
+}

@@ -1,1 +1,214 @@
+//! The `teleop` binary as users and scripts drive it.
 
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use super::common::{bundled_humanoid, robots_dir, urdf_in};
+
+fn teleop(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(args)
+        .env_remove("ROS_PACKAGE_PATH")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("teleop runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("teleop finishes")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn inspect_g1_suggests_both_arm_chains() {
+    let Some(dir) = robots_dir() else { return };
+    let urdf = urdf_in(&dir.join("unitree_g1"));
+    let out = teleop(&["inspect", urdf.to_str().expect("utf-8 path")], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("torso_link → left_hand_palm_link (7 DoF)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("torso_link → right_hand_palm_link (7 DoF)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pelvis → left_ankle_roll_link (6 DoF)"),
+        "{text}"
+    );
+
+    let out = teleop(
+        &["inspect", "--json", urdf.to_str().expect("utf-8 path")],
+        "",
+    );
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(report["dof"], 43);
+    assert_eq!(
+        report["meshes"]["unresolved"].as_array().map(Vec::len),
+        Some(0)
+    );
+    let arm = report["chains"]
+        .as_array()
+        .expect("chains")
+        .iter()
+        .find(|c| c["base"] == "torso_link" && c["tip"] == "left_hand_palm_link")
+        .expect("left arm chain");
+    assert_eq!(arm["joints"][0], "left_shoulder_pitch_joint");
+    assert_eq!(arm["joints"][6], "left_wrist_yaw_joint");
+}
+
+#[test]
+fn inspect_lists_unresolved_meshes_and_ros_package_path_resolves_them() {
+    let Some(dir) = robots_dir() else { return };
+    let original = dir.join("panda/original/panda.urdf");
+    let original = original.to_str().expect("utf-8 path");
+    let out = teleop(&["inspect", "--json", original], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(report["meshes"]["referenced"], 20);
+    assert_eq!(report["meshes"]["resolved"], 0);
+
+    let packages = tempfile::tempdir().expect("tempdir");
+    let package = packages
+        .path()
+        .join("example-robot-data/robots/panda_description");
+    std::fs::create_dir_all(&package).expect("mkdir");
+    std::os::unix::fs::symlink(dir.join("panda/meshes"), package.join("meshes")).expect("symlink");
+    let out = Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(["inspect", "--json", original])
+        .env(
+            "ROS_PACKAGE_PATH",
+            format!("/nonexistent:{}", packages.path().display()),
+        )
+        .output()
+        .expect("runs");
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(report["meshes"]["resolved"], 20, "{}", stdout(&out));
+}
+
+#[test]
+fn kin_fk_answers_one_line_per_line_in_with_full_precision() {
+    let humanoid = bundled_humanoid();
+    let urdf = humanoid.to_str().expect("utf-8 path");
+    let input = "{\"q\": {}}\n\n{\"q\": {\"left_elbow_joint\": 1.0, \"waist_yaw_joint\": 0.3}}\n";
+    let out = teleop(&["kin", "fk", urdf], input);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "blank lines are skipped");
+    let root = &lines[0]["links"]["pelvis"];
+    assert_eq!(root[0][0], 1.0);
+    assert_eq!(root[3], serde_json::json!([0.0, 0.0, 0.0, 1.0]));
+    // Bending the elbow moves the hand but not the shoulder.
+    let moved = |link: &str| lines[0]["links"][link] != lines[1]["links"][link];
+    assert!(moved("left_hand_link"));
+    assert!(
+        moved("left_shoulder_pitch_link"),
+        "waist yaw moves the shoulder"
+    );
+    assert!(!moved("pelvis"));
+}
+
+#[test]
+fn kin_fk_matches_the_reference_for_a_real_robot() {
+    let Some(dir) = robots_dir() else { return };
+    let folder = dir.join("xarm7");
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(folder.join("fk_reference.json")).expect("read"),
+    )
+    .expect("JSON");
+    let sample = &reference["samples"][7];
+    let q: serde_json::Map<String, Value> = reference["joint_names"]
+        .as_array()
+        .expect("names")
+        .iter()
+        .zip(sample["q"].as_array().expect("q"))
+        .map(|(n, v)| (n.as_str().expect("name").to_owned(), v.clone()))
+        .collect();
+    let input = format!("{}\n", serde_json::json!({ "q": q }));
+    let out = teleop(
+        &["kin", "fk", urdf_in(&folder).to_str().expect("utf-8")],
+        &input,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let answer: Value = serde_json::from_str(stdout(&out).trim()).expect("JSON");
+    let ours = answer["links"]["link_eef"]
+        .as_array()
+        .expect("pose")
+        .clone();
+    let theirs = sample["poses"]["link_eef"]
+        .as_array()
+        .expect("pose")
+        .clone();
+    for (a, b) in ours
+        .iter()
+        .flat_map(|r| r.as_array().expect("row").clone())
+        .zip(
+            theirs
+                .iter()
+                .flat_map(|r| r.as_array().expect("row").clone()),
+        )
+    {
+        let (a, b) = (a.as_f64().expect("num"), b.as_f64().expect("num"));
+        assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn bad_input_gets_a_one_line_error_and_a_failing_exit_code() {
+    let humanoid = bundled_humanoid();
+    let urdf = humanoid.to_str().expect("utf-8 path");
+    let broken = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken_urdf/loop.urdf");
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (
+            vec!["kin", "fk", urdf],
+            "{\"q\": {\"no_such_joint\": 1}}\n",
+            "no_such_joint",
+        ),
+        (
+            vec!["kin", "fk", urdf],
+            "{\"q\": {\"left_gripper_finger_mirror_joint\": 0.01}}\n",
+            "mimics",
+        ),
+        (vec!["kin", "fk", urdf], "not json\n", "line 1"),
+        (
+            vec!["kin", "fk", urdf],
+            "{\"q\": {\"left_elbow_joint\": \"x\"}}\n",
+            "line 1",
+        ),
+        (vec!["kin", "fk", "/no/such.urdf"], "", "/no/such.urdf"),
+        (vec!["inspect", broken.to_str().expect("utf-8")], "", "loop"),
+    ];
+    for (args, input, says) in cases {
+        let out = teleop(&args, input);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.trim_end().lines().count() == 1,
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains(says),
+            "{args:?}: '{err}' should mention {says}"
+        );
+    }
+}
