@@ -1,8 +1,9 @@
 //! One joint's motion as FK needs it: where its value comes from in `q`, and how it moves.
 
-use nalgebra::{Rotation3, Translation3, Unit, Vector3};
+use nalgebra::{Matrix3, Rotation3, Translation3, Unit, Vector3};
 
 use super::Pose;
+use super::trig::sin_cos;
 use crate::model::{Joint, JointKind, Model};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,10 +35,17 @@ impl Motion {
     pub fn pose(self, value: f64) -> Pose {
         match self {
             Motion::Fixed => Pose::identity(),
-            Motion::Revolute(axis) => Pose::from_parts(
-                Translation3::identity(),
-                Rotation3::from_axis_angle(&axis, value),
-            ),
+            Motion::Revolute(axis) => {
+                // Rodrigues: R = c·I + s·[a]× + (1 − c)·a·aᵀ.
+                let (s, c) = sin_cos(value);
+                let a = axis.into_inner();
+                let rotation =
+                    Matrix3::identity() * c + a.cross_matrix() * s + a * a.transpose() * (1.0 - c);
+                Pose::from_parts(
+                    Translation3::identity(),
+                    Rotation3::from_matrix_unchecked(rotation),
+                )
+            }
             Motion::Prismatic(axis) => Pose::from_parts(
                 Translation3::from(axis.into_inner() * value),
                 Rotation3::identity(),

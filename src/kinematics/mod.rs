@@ -15,6 +15,7 @@ mod chain;
 mod error;
 mod joint;
 mod tree;
+mod trig;
 
 pub use chain::Chain;
 pub use error::Error;
