@@ -26,5 +26,6 @@
 #![deny(unsafe_code)]
 
 pub mod cli;
+pub mod ik;
 pub mod kinematics;
 pub mod model;

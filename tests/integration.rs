@@ -7,6 +7,7 @@ mod integration {
     pub mod common;
     pub mod fk_reference;
     pub mod humanoid;
+    pub mod ik;
     pub mod jacobian;
     pub mod packages;
 }

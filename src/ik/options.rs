@@ -1,0 +1,49 @@
+//! Solver settings, each with the reason for its default.
+
+/// How the solver works; `Options::default()` suits 6–7-DoF arms and humanoid upper bodies.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Success when every task's position error is below this (m). 1e-4 m is the benchmark
+    /// protocol's tolerance; the solver iterates a little past it.
+    pub position_tolerance_m: f64,
+    /// Success when every task's orientation error is below this (rad).
+    pub rotation_tolerance_rad: f64,
+    /// Levenberg–Marquardt damping at the start of a solve; adapted ×/÷ per step.
+    pub initial_damping: f64,
+    /// Smallest damping: keeps steps bounded at singularities even when everything converges.
+    pub min_damping: f64,
+    /// Global mode: total wall-clock budget (s). The benchmark protocol's 5 ms.
+    pub solve_timeout_s: f64,
+    /// Global mode: restart from a random seed after this many iterations without a 1 %
+    /// improvement; convergence from a good seed takes 5–20.
+    pub stall_iterations: usize,
+    /// Global mode: a hard cap on iterations per seed.
+    pub max_iterations_per_seed: usize,
+    /// Tracking mode: iterations per call (each one a small box-constrained QP).
+    pub track_iterations: usize,
+    /// Weight of the pull towards the rest posture, relative to a 1 m / 1 rad task error.
+    /// Small, so it only decides among solutions the tasks leave free.
+    pub posture_weight: f64,
+    /// Honour `<safety_controller>` soft limits where the URDF gives them.
+    pub use_soft_limits: bool,
+    /// Seed of the restart generator: the same inputs give the same answer.
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            position_tolerance_m: 1e-4,
+            rotation_tolerance_rad: 1e-3,
+            initial_damping: 1e-3,
+            min_damping: 1e-9,
+            solve_timeout_s: 5e-3,
+            stall_iterations: 3,
+            max_iterations_per_seed: 40,
+            track_iterations: 4,
+            posture_weight: 1e-4,
+            use_soft_limits: true,
+            seed: 0x07e1_e0bb_1d6e,
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! IK correctness on real robots: solutions reach targets within tolerance and limits; tracking
+//! respects velocity limits; bad targets never produce NaN or a panic.
+
+use teleop_bridge::ik::{Options, Report, Solver, Target, Task};
+use teleop_bridge::kinematics::{Chain, Pose};
+use teleop_bridge::model::Model;
+
+use super::alloc_count::allocations_during;
+use super::common::{bundled_humanoid, load_robot, robots_dir};
+
+const ARMS: &[(&str, &str, &str)] = &[
+    ("panda", "panda_link0", "panda_link8"),
+    ("ur5", "base_link", "tool0"),
+    ("xarm7", "link_base", "link_eef"),
+    ("unitree_g1", "torso_link", "left_hand_palm_link"),
+    ("pr2", "torso_lift_link", "l_gripper_tool_frame"),
+    (
+        "kinova_j2s6s200",
+        "j2s6s200_link_base",
+        "j2s6s200_end_effector",
+    ),
+];
+
+/// Deterministic uniform numbers for targets (independent of the solver's own generator).
+struct Lcg(u64);
+impl Lcg {
+    fn unit(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn configuration(&mut self, solver: &Solver) -> Vec<f64> {
+        let (lo, hi) = solver.limits();
+        lo.iter()
+            .zip(hi)
+            .map(|(&l, &h)| {
+                let (l, h) = if l.is_finite() { (l, h) } else { (-3.1, 3.1) };
+                l + (h - l) * self.unit()
+            })
+            .collect()
+    }
+}
+
+/// A generous time budget: these tests check answers, and a loaded CI machine must not fail them.
+fn options() -> Options {
+    Options {
+        solve_timeout_s: 0.5,
+        ..Options::default()
+    }
+}
+
+fn arm_solver(model: &Model, base: &str, tip: &str) -> (Chain, Solver) {
+    let chain = Chain::new(model, base, tip).expect("chain");
+    let solver = Solver::new(model, vec![Task::new(chain.clone())], options()).expect("solver");
+    (chain, solver)
+}
+
+/// Independent check of a report: FK of the answer against the target.
+fn errors(chain: &Chain, q: &[f64], target: &Pose) -> (f64, f64) {
+    let pose = chain.forward(q);
+    let position = (pose.translation.vector - target.translation.vector).norm();
+    let relative = pose.rotation.inverse() * target.rotation;
+    // Through the quaternion: acos of the trace is NaN when rounding lifts it past 1.
+    let rotation = nalgebra::UnitQuaternion::from_rotation_matrix(&relative).angle();
+    (position, rotation)
+}
+
+#[test]
+fn global_solve_reaches_random_reachable_targets_within_limits() {
+    let Some(dir) = robots_dir() else { return };
+    for &(robot, base, tip) in ARMS {
+        let model = load_robot(&dir, robot);
+        let (chain, mut solver) = arm_solver(&model, base, tip);
+        let mut rng = Lcg(7);
+        let mut solved = 0;
+        let trials = 100;
+        for _ in 0..trials {
+            let target = chain.forward(&rng.configuration(&solver));
+            solver.set_target(0, Target::Pose(target));
+            let mut q = rng.configuration(&solver);
+            let report = solver.solve(&mut q);
+            assert!(q.iter().all(|v| v.is_finite()), "{robot}: finite");
+            assert!(
+                solver.within_limits(&q),
+                "{robot}: within limits even when failing"
+            );
+            if report.ok {
+                let (p, r) = errors(&chain, &q, &target);
+                assert!(
+                    p < 1e-4 && r < 1e-3,
+                    "{robot}: report ok but FK says {p} m {r} rad"
+                );
+                assert!(
+                    (p - report.position_error_m).abs() < 1e-9,
+                    "{robot}: reported error is the real one"
+                );
+                solved += 1;
+            }
+        }
+        // The benchmark measures the rate on 2,000 targets; here a floor that catches breakage.
+        assert!(solved >= trials - 2, "{robot}: solved {solved}/{trials}");
+    }
+}
+
+#[test]
+fn tracking_follows_a_smooth_path_without_exceeding_velocity_limits() {
+    let Some(dir) = robots_dir() else { return };
+    for &(robot, base, tip) in ARMS {
+        let model = load_robot(&dir, robot);
+        let (chain, mut solver) = arm_solver(&model, base, tip);
+        let n = solver.dof();
+        let (lo, hi) = (solver.limits().0.to_vec(), solver.limits().1.to_vec());
+        let vmax = solver.velocity_limits().to_vec();
+        let dt = 1.0 / 90.0;
+        // A path in joint space at half the velocity limit, so it is exactly trackable.
+        let path = |t: f64| -> Vec<f64> {
+            (0..n)
+                .map(|i| {
+                    let (l, h) = if lo[i].is_finite() {
+                        (lo[i], hi[i])
+                    } else {
+                        (-1.0, 1.0)
+                    };
+                    let mid = 0.5 * (l + h);
+                    let amplitude = 0.3 * (h - l).min(2.0);
+                    let w = (0.5 * vmax[i].min(3.0) / amplitude).min(2.0);
+                    mid + amplitude * (w * t + i as f64).sin()
+                })
+                .collect()
+        };
+        let mut q = path(0.0);
+        let mut failures = 0;
+        for step in 1..=400 {
+            let target = chain.forward(&path(step as f64 * dt));
+            solver.set_target(0, Target::Pose(target));
+            let before = q.clone();
+            let report = solver.track(&mut q, dt);
+            for i in 0..n {
+                assert!(
+                    (q[i] - before[i]).abs() <= vmax[i] * dt * (1.0 + 1e-9),
+                    "{robot}: joint {i} moved {} > {} in one tick",
+                    (q[i] - before[i]).abs(),
+                    vmax[i] * dt
+                );
+            }
+            assert!(solver.within_limits(&q), "{robot}: limits");
+            if !report.ok {
+                failures += 1;
+            }
+        }
+        assert!(
+            failures <= 2,
+            "{robot}: {failures} of 400 tracking steps missed tolerance"
+        );
+    }
+}
+
+#[test]
+fn unreachable_and_non_finite_targets_hold_or_move_safely() {
+    let Some(dir) = robots_dir() else { return };
+    let model = load_robot(&dir, "panda");
+    let (chain, mut solver) = arm_solver(&model, "panda_link0", "panda_link8");
+    let vmax = solver.velocity_limits().to_vec();
+    let start = vec![0.0, -0.3, 0.0, -2.0, 0.0, 1.8, 0.7];
+    let far = Pose::translation(3.0, 0.0, 0.5);
+    let inside_base = Pose::translation(0.0, 0.0, 0.05);
+    for target in [far, inside_base] {
+        let mut q = start.clone();
+        solver.set_target(0, Target::Pose(target));
+        let report = solver.solve(&mut q);
+        assert!(report.position_error_m.is_finite() && report.rotation_error_rad.is_finite());
+        if target == far {
+            assert!(
+                !report.ok && report.position_error_m > 2.0,
+                "3 m away is beyond reach: {report:?}"
+            );
+        }
+        assert!(q.iter().all(|v| v.is_finite()) && solver.within_limits(&q));
+        let mut q = start.clone();
+        // "Towards" in the solver's sense: the weighted pose error (1 m ≙ 1 rad) shrinks.
+        let cost = |q: &[f64]| {
+            let (p, r) = errors(&chain, q, &target);
+            p * p + r * r
+        };
+        let first = cost(&q);
+        for _ in 0..200 {
+            let before = q.clone();
+            let report: Report = solver.track(&mut q, 0.002);
+            assert!(
+                q.iter()
+                    .zip(&before)
+                    .zip(&vmax)
+                    .all(|((a, b), v)| (a - b).abs() <= v * 0.002 * (1.0 + 1e-9))
+            );
+            assert!(report.position_error_m.is_finite());
+        }
+        assert!(q.iter().all(|v| v.is_finite()) && solver.within_limits(&q));
+        assert!(cost(&q) < first, "moves towards an unreachable target");
+    }
+    for bad in [f64::NAN, f64::INFINITY] {
+        let mut q = start.clone();
+        solver.set_target(0, Target::Position(nalgebra::Vector3::new(0.3, bad, 0.4)));
+        let report = solver.track(&mut q, 0.002);
+        assert!(!report.ok && report.position_error_m.is_infinite());
+        assert_eq!(q, start, "holds on a non-finite target");
+        let report = solver.solve(&mut q);
+        assert!(!report.ok);
+        assert_eq!(q, start);
+    }
+}
+
+#[test]
+fn humanoid_two_hands_and_head_share_the_waist() {
+    let model = Model::from_urdf_file(bundled_humanoid()).expect("humanoid");
+    let chain = |tip: &str| Chain::new(&model, "pelvis", tip).expect("chain");
+    let tasks = vec![
+        Task::new(chain("left_tcp_link")),
+        Task::new(chain("right_tcp_link")),
+        Task {
+            position_weight: 0.0,
+            ..Task::new(chain("head_link"))
+        },
+    ];
+    let mut solver = Solver::new(&model, tasks, options()).expect("solver");
+    // Waist (2) + two arms (7 each) + neck (2): shared waist counted once.
+    assert_eq!(solver.dof(), 18);
+    let mut rng = Lcg(3);
+    let goal = rng
+        .configuration(&solver)
+        .iter()
+        .map(|v| v * 0.5)
+        .collect::<Vec<_>>();
+    for t in 0..3 {
+        let task_chain = solver.task(t).chain.clone();
+        let chain_q: Vec<f64> = task_chain
+            .model_vars()
+            .iter()
+            .map(|mv| {
+                goal[solver
+                    .model_vars()
+                    .iter()
+                    .position(|v| v == mv)
+                    .expect("var")]
+            })
+            .collect();
+        solver.set_target(t, Target::Pose(task_chain.forward(&chain_q)));
+    }
+    let mut q = vec![0.0; solver.dof()];
+    let report = solver.solve(&mut q);
+    assert!(report.ok, "{report:?}");
+    // Tracking from the solution holds still and allocates nothing.
+    let n = allocations_during(|| {
+        for _ in 0..10 {
+            solver.track(&mut q, 0.002);
+        }
+    });
+    assert_eq!(n, 0, "tracking allocates nothing");
+}
+
+#[test]
+fn tracking_allocates_nothing_per_solve() {
+    let Some(dir) = robots_dir() else { return };
+    let model = load_robot(&dir, "unitree_g1");
+    let (chain, mut solver) = arm_solver(&model, "torso_link", "left_hand_palm_link");
+    let mut q = vec![0.2; solver.dof()];
+    let target = chain.forward(&[0.3, 0.1, 0.2, 0.5, 0.1, 0.2, 0.1]);
+    solver.set_target(0, Target::Pose(target));
+    let n = allocations_during(|| {
+        for _ in 0..50 {
+            solver.track(&mut q, 1.0 / 90.0);
+        }
+    });
+    assert_eq!(n, 0);
+}
