@@ -1,0 +1,397 @@
+//! IK against the protocol of ../shared/baselines/ik_peers.md, with the `k` crate's solver on the
+//! same targets in the same run. `cargo bench --bench ik` prints a markdown table.
+//!
+//! Per chain: 2,000 targets = FK of uniform random joints within the solver's limits (fixed
+//! seed). Success = position error < 1e-4 m, orientation error < 1e-3 rad (checked here with FK,
+//! not taken from the solver) and joints within limits. `random_seed`: each solve starts from a
+//! fresh uniform random seed, 5 ms budget. `tracking`: a smooth 90 Hz joint-space sinusoid at
+//! ≤ 60 % of each joint's velocity limit, each tick seeded with the last result. Times are wall
+//! time of one call, failures included.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use k::InverseKinematicsSolver;
+use teleop_bridge::ik::{Options, Solver, Target, Task};
+use teleop_bridge::kinematics::{Chain, Pose};
+use teleop_bridge::model::Model;
+
+const TARGETS: usize = 2000;
+const DT: f64 = 1.0 / 90.0;
+
+fn robots_dir() -> PathBuf {
+    std::env::var_os("TELEOP_ROBOTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/robots"))
+}
+
+struct Lcg(u64);
+impl Lcg {
+    fn unit(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn bounds(solver: &Solver, i: usize) -> (f64, f64) {
+    let (lo, hi) = solver.limits();
+    if lo[i].is_finite() {
+        (lo[i], hi[i])
+    } else {
+        (-std::f64::consts::PI, std::f64::consts::PI)
+    }
+}
+
+fn random_q(solver: &Solver, rng: &mut Lcg) -> Vec<f64> {
+    (0..solver.dof())
+        .map(|i| {
+            let (l, h) = bounds(solver, i);
+            l + (h - l) * rng.unit()
+        })
+        .collect()
+}
+
+fn pose_errors(chain: &Chain, q: &[f64], target: &Pose) -> (f64, f64) {
+    let pose = chain.forward(q);
+    let relative = pose.rotation.inverse() * target.rotation;
+    let angle = nalgebra::UnitQuaternion::from_rotation_matrix(&relative).angle();
+    (
+        (pose.translation.vector - target.translation.vector).norm(),
+        angle,
+    )
+}
+
+#[derive(Default)]
+struct Stats {
+    micros: Vec<f64>,
+    successes: usize,
+    longest_failure_streak: usize,
+    largest_step: f64,
+    steps_over_velocity: usize,
+}
+
+impl Stats {
+    fn row(&mut self, chain: &str, mode: &str, solver: &str, tracking: bool) -> String {
+        self.micros.sort_by(f64::total_cmp);
+        let n = self.micros.len();
+        let tracking_cols = if tracking {
+            format!(
+                "{} / {:.3} / {}",
+                self.longest_failure_streak, self.largest_step, self.steps_over_velocity
+            )
+        } else {
+            "-".into()
+        };
+        format!(
+            "| {chain} | {mode} | {solver} | {n} | {:.2} | {:.1} | {:.1} | {tracking_cols} |",
+            100.0 * self.successes as f64 / n as f64,
+            self.micros[n / 2],
+            self.micros[(n * 99) / 100],
+        )
+    }
+}
+
+struct Arm {
+    name: &'static str,
+    chain: Chain,
+    solver: Solver,
+    /// k's chain, where k's Jacobian is right (chains rooted at the URDF root).
+    peer: Option<k::SerialChain<f64>>,
+}
+
+fn arm(name: &'static str, urdf: &str, base: &str, tip: &str, first_joint: &str) -> Arm {
+    let path = robots_dir().join(urdf);
+    let model = Model::from_urdf_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let chain = Chain::new(&model, base, tip).unwrap_or_else(|e| panic!("{e}"));
+    let solver =
+        Solver::new(&model, vec![Task::new(chain.clone())], Options::default()).expect("solver");
+    let peer = (model.link_id(base) == Some(0)).then(|| {
+        let tree = k::Chain::<f64>::from_urdf_file(&path).expect("k loads");
+        let end = tree.find_link(tip).expect("tip");
+        let root = tree.find(first_joint).expect("first joint");
+        tree.update_transforms();
+        k::SerialChain::from_end_to_root(end, root)
+    });
+    Arm {
+        name,
+        chain,
+        solver,
+        peer,
+    }
+}
+
+fn to_k(pose: &Pose) -> k::Isometry3<f64> {
+    let q = nalgebra::UnitQuaternion::from_rotation_matrix(&pose.rotation);
+    let t = pose.translation.vector;
+    k::Isometry3::from_parts(
+        k::Translation3::new(t.x, t.y, t.z),
+        k::UnitQuaternion::from_quaternion(k::nalgebra::Quaternion::new(q.w, q.i, q.j, q.k)),
+    )
+}
+
+fn random_seed_mode(arm: &mut Arm, rows: &mut Vec<String>) {
+    let mut rng = Lcg(1242);
+    let cases: Vec<(Pose, Vec<f64>)> = (0..TARGETS)
+        .map(|_| {
+            let target = arm.chain.forward(&random_q(&arm.solver, &mut rng));
+            (target, random_q(&arm.solver, &mut rng))
+        })
+        .collect();
+    let mut ours = Stats::default();
+    for (target, seed) in &cases {
+        arm.solver.set_target(0, Target::Pose(*target));
+        let mut q = seed.clone();
+        let start = Instant::now();
+        black_box(arm.solver.solve(&mut q));
+        ours.micros.push(start.elapsed().as_secs_f64() * 1e6);
+        let (p, r) = pose_errors(&arm.chain, &q, target);
+        if p < 1e-4 && r < 1e-3 && arm.solver.within_limits(&q) {
+            ours.successes += 1;
+        }
+    }
+    rows.push(ours.row(arm.name, "random_seed", "teleop-bridge", false));
+    if let Some(peer) = &arm.peer {
+        let k_solver = k::JacobianIkSolver::new(1e-4, 1e-3, 0.5, 100);
+        let mut theirs = Stats::default();
+        for (target, seed) in &cases {
+            peer.set_joint_positions_clamped(seed);
+            let start = Instant::now();
+            let _ = black_box(k_solver.solve(peer, &to_k(target)));
+            theirs.micros.push(start.elapsed().as_secs_f64() * 1e6);
+            let q = peer.joint_positions();
+            let (p, r) = pose_errors(&arm.chain, &q, target);
+            if p < 1e-4 && r < 1e-3 && arm.solver.within_limits(&q) {
+                theirs.successes += 1;
+            }
+        }
+        rows.push(theirs.row(arm.name, "random_seed", "k 0.32 (JacobianIkSolver)", false));
+    }
+}
+
+fn tracking_mode(arm: &mut Arm, rows: &mut Vec<String>) {
+    let n = arm.solver.dof();
+    let vmax = arm.solver.velocity_limits().to_vec();
+    let path = |solver: &Solver, t: f64| -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                let (l, h) = bounds(solver, i);
+                let amplitude = 0.35 * (h - l).min(2.0);
+                let w = 0.6 * vmax[i].min(3.0) / amplitude;
+                0.5 * (l + h) + amplitude * (w * t + 1.3 * i as f64).sin()
+            })
+            .collect()
+    };
+    let mut ours = Stats::default();
+    let mut q = path(&arm.solver, 0.0);
+    let mut streak = 0;
+    for step in 1..=TARGETS {
+        let target = arm.chain.forward(&path(&arm.solver, step as f64 * DT));
+        arm.solver.set_target(0, Target::Pose(target));
+        let before = q.clone();
+        let start = Instant::now();
+        black_box(arm.solver.track(&mut q, DT));
+        ours.micros.push(start.elapsed().as_secs_f64() * 1e6);
+        for i in 0..n {
+            let step = (q[i] - before[i]).abs();
+            ours.largest_step = ours.largest_step.max(step);
+            if step > vmax[i] * DT * (1.0 + 1e-9) {
+                ours.steps_over_velocity += 1;
+            }
+        }
+        let (p, r) = pose_errors(&arm.chain, &q, &target);
+        if p < 1e-4 && r < 1e-3 && arm.solver.within_limits(&q) {
+            ours.successes += 1;
+            streak = 0;
+        } else {
+            streak += 1;
+            ours.longest_failure_streak = ours.longest_failure_streak.max(streak);
+        }
+    }
+    rows.push(ours.row(arm.name, "tracking", "teleop-bridge", true));
+    if let Some(peer) = &arm.peer {
+        let k_solver = k::JacobianIkSolver::new(1e-4, 1e-3, 0.5, 100);
+        let mut theirs = Stats::default();
+        peer.set_joint_positions_clamped(&path(&arm.solver, 0.0));
+        let mut streak = 0;
+        for step in 1..=TARGETS {
+            let target = arm.chain.forward(&path(&arm.solver, step as f64 * DT));
+            let before = peer.joint_positions();
+            let start = Instant::now();
+            let _ = black_box(k_solver.solve(peer, &to_k(&target)));
+            theirs.micros.push(start.elapsed().as_secs_f64() * 1e6);
+            let q = peer.joint_positions();
+            for i in 0..n {
+                let step = (q[i] - before[i]).abs();
+                theirs.largest_step = theirs.largest_step.max(step);
+                if step > vmax[i] * DT * (1.0 + 1e-9) {
+                    theirs.steps_over_velocity += 1;
+                }
+            }
+            let (p, r) = pose_errors(&arm.chain, &q, &target);
+            if p < 1e-4 && r < 1e-3 && arm.solver.within_limits(&q) {
+                theirs.successes += 1;
+                streak = 0;
+            } else {
+                streak += 1;
+                theirs.longest_failure_streak = theirs.longest_failure_streak.max(streak);
+            }
+        }
+        rows.push(theirs.row(arm.name, "tracking", "k 0.32 (JacobianIkSolver)", true));
+    }
+}
+
+/// Both hands (full pose) and the head (orientation) of the bundled humanoid at once, on a
+/// smooth path of the whole 18-joint upper body.
+fn humanoid_tracking(rows: &mut Vec<String>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("urdf/teleop_humanoid.urdf");
+    let model = Model::from_urdf_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let chain = |tip: &str| Chain::new(&model, "pelvis", tip).expect("chain");
+    let tasks = vec![
+        Task::new(chain("left_tcp_link")),
+        Task::new(chain("right_tcp_link")),
+        Task {
+            position_weight: 0.0,
+            ..Task::new(chain("head_link"))
+        },
+    ];
+    let mut solver = Solver::new(&model, tasks, Options::default()).expect("solver");
+    let n = solver.dof();
+    let vmax = solver.velocity_limits().to_vec();
+    let at = |solver: &Solver, t: f64| -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                let (l, h) = bounds(solver, i);
+                let amplitude = 0.25 * (h - l).min(2.0);
+                let w = 0.6 * vmax[i].min(3.0) / amplitude;
+                (0.5 * (l + h) + amplitude * (w * t + 0.7 * i as f64).sin()).clamp(l, h)
+            })
+            .collect()
+    };
+    let chains: Vec<Chain> = (0..3).map(|t| solver.task(t).chain.clone()).collect();
+    let var_of: Vec<Vec<usize>> = chains
+        .iter()
+        .map(|c| {
+            c.model_vars()
+                .iter()
+                .map(|mv| {
+                    solver
+                        .model_vars()
+                        .iter()
+                        .position(|v| v == mv)
+                        .expect("var")
+                })
+                .collect()
+        })
+        .collect();
+    let mut stats = Stats::default();
+    let mut q = at(&solver, 0.0);
+    let mut streak = 0;
+    for step in 1..=TARGETS {
+        let goal = at(&solver, step as f64 * DT);
+        let targets: Vec<Pose> = chains
+            .iter()
+            .zip(&var_of)
+            .map(|(c, vars)| c.forward(&vars.iter().map(|&v| goal[v]).collect::<Vec<_>>()))
+            .collect();
+        for (t, target) in targets.iter().enumerate() {
+            solver.set_target(t, Target::Pose(*target));
+        }
+        let before = q.clone();
+        let start = Instant::now();
+        let report = black_box(solver.track(&mut q, DT));
+        stats.micros.push(start.elapsed().as_secs_f64() * 1e6);
+        for i in 0..n {
+            let step = (q[i] - before[i]).abs();
+            stats.largest_step = stats.largest_step.max(step);
+            if step > vmax[i] * DT * (1.0 + 1e-9) {
+                stats.steps_over_velocity += 1;
+            }
+        }
+        if report.ok {
+            stats.successes += 1;
+            streak = 0;
+        } else {
+            streak += 1;
+            stats.longest_failure_streak = stats.longest_failure_streak.max(streak);
+        }
+    }
+    rows.push(stats.row(
+        "humanoid 2 hands + head (18)",
+        "tracking",
+        "teleop-bridge",
+        true,
+    ));
+}
+
+fn main() {
+    if !robots_dir().join("INDEX.md").is_file() {
+        eprintln!(
+            "robot corpus not found at {} (set TELEOP_ROBOTS_DIR)",
+            robots_dir().display()
+        );
+        std::process::exit(1);
+    }
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let mut arms = vec![
+        arm(
+            "panda (7)",
+            "panda/panda.urdf",
+            "panda_link0",
+            "panda_link8",
+            "panda_joint1",
+        ),
+        arm(
+            "ur5 (6)",
+            "ur5/ur5_robot.urdf",
+            "base_link",
+            "tool0",
+            "shoulder_pan_joint",
+        ),
+        arm(
+            "xarm7 (7)",
+            "xarm7/xarm7.urdf",
+            "link_base",
+            "link_eef",
+            "joint1",
+        ),
+        arm(
+            "g1_left_arm (7)",
+            "unitree_g1/g1_29dof_with_hand_rev_1_0.urdf",
+            "torso_link",
+            "left_hand_palm_link",
+            "left_shoulder_pitch_joint",
+        ),
+        arm(
+            "pr2_left_arm (7)",
+            "pr2/pr2.urdf",
+            "torso_lift_link",
+            "l_gripper_tool_frame",
+            "l_shoulder_pan_joint",
+        ),
+    ];
+    if quick {
+        // `cargo test --benches`: build and set up only.
+        println!(
+            "ik bench: {} chains set up; run `cargo bench --bench ik` for the table",
+            arms.len()
+        );
+        return;
+    }
+    let mut rows = Vec::new();
+    for arm in &mut arms {
+        random_seed_mode(arm, &mut rows);
+        tracking_mode(arm, &mut rows);
+    }
+    humanoid_tracking(&mut rows);
+    println!(
+        "| chain (DoF) | mode | solver | n | success % | median µs | p99 µs | tracking: longest failure streak / largest joint step rad / steps over velocity limit |"
+    );
+    println!("|---|---|---|---:|---:|---:|---:|---|");
+    for row in rows {
+        println!("{row}");
+    }
+}
