@@ -68,6 +68,17 @@ pub struct Report {
     pub restarts: usize,
 }
 
+impl Report {
+    /// Before any evaluation, and what a hold on bad input reports.
+    const NOTHING_SOLVED: Report = Report {
+        ok: false,
+        position_error_m: f64::INFINITY,
+        rotation_error_rad: f64::INFINITY,
+        iterations: 0,
+        restarts: 0,
+    };
+}
+
 struct TaskState {
     task: Task,
     /// For each chain variable, its index in the solver's `q`.
@@ -385,13 +396,7 @@ impl Solver {
     pub fn solve(&mut self, q: &mut [f64]) -> Report {
         assert_eq!(q.len(), self.dof(), "q has one entry per solver dof");
         let started = Instant::now();
-        let mut report = Report {
-            ok: false,
-            position_error_m: f64::INFINITY,
-            rotation_error_rad: f64::INFINITY,
-            iterations: 0,
-            restarts: 0,
-        };
+        let mut report = Report::NOTHING_SOLVED;
         if !self.targets_finite() {
             return report;
         }
@@ -507,13 +512,7 @@ impl Solver {
     /// finite, `q` is left as it is (hold) and the report says so.
     pub fn track(&mut self, q: &mut [f64], dt: f64) -> Report {
         assert_eq!(q.len(), self.dof(), "q has one entry per solver dof");
-        let mut report = Report {
-            ok: false,
-            position_error_m: f64::INFINITY,
-            rotation_error_rad: f64::INFINITY,
-            iterations: 0,
-            restarts: 0,
-        };
+        let mut report = Report::NOTHING_SOLVED;
         if !self.targets_finite() || !q.iter().all(|v| v.is_finite()) || dt.is_nan() || dt <= 0.0 {
             return report;
         }

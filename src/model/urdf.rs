@@ -164,7 +164,9 @@ impl Builder<'_> {
             .iter()
             .enumerate()
             .for_each(|(new, &old)| new_link_of[old] = new);
-        // joints[i] is the parent joint of links[i + 1].
+        // joints[i] is the parent joint of links[i + 1]. Invariant for the expect below: the
+        // depth-first walk reached every link from the single root, so each non-root link was
+        // reached through its parent joint.
         let joint_order: Vec<usize> = order[1..]
             .iter()
             .map(|&l| parent_joint_of[l].expect("every non-root link has a parent joint"))
