@@ -72,9 +72,29 @@ struct Stats {
     longest_failure_streak: usize,
     largest_step: f64,
     steps_over_velocity: usize,
+    /// Failed ticks in a row so far (tracking).
+    current_streak: usize,
 }
 
 impl Stats {
+    /// One tracking tick: its joint steps against the velocity limits, and whether it succeeded.
+    fn record_tick(&mut self, before: &[f64], after: &[f64], vmax: &[f64], success: bool) {
+        for ((a, b), v) in after.iter().zip(before).zip(vmax) {
+            let step = (a - b).abs();
+            self.largest_step = self.largest_step.max(step);
+            if step > v * DT * (1.0 + 1e-9) {
+                self.steps_over_velocity += 1;
+            }
+        }
+        if success {
+            self.successes += 1;
+            self.current_streak = 0;
+        } else {
+            self.current_streak += 1;
+            self.longest_failure_streak = self.longest_failure_streak.max(self.current_streak);
+        }
+    }
+
     fn row(&mut self, chain: &str, mode: &str, solver: &str, tracking: bool) -> String {
         self.micros.sort_by(f64::total_cmp);
         let n = self.micros.len();
@@ -187,7 +207,6 @@ fn tracking_mode(arm: &mut Arm, rows: &mut Vec<String>) {
     };
     let mut ours = Stats::default();
     let mut q = path(&arm.solver, 0.0);
-    let mut streak = 0;
     for step in 1..=TARGETS {
         let target = arm.chain.forward(&path(&arm.solver, step as f64 * DT));
         arm.solver.set_target(0, Target::Pose(target));
@@ -195,28 +214,15 @@ fn tracking_mode(arm: &mut Arm, rows: &mut Vec<String>) {
         let start = Instant::now();
         black_box(arm.solver.track(&mut q, DT));
         ours.micros.push(start.elapsed().as_secs_f64() * 1e6);
-        for i in 0..n {
-            let step = (q[i] - before[i]).abs();
-            ours.largest_step = ours.largest_step.max(step);
-            if step > vmax[i] * DT * (1.0 + 1e-9) {
-                ours.steps_over_velocity += 1;
-            }
-        }
         let (p, r) = pose_errors(&arm.chain, &q, &target);
-        if p < 1e-4 && r < 1e-3 && arm.solver.within_limits(&q) {
-            ours.successes += 1;
-            streak = 0;
-        } else {
-            streak += 1;
-            ours.longest_failure_streak = ours.longest_failure_streak.max(streak);
-        }
+        let success = p < 1e-4 && r < 1e-3 && arm.solver.within_limits(&q);
+        ours.record_tick(&before, &q, &vmax, success);
     }
     rows.push(ours.row(arm.name, "tracking", "teleop-bridge", true));
     if let Some(peer) = &arm.peer {
         let k_solver = k::JacobianIkSolver::new(1e-4, 1e-3, 0.5, 100);
         let mut theirs = Stats::default();
         peer.set_joint_positions_clamped(&path(&arm.solver, 0.0));
-        let mut streak = 0;
         for step in 1..=TARGETS {
             let target = arm.chain.forward(&path(&arm.solver, step as f64 * DT));
             let before = peer.joint_positions();
@@ -224,21 +230,9 @@ fn tracking_mode(arm: &mut Arm, rows: &mut Vec<String>) {
             let _ = black_box(k_solver.solve(peer, &to_k(&target)));
             theirs.micros.push(start.elapsed().as_secs_f64() * 1e6);
             let q = peer.joint_positions();
-            for i in 0..n {
-                let step = (q[i] - before[i]).abs();
-                theirs.largest_step = theirs.largest_step.max(step);
-                if step > vmax[i] * DT * (1.0 + 1e-9) {
-                    theirs.steps_over_velocity += 1;
-                }
-            }
             let (p, r) = pose_errors(&arm.chain, &q, &target);
-            if p < 1e-4 && r < 1e-3 && arm.solver.within_limits(&q) {
-                theirs.successes += 1;
-                streak = 0;
-            } else {
-                streak += 1;
-                theirs.longest_failure_streak = theirs.longest_failure_streak.max(streak);
-            }
+            let success = p < 1e-4 && r < 1e-3 && arm.solver.within_limits(&q);
+            theirs.record_tick(&before, &q, &vmax, success);
         }
         rows.push(theirs.row(arm.name, "tracking", "k 0.32 (JacobianIkSolver)", true));
     }
@@ -289,7 +283,6 @@ fn humanoid_tracking(rows: &mut Vec<String>) {
         .collect();
     let mut stats = Stats::default();
     let mut q = at(&solver, 0.0);
-    let mut streak = 0;
     for step in 1..=TARGETS {
         let goal = at(&solver, step as f64 * DT);
         let targets: Vec<Pose> = chains
@@ -304,20 +297,7 @@ fn humanoid_tracking(rows: &mut Vec<String>) {
         let start = Instant::now();
         let report = black_box(solver.track(&mut q, DT));
         stats.micros.push(start.elapsed().as_secs_f64() * 1e6);
-        for i in 0..n {
-            let step = (q[i] - before[i]).abs();
-            stats.largest_step = stats.largest_step.max(step);
-            if step > vmax[i] * DT * (1.0 + 1e-9) {
-                stats.steps_over_velocity += 1;
-            }
-        }
-        if report.ok {
-            stats.successes += 1;
-            streak = 0;
-        } else {
-            streak += 1;
-            stats.longest_failure_streak = stats.longest_failure_streak.max(streak);
-        }
+        stats.record_tick(&before, &q, &vmax, report.ok);
     }
     rows.push(stats.row(
         "humanoid 2 hands + head (18)",
