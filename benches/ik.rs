@@ -74,11 +74,21 @@ struct Stats {
     steps_over_velocity: usize,
     /// Failed ticks in a row so far (tracking).
     current_streak: usize,
+    /// Largest position error of any tick (tracking): how far a lag goes.
+    worst_position_error_m: f64,
 }
 
 impl Stats {
     /// One tracking tick: its joint steps against the velocity limits, and whether it succeeded.
-    fn record_tick(&mut self, before: &[f64], after: &[f64], vmax: &[f64], success: bool) {
+    fn record_tick(
+        &mut self,
+        before: &[f64],
+        after: &[f64],
+        vmax: &[f64],
+        position_error_m: f64,
+        success: bool,
+    ) {
+        self.worst_position_error_m = self.worst_position_error_m.max(position_error_m);
         for ((a, b), v) in after.iter().zip(before).zip(vmax) {
             let step = (a - b).abs();
             self.largest_step = self.largest_step.max(step);
@@ -100,8 +110,11 @@ impl Stats {
         let n = self.micros.len();
         let tracking_cols = if tracking {
             format!(
-                "{} / {:.3} / {}",
-                self.longest_failure_streak, self.largest_step, self.steps_over_velocity
+                "{} / {:.3} / {} / {:.1e}",
+                self.longest_failure_streak,
+                self.largest_step,
+                self.steps_over_velocity,
+                self.worst_position_error_m
             )
         } else {
             "-".into()
@@ -216,7 +229,7 @@ fn tracking_mode(arm: &mut Arm, rows: &mut Vec<String>) {
         ours.micros.push(start.elapsed().as_secs_f64() * 1e6);
         let (p, r) = pose_errors(&arm.chain, &q, &target);
         let success = p < 1e-4 && r < 1e-3 && arm.solver.within_limits(&q);
-        ours.record_tick(&before, &q, &vmax, success);
+        ours.record_tick(&before, &q, &vmax, p, success);
     }
     rows.push(ours.row(arm.name, "tracking", "teleop-bridge", true));
     if let Some(peer) = &arm.peer {
@@ -232,15 +245,14 @@ fn tracking_mode(arm: &mut Arm, rows: &mut Vec<String>) {
             let q = peer.joint_positions();
             let (p, r) = pose_errors(&arm.chain, &q, &target);
             let success = p < 1e-4 && r < 1e-3 && arm.solver.within_limits(&q);
-            theirs.record_tick(&before, &q, &vmax, success);
+            theirs.record_tick(&before, &q, &vmax, p, success);
         }
         rows.push(theirs.row(arm.name, "tracking", "k 0.32 (JacobianIkSolver)", true));
     }
 }
 
-/// Both hands (full pose) and the head (orientation) of the bundled humanoid at once, on a
-/// smooth path of the whole 18-joint upper body.
-fn humanoid_tracking(rows: &mut Vec<String>) {
+/// The bundled humanoid's solver: both hands (full pose) and the head (orientation only).
+fn humanoid_solver() -> Solver {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("urdf/teleop_humanoid.urdf");
     let model = Model::from_urdf_file(&path).unwrap_or_else(|e| panic!("{e}"));
     let chain = |tip: &str| Chain::new(&model, "pelvis", tip).expect("chain");
@@ -252,7 +264,100 @@ fn humanoid_tracking(rows: &mut Vec<String>) {
             ..Task::new(chain("head_link"))
         },
     ];
-    let mut solver = Solver::new(&model, tasks, Options::default()).expect("solver");
+    Solver::new(&model, tasks, Options::default()).expect("solver")
+}
+
+/// Each task's chain and, for each of its variables, the index in the solver's `q`.
+fn task_chains(solver: &Solver) -> Vec<(Chain, Vec<usize>)> {
+    (0..3)
+        .map(|t| {
+            let chain = solver.task(t).chain.clone();
+            let vars = chain
+                .model_vars()
+                .iter()
+                .map(|mv| {
+                    solver
+                        .model_vars()
+                        .iter()
+                        .position(|v| v == mv)
+                        .expect("var")
+                })
+                .collect();
+            (chain, vars)
+        })
+        .collect()
+}
+
+/// What a trainer does: from a relaxed pose (elbows bent 1.6 rad), both hands trace independent smooth loops in front
+/// of the chest (±10–15 cm, up to ~0.5 m/s, wrists turning up to ~1.5 rad/s) while the head looks
+/// around (yaw ±0.6 rad, pitch ±0.3 rad). Targets are Cartesian, as a headset sends them.
+fn humanoid_teleop_tracking(rows: &mut Vec<String>) {
+    let mut solver = humanoid_solver();
+    let vmax = solver.velocity_limits().to_vec();
+    let chains = task_chains(&solver);
+    // waist yaw, pitch; left arm (7); right arm (7); neck yaw, pitch — the solver's order.
+    let mut q: Vec<f64> = vec![
+        0.0, 0.0, -0.6, 0.3, 0.0, 1.6, 0.0, 0.3, 0.0, -0.6, -0.3, 0.0, 1.6, 0.0, 0.3, 0.0, 0.0, 0.2,
+    ];
+    assert_eq!(q.len(), solver.dof());
+    let home: Vec<Pose> = chains
+        .iter()
+        .map(|(c, vars)| c.forward(&vars.iter().map(|&v| q[v]).collect::<Vec<_>>()))
+        .collect();
+    let tau = std::f64::consts::TAU;
+    let target_at = |t: f64| -> [Pose; 3] {
+        // Each term is 0 at t = 0, so the loops start at the home pose.
+        let wave = |amplitude: f64, hz: f64, phase: f64| {
+            amplitude * ((tau * hz * t + phase).sin() - phase.sin())
+        };
+        let hand = |home: &Pose, phase: f64, side: f64| {
+            let offset = nalgebra::Vector3::new(
+                wave(0.10, 0.35, phase),
+                side * wave(0.12, 0.25, 2.0 * phase),
+                wave(0.15, 0.4, 0.5 * phase),
+            );
+            let turn = nalgebra::Rotation3::from_euler_angles(
+                wave(0.4, 0.3, phase),
+                wave(0.3, 0.45, 0.0),
+                wave(0.5, 0.2, phase),
+            );
+            Pose::from_parts(
+                nalgebra::Translation3::from(home.translation.vector + offset),
+                turn * home.rotation,
+            )
+        };
+        let look =
+            nalgebra::Rotation3::from_euler_angles(0.0, wave(0.3, 0.3, 0.0), wave(0.6, 0.2, 0.0));
+        [
+            hand(&home[0], 0.0, 1.0),
+            hand(&home[1], 1.7, -1.0),
+            Pose::from_parts(home[2].translation, look * home[2].rotation),
+        ]
+    };
+    let mut stats = Stats::default();
+    for step in 1..=TARGETS {
+        for (t, target) in target_at(step as f64 * DT).iter().enumerate() {
+            solver.set_target(t, Target::Pose(*target));
+        }
+        let before = q.clone();
+        let start = Instant::now();
+        let report = black_box(solver.track(&mut q, DT));
+        stats.micros.push(start.elapsed().as_secs_f64() * 1e6);
+        stats.record_tick(&before, &q, &vmax, report.position_error_m, report.ok);
+    }
+    rows.push(stats.row(
+        "humanoid 2 hands + head (18), trainer-like Cartesian loops",
+        "tracking",
+        "teleop-bridge",
+        true,
+    ));
+}
+
+/// Stress: all 18 upper-body joints on independent sinusoids at 60 % of their velocity limits
+/// (waist yaw at 1.8 rad/s), targets by FK. The 3-D null space lets the tracker's configuration
+/// part from the path's, after which the path can ask for more joint speed than the limits give.
+fn humanoid_joint_space_stress(rows: &mut Vec<String>) {
+    let mut solver = humanoid_solver();
     let n = solver.dof();
     let vmax = solver.velocity_limits().to_vec();
     let at = |solver: &Solver, t: f64| -> Vec<f64> {
@@ -265,29 +370,13 @@ fn humanoid_tracking(rows: &mut Vec<String>) {
             })
             .collect()
     };
-    let chains: Vec<Chain> = (0..3).map(|t| solver.task(t).chain.clone()).collect();
-    let var_of: Vec<Vec<usize>> = chains
-        .iter()
-        .map(|c| {
-            c.model_vars()
-                .iter()
-                .map(|mv| {
-                    solver
-                        .model_vars()
-                        .iter()
-                        .position(|v| v == mv)
-                        .expect("var")
-                })
-                .collect()
-        })
-        .collect();
+    let chains = task_chains(&solver);
     let mut stats = Stats::default();
     let mut q = at(&solver, 0.0);
     for step in 1..=TARGETS {
         let goal = at(&solver, step as f64 * DT);
         let targets: Vec<Pose> = chains
             .iter()
-            .zip(&var_of)
             .map(|(c, vars)| c.forward(&vars.iter().map(|&v| goal[v]).collect::<Vec<_>>()))
             .collect();
         for (t, target) in targets.iter().enumerate() {
@@ -297,10 +386,10 @@ fn humanoid_tracking(rows: &mut Vec<String>) {
         let start = Instant::now();
         let report = black_box(solver.track(&mut q, DT));
         stats.micros.push(start.elapsed().as_secs_f64() * 1e6);
-        stats.record_tick(&before, &q, &vmax, report.ok);
+        stats.record_tick(&before, &q, &vmax, report.position_error_m, report.ok);
     }
     rows.push(stats.row(
-        "humanoid 2 hands + head (18)",
+        "humanoid 2 hands + head (18), joint-space stress",
         "tracking",
         "teleop-bridge",
         true,
@@ -366,9 +455,10 @@ fn main() {
         random_seed_mode(arm, &mut rows);
         tracking_mode(arm, &mut rows);
     }
-    humanoid_tracking(&mut rows);
+    humanoid_teleop_tracking(&mut rows);
+    humanoid_joint_space_stress(&mut rows);
     println!(
-        "| chain (DoF) | mode | solver | n | success % | median µs | p99 µs | tracking: longest failure streak / largest joint step rad / steps over velocity limit |"
+        "| chain (DoF) | mode | solver | n | success % | median µs | p99 µs | tracking: longest failure streak / largest joint step rad / steps over velocity limit / worst position error m |"
     );
     println!("|---|---|---|---:|---:|---:|---:|---|");
     for row in rows {

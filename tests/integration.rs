@@ -9,5 +9,6 @@ mod integration {
     pub mod humanoid;
     pub mod ik;
     pub mod jacobian;
+    pub mod limits;
     pub mod packages;
 }

@@ -15,9 +15,14 @@
 //! the chain's base frame, matching [`Chain::forward_with_jacobian`](crate::kinematics::Chain).
 //!
 //! ## Limitations
-//! - The posture task (pull towards a rest pose) is a small weighted term, not a strict
-//!   null-space projection: it trades a little accuracy against the main tasks only while they
-//!   are not yet met to tolerance (its weight falls off as they converge).
+//! - The posture task (pull towards a rest pose, by default mid-range) acts in the tasks' null
+//!   space through a regularised projector ε·(JᵀJ + εI)⁻¹, in the first iteration of each tick
+//!   only; the task-only iterations after it remove what leaks into task directions.
+//! - A velocity-bounded tracker cannot follow every path another configuration can: where the
+//!   target's path passes an algorithmic singularity (two joint axes aligned, e.g. Panda at
+//!   joint 2 = 0) the unobservable split between the aligned joints decides which way the arm can
+//!   leave it. Tracking then lags for a few ticks within the velocity limits, reports the
+//!   residual and catches up; it never jumps.
 //! - Collisions and self-collisions are not considered.
 //! - Chains must be base → descendant paths (see [`kinematics`](crate::kinematics)).
 

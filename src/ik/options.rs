@@ -21,9 +21,10 @@ pub struct Options {
     pub max_iterations_per_seed: usize,
     /// Tracking mode: iterations per call (each one a small box-constrained QP).
     pub track_iterations: usize,
-    /// Weight of the pull towards the rest posture, relative to a 1 m / 1 rad task error.
-    /// Small, so it only decides among solutions the tasks leave free.
-    pub posture_weight: f64,
+    /// Tracking mode: the share of the distance to the rest posture closed per second, in the
+    /// tasks' null space only. Without it a redundant arm drifts along its self-motion manifold
+    /// tick by tick until a joint limit or a singularity stalls tracking. 0 disables.
+    pub posture_gain_per_s: f64,
     /// Honour `<safety_controller>` soft limits where the URDF gives them.
     pub use_soft_limits: bool,
     /// Seed of the restart generator: the same inputs give the same answer.
@@ -41,7 +42,7 @@ impl Default for Options {
             stall_iterations: 3,
             max_iterations_per_seed: 40,
             track_iterations: 4,
-            posture_weight: 1e-4,
+            posture_gain_per_s: 3.0,
             use_soft_limits: true,
             seed: 0x07e1_e0bb_1d6e,
         }

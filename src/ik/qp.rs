@@ -4,6 +4,16 @@
 /// Cholesky solve of `h · x = b` in place (`h` n×n row-major, overwritten by its factor).
 /// Returns false if `h` is not positive definite.
 pub(crate) fn cholesky_solve(h: &mut [f64], n: usize, b: &[f64], x: &mut [f64]) -> bool {
+    if !cholesky_factor(h, n) {
+        return false;
+    }
+    cholesky_substitute(h, n, b, x);
+    true
+}
+
+/// Overwrites the lower triangle of `h` (n×n row-major, symmetric) with L, h = L·Lᵀ.
+/// Returns false if `h` is not positive definite.
+pub(crate) fn cholesky_factor(h: &mut [f64], n: usize) -> bool {
     for j in 0..n {
         let mut d = h[j * n + j];
         for k in 0..j {
@@ -22,21 +32,25 @@ pub(crate) fn cholesky_solve(h: &mut [f64], n: usize, b: &[f64], x: &mut [f64]) 
             h[i * n + j] = s / d;
         }
     }
+    true
+}
+
+/// Solves L·Lᵀ·x = b with the factor from [`cholesky_factor`].
+pub(crate) fn cholesky_substitute(factor: &[f64], n: usize, b: &[f64], x: &mut [f64]) {
     for i in 0..n {
         let mut s = b[i];
         for k in 0..i {
-            s -= h[i * n + k] * x[k];
+            s -= factor[i * n + k] * x[k];
         }
-        x[i] = s / h[i * n + i];
+        x[i] = s / factor[i * n + i];
     }
     for i in (0..n).rev() {
         let mut s = x[i];
         for k in i + 1..n {
-            s -= h[k * n + i] * x[k];
+            s -= factor[k * n + i] * x[k];
         }
-        x[i] = s / h[i * n + i];
+        x[i] = s / factor[i * n + i];
     }
-    true
 }
 
 /// Buffers for [`box_qp`], sized once for `n` variables.

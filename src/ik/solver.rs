@@ -6,7 +6,7 @@ use nalgebra::{Matrix6xX, Rotation3, UnitQuaternion, Vector3};
 
 use super::Error;
 use super::options::Options;
-use super::qp::{BoxQp, cholesky_solve};
+use super::qp::{BoxQp, cholesky_factor, cholesky_solve, cholesky_substitute};
 use super::rng::SplitMix64;
 use crate::kinematics::{Chain, Pose};
 use crate::model::Model;
@@ -124,7 +124,20 @@ pub struct Solver {
     q_try: Vec<f64>,
     q_best: Vec<f64>,
     q_start: Vec<f64>,
+    /// ε·W·(JᵀJ + εW)⁻¹·W: ≈ W along directions the tasks leave free, ≈ 0 along those they use.
+    nullspace: Vec<f64>,
+    /// Posture step wanted this iteration, and `nullspace` times it.
+    posture_step: Vec<f64>,
+    projected_posture: Vec<f64>,
+    unit: Vec<f64>,
+    column: Vec<f64>,
+    /// Per-joint cost of motion in tracking (1 by default).
+    joint_weight: Vec<f64>,
 }
+
+/// Regularisation of the null-space projector: task directions with σ² ≫ ε get ≈ ε/σ² of the
+/// posture pull (which the task-only iterations after it remove), the true null space all of it.
+const NULLSPACE_EPSILON: f64 = 1e-8;
 
 fn rotation_vector(rotation: &nalgebra::Matrix3<f64>) -> Vector3<f64> {
     // Through the quaternion: exact near 0 and near π, where the skew part of R vanishes.
@@ -201,12 +214,14 @@ impl Solver {
                 max_velocity[i] = v;
             }
         }
+        // Mid-range: as far from every limit as the joint allows, where tracking has the most
+        // room to move in any direction.
         let rest = (0..n)
             .map(|i| {
                 if continuous[i] {
                     0.0
                 } else {
-                    0.0_f64.clamp(lower[i], upper[i])
+                    0.5 * (lower[i] + upper[i])
                 }
             })
             .collect();
@@ -231,6 +246,12 @@ impl Solver {
             q_try: vec![0.0; n],
             q_best: vec![0.0; n],
             q_start: vec![0.0; n],
+            nullspace: vec![0.0; n * n],
+            posture_step: vec![0.0; n],
+            projected_posture: vec![0.0; n],
+            unit: vec![0.0; n],
+            column: vec![0.0; n],
+            joint_weight: vec![1.0; n],
         })
     }
 
@@ -259,9 +280,20 @@ impl Solver {
         self.max_velocity.copy_from_slice(limits);
     }
 
-    /// The posture the null space is pulled towards (default: 0 clamped into the limits).
+    /// The posture the null space is pulled towards in tracking (default: the middle of each
+    /// joint's range, 0 for continuous joints).
     pub fn set_rest(&mut self, rest: &[f64]) {
         self.rest.copy_from_slice(rest);
+    }
+
+    /// Relative cost of moving each joint in tracking (default 1). Where the tasks leave a
+    /// choice, the step minimises Σ weight·Δq², so a heavy joint (a humanoid's waist, which
+    /// swings both hands and the head at once) moves only when the lighter ones cannot do it.
+    /// Weights must be positive and finite; others are taken as 1.
+    pub fn set_joint_weights(&mut self, weights: &[f64]) {
+        for (w, &v) in self.joint_weight.iter_mut().zip(weights) {
+            *w = if v.is_finite() && v > 0.0 { v } else { 1.0 };
+        }
     }
 
     pub fn task(&self, index: usize) -> &Task {
@@ -507,30 +539,83 @@ impl Solver {
         report
     }
 
-    /// Tracking mode: one control tick. Moves `q` towards the targets by at most
-    /// `max_velocity · dt` per joint and never outside the limits; if a target or `q` is not
-    /// finite, `q` is left as it is (hold) and the report says so.
-    pub fn track(&mut self, q: &mut [f64], dt: f64) -> Report {
-        assert_eq!(q.len(), self.dof(), "q has one entry per solver dof");
-        let mut report = Report::NOTHING_SOLVED;
-        if !self.targets_finite() || !q.iter().all(|v| v.is_finite()) || dt.is_nan() || dt <= 0.0 {
-            return report;
-        }
+    /// `nullspace` = ε·W·(H + εW)⁻¹·W for the current H = JᵀJ and joint weights W, column by
+    /// column from one factor. On the tasks' null space it is W, on directions they use ≈ 0.
+    /// If the factorisation fails (non-finite Jacobian), the projector is zero: no posture.
+    fn compute_nullspace_projector(&mut self) {
         let n = self.dof();
-        self.q_start.copy_from_slice(q);
+        self.h_factor.copy_from_slice(&self.h);
+        for i in 0..n {
+            self.h_factor[i * n + i] += NULLSPACE_EPSILON * self.joint_weight[i];
+        }
+        if !cholesky_factor(&mut self.h_factor, n) {
+            self.nullspace.iter_mut().for_each(|v| *v = 0.0);
+            return;
+        }
+        for j in 0..n {
+            self.unit.iter_mut().for_each(|v| *v = 0.0);
+            self.unit[j] = NULLSPACE_EPSILON * self.joint_weight[j];
+            cholesky_substitute(&self.h_factor, n, &self.unit, &mut self.column);
+            for i in 0..n {
+                self.nullspace[i * n + j] = self.joint_weight[i] * self.column[i];
+            }
+        }
+    }
+
+    /// Adds ½(dq − p)ᵀ·N·(dq − p), N the (weighted) null-space projector, to the step's QP, where p moves
+    /// `fraction` of the way to the rest posture: the posture decides only what the tasks leave
+    /// free, and the box constraints still bound the sum.
+    fn add_posture(&mut self, q: &[f64], fraction: f64) {
+        let n = self.dof();
+        for (i, &value) in q.iter().enumerate() {
+            let mut towards_rest = self.rest[i] - value;
+            if self.continuous[i] {
+                towards_rest = (towards_rest + std::f64::consts::PI)
+                    .rem_euclid(std::f64::consts::TAU)
+                    - std::f64::consts::PI;
+            }
+            self.posture_step[i] = fraction * towards_rest;
+        }
+        for i in 0..n {
+            let row = &self.nullspace[i * n..(i + 1) * n];
+            self.projected_posture[i] =
+                row.iter().zip(&self.posture_step).map(|(a, b)| a * b).sum();
+        }
+        for (h, p) in self.h.iter_mut().zip(&self.nullspace) {
+            *h += p;
+        }
+        for (b, p) in self.b.iter_mut().zip(&self.projected_posture) {
+            *b += p;
+        }
+    }
+
+    /// Box-constrained iterations from `q` (= `q_start`); the posture, if any, in the first.
+    fn track_from_start(
+        &mut self,
+        q: &mut [f64],
+        dt: f64,
+        posture_fraction: f64,
+    ) -> (Residual, usize) {
+        let n = self.dof();
         let mut residual = self.evaluate(q, true);
-        report.iterations = 1;
-        for _ in 0..self.options.track_iterations {
-            if self.converged(&residual) {
+        let mut iterations = 1;
+        for iteration in 0..self.options.track_iterations {
+            // The first iteration also serves the posture; later ones only the tasks.
+            if self.converged(&residual) && (iteration > 0 || posture_fraction == 0.0) {
                 break;
             }
             self.build_normal_equations();
             // Damping grows with the error (Sugihara): stable when far or unreachable, fast near.
             let damping = residual.cost + self.options.min_damping.max(1e-6);
-            let posture = self.options.posture_weight * residual.cost.min(1.0);
+            // Posture in the first iteration only: ε·(JᵀJ + εI)⁻¹ leaks a little into weak task
+            // directions, and the task-only iterations after it remove that bias exactly while
+            // keeping the null-space motion (their minimum-norm steps have none).
+            if iteration == 0 && posture_fraction > 0.0 {
+                self.compute_nullspace_projector();
+                self.add_posture(q, posture_fraction);
+            }
             for (i, &value) in q.iter().enumerate() {
-                self.h[i * n + i] += damping + posture;
-                self.b[i] += posture * (self.rest[i] - value);
+                self.h[i * n + i] += damping * self.joint_weight[i];
                 // The box is relative to the tick's start: all iterations together stay within
                 // the velocity limit.
                 let step = self.max_velocity[i] * dt;
@@ -548,7 +633,36 @@ impl Solver {
             );
             q.iter_mut().zip(&self.dq).for_each(|(v, d)| *v += d);
             residual = self.evaluate(q, true);
-            report.iterations += 1;
+            iterations += 1;
+        }
+        (residual, iterations)
+    }
+
+    /// Tracking mode: one control tick. Moves `q` towards the targets by at most
+    /// `max_velocity · dt` per joint and never outside the limits; if a target or `q` is not
+    /// finite, `q` is left as it is (hold) and the report says so.
+    pub fn track(&mut self, q: &mut [f64], dt: f64) -> Report {
+        assert_eq!(q.len(), self.dof(), "q has one entry per solver dof");
+        let mut report = Report::NOTHING_SOLVED;
+        if !self.targets_finite() || !q.iter().all(|v| v.is_finite()) || dt.is_nan() || dt <= 0.0 {
+            return report;
+        }
+        self.q_start.copy_from_slice(q);
+        let posture_fraction = (self.options.posture_gain_per_s * dt).min(1.0);
+        let (mut residual, iterations) = self.track_from_start(q, dt, posture_fraction);
+        report.iterations = iterations;
+        if !self.converged(&residual) && posture_fraction > 0.0 {
+            // Near a singularity the posture's step can spend velocity the tasks needed: the
+            // tick again with the tasks alone, keeping whichever comes closer.
+            self.q_best.copy_from_slice(q);
+            q.copy_from_slice(&self.q_start);
+            let (alone, iterations) = self.track_from_start(q, dt, 0.0);
+            report.iterations += iterations;
+            if alone.cost <= residual.cost {
+                residual = alone;
+            } else {
+                q.copy_from_slice(&self.q_best);
+            }
         }
         report.ok = self.converged(&residual) && self.within_limits(q);
         report.position_error_m = residual.position_m;

@@ -269,12 +269,30 @@ impl Builder<'_> {
             _ => None,
         };
         let positive = |v: f64| (has_limit && v > 0.0).then_some(v);
-        let soft_position = match (&joint.safety_controller, position) {
-            (Some(s), Some((lower, upper))) => {
-                Some((s.soft_lower_limit.max(lower), s.soft_upper_limit.min(upper)))
-            }
-            (Some(s), None) => Some((s.soft_lower_limit, s.soft_upper_limit)),
-            _ => None,
+        let soft_bounds_given = self
+            .facts
+            .joint_soft_bounds_given
+            .get(&joint.name)
+            .copied()
+            .unwrap_or((false, false));
+        let soft_position = match (&joint.safety_controller, position, soft_bounds_given) {
+            (_, _, (false, false)) | (None, _, _) => None,
+            // A bound the controller leaves out is the hard one.
+            (Some(s), Some((lower, upper)), (has_lower, has_upper)) => Some((
+                if has_lower {
+                    s.soft_lower_limit.max(lower)
+                } else {
+                    lower
+                },
+                if has_upper {
+                    s.soft_upper_limit.min(upper)
+                } else {
+                    upper
+                },
+            )),
+            // A continuous joint is soft-limited only when both bounds are given.
+            (Some(s), None, (true, true)) => Some((s.soft_lower_limit, s.soft_upper_limit)),
+            (Some(_), None, _) => None,
         }
         .filter(|(lo, hi)| lo <= hi);
 

@@ -10,6 +10,9 @@ use super::Error;
 pub(crate) struct XmlFacts {
     /// Joint name → whether it has a `<limit>` child.
     pub joint_has_limit: HashMap<String, bool>,
+    /// Joint name → whether its `<safety_controller>` gives `soft_lower_limit` and
+    /// `soft_upper_limit`. urdf-rs reads an absent one as 0, which would pin the joint at 0.
+    pub joint_soft_bounds_given: HashMap<String, (bool, bool)>,
 }
 
 /// Attributes holding numbers, checked to be finite wherever they appear.
@@ -86,6 +89,7 @@ pub(crate) fn check(path: &Path, text: &str) -> Result<XmlFacts, Error> {
 
     let mut links: HashMap<&str, ()> = HashMap::new();
     let mut joint_has_limit = HashMap::new();
+    let mut joint_soft_bounds_given = HashMap::new();
     for node in robot.children().filter(|n| n.is_element()) {
         let element = node.tag_name().name();
         if element != "link" && element != "joint" {
@@ -120,6 +124,18 @@ pub(crate) fn check(path: &Path, text: &str) -> Result<XmlFacts, Error> {
                 });
             }
         }
+        if let Some(safety) = node
+            .children()
+            .find(|c| c.has_tag_name("safety_controller"))
+        {
+            joint_soft_bounds_given.insert(
+                name.to_owned(),
+                (
+                    safety.attribute("soft_lower_limit").is_some(),
+                    safety.attribute("soft_upper_limit").is_some(),
+                ),
+            );
+        }
         if joint_has_limit
             .insert(name.to_owned(), limit.is_some())
             .is_some()
@@ -130,5 +146,8 @@ pub(crate) fn check(path: &Path, text: &str) -> Result<XmlFacts, Error> {
             });
         }
     }
-    Ok(XmlFacts { joint_has_limit })
+    Ok(XmlFacts {
+        joint_has_limit,
+        joint_soft_bounds_given,
+    })
 }

@@ -274,3 +274,132 @@ fn tracking_allocates_nothing_per_solve() {
     });
     assert_eq!(n, 0);
 }
+
+#[test]
+fn tracking_a_still_target_moves_the_null_space_towards_rest_without_leaving_the_target() {
+    let Some(dir) = robots_dir() else { return };
+    for &(robot, base, tip) in &[
+        ("panda", "panda_link0", "panda_link8"),
+        ("unitree_g1", "torso_link", "left_hand_palm_link"),
+    ] {
+        let model = load_robot(&dir, robot);
+        let (chain, mut solver) = arm_solver(&model, base, tip);
+        let (lo, hi) = (solver.limits().0.to_vec(), solver.limits().1.to_vec());
+        let rest: Vec<f64> = lo.iter().zip(&hi).map(|(l, h)| 0.5 * (l + h)).collect();
+        // Mid-range moved 0.6 rad along the arm's self-motion (the null vector of J there): the
+        // target is that pose, and rest is (nearly) on the same self-motion manifold.
+        let mut jacobian = nalgebra::Matrix6xX::zeros(rest.len());
+        chain.forward_with_jacobian(&rest, &mut jacobian);
+        let eigen = (jacobian.transpose() * &jacobian).symmetric_eigen();
+        let (null_index, _) = eigen
+            .eigenvalues
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .expect("eigenvalues");
+        let null = eigen.eigenvectors.column(null_index);
+        let start: Vec<f64> = rest
+            .iter()
+            .zip(null.iter())
+            .map(|(r, v)| r + 0.6 * v)
+            .collect();
+        assert!(solver.within_limits(&start));
+        let target = chain.forward(&start);
+        solver.set_target(0, Target::Pose(target));
+        let distance = |q: &[f64]| -> f64 {
+            q.iter()
+                .zip(&rest)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        };
+        let mut q = start.clone();
+        for _ in 0..900 {
+            let report = solver.track(&mut q, 1.0 / 90.0);
+            assert!(
+                report.ok,
+                "{robot}: the still target stays reached: {report:?}"
+            );
+        }
+        let (p, r) = errors(&chain, &q, &target);
+        assert!(p < 1e-4 && r < 1e-3, "{robot}: {p} m {r} rad");
+        assert!(
+            distance(&q) < 0.3 * distance(&start),
+            "{robot}: self-motion towards rest: {} → {}",
+            distance(&start),
+            distance(&q)
+        );
+    }
+}
+
+#[test]
+fn joint_weights_decide_who_turns_the_upper_body() {
+    let model = Model::from_urdf_file(bundled_humanoid()).expect("humanoid");
+    let chain = |tip: &str| Chain::new(&model, "pelvis", tip).expect("chain");
+    let tasks = vec![
+        Task::new(chain("left_tcp_link")),
+        Task::new(chain("right_tcp_link")),
+        Task {
+            position_weight: 0.0,
+            ..Task::new(chain("head_link"))
+        },
+    ];
+    let joint = |name: &str, solver: &Solver| {
+        solver
+            .model_vars()
+            .iter()
+            .position(|&mv| model.joints[model.dofs[mv]].name == name)
+            .expect("joint")
+    };
+    // Both hands and the head turn 0.3 rad about the pelvis's vertical: the waist's yaw alone
+    // does exactly that; with a heavy waist, arms and neck must.
+    let waist_yaw_after_turn = |waist_weight: f64| -> f64 {
+        let mut solver = Solver::new(&model, tasks.clone(), options()).expect("solver");
+        let mut weights = vec![1.0; solver.dof()];
+        weights[joint("waist_yaw_joint", &solver)] = waist_weight;
+        weights[joint("waist_pitch_joint", &solver)] = waist_weight;
+        solver.set_joint_weights(&weights);
+        let mut q = vec![0.0; solver.dof()];
+        for (name, value) in [
+            ("left_shoulder_pitch_joint", -0.6),
+            ("right_shoulder_pitch_joint", -0.6),
+            ("left_elbow_joint", 1.6),
+            ("right_elbow_joint", 1.6),
+        ] {
+            q[joint(name, &solver)] = value;
+        }
+        let home: Vec<Pose> = (0..3)
+            .map(|t| {
+                let task = solver.task(t).chain.clone();
+                let chain_q: Vec<f64> = task
+                    .model_vars()
+                    .iter()
+                    .map(|mv| {
+                        q[solver
+                            .model_vars()
+                            .iter()
+                            .position(|v| v == mv)
+                            .expect("var")]
+                    })
+                    .collect();
+                task.forward(&chain_q)
+            })
+            .collect();
+        for step in 1..=45 {
+            let turn = Pose::rotation(nalgebra::Vector3::z() * (0.3 * step as f64 / 45.0));
+            for (t, pose) in home.iter().enumerate() {
+                solver.set_target(t, Target::Pose(turn * pose));
+            }
+            let report = solver.track(&mut q, 1.0 / 90.0);
+            assert!(report.ok, "weight {waist_weight}, tick {step}: {report:?}");
+        }
+        q[joint("waist_yaw_joint", &solver)]
+    };
+    let light = waist_yaw_after_turn(1.0);
+    let heavy = waist_yaw_after_turn(1000.0);
+    assert!(light > 0.2, "a light waist does most of the turn: {light}");
+    assert!(
+        heavy < 0.1,
+        "a heavy waist leaves it to arms and neck: {heavy}"
+    );
+}
