@@ -212,3 +212,193 @@ fn bad_input_gets_a_one_line_error_and_a_failing_exit_code() {
         );
     }
 }
+
+/// The bundled humanoid's left arm, pelvis → left_tcp_link, at `q` (by name): its pose as rows.
+fn humanoid_tcp_rows(q: &[(&str, f64)]) -> Vec<Vec<f64>> {
+    use teleop_bridge::kinematics::{Chain, pose_to_rows};
+    let model = teleop_bridge::model::Model::from_urdf_file(bundled_humanoid()).expect("loads");
+    let chain = Chain::new(&model, "pelvis", "left_tcp_link").expect("chain");
+    let chain_q: Vec<f64> = chain
+        .dofs()
+        .iter()
+        .map(|&d| {
+            let name = &model.joints[d].name;
+            q.iter().find(|(n, _)| n == name).map_or(0.0, |(_, v)| *v)
+        })
+        .collect();
+    pose_to_rows(&chain.forward(&chain_q))
+        .iter()
+        .map(|r| r.to_vec())
+        .collect()
+}
+
+fn max_abs_difference(a: &Value, b: &[Vec<f64>]) -> f64 {
+    let mut worst: f64 = 0.0;
+    for (r, row) in b.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            worst = worst.max((a[r][c].as_f64().expect("number") - v).abs());
+        }
+    }
+    worst
+}
+
+#[test]
+fn kin_ik_solves_targets_and_its_answers_reach_them_through_kin_fk() {
+    let urdf = bundled_humanoid();
+    let urdf = urdf.to_str().expect("utf-8 path");
+    let reach = [
+        ("waist_yaw_joint", 0.2),
+        ("left_shoulder_pitch_joint", -0.4),
+        ("left_elbow_joint", 1.0),
+        ("left_wrist_pitch_joint", 1.4),
+    ];
+    let target = humanoid_tcp_rows(&reach);
+    let lines = format!(
+        "{}\n{}\n",
+        serde_json::json!({ "target": target }),
+        serde_json::json!({ "target": target, "seed": { "left_elbow_joint": 0.5 } })
+    );
+    let args = [
+        "kin",
+        "ik",
+        urdf,
+        "--base",
+        "pelvis",
+        "--tip",
+        "left_tcp_link",
+    ];
+    let out = teleop(&args, &lines);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let answers: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(answers.len(), 2);
+    for answer in &answers {
+        assert_eq!(answer["ok"], true, "{answer}");
+        assert!(answer["pos_err_m"].as_f64().expect("error") < 1e-4);
+        assert!(answer["iterations"].as_u64().expect("iterations") >= 1);
+        assert!(answer["micros"].as_f64().expect("micros") > 0.0);
+        // The answer, fed to `kin fk`, puts the tip on the target: an independent check.
+        let fk = teleop(
+            &["kin", "fk", urdf],
+            &format!("{}\n", serde_json::json!({ "q": answer["q"] })),
+        );
+        assert!(fk.status.success(), "{}", stderr(&fk));
+        let links: Value = serde_json::from_str(stdout(&fk).trim()).expect("json");
+        assert!(max_abs_difference(&links["links"]["left_tcp_link"], &target) < 2e-4);
+    }
+}
+
+#[test]
+fn kin_ik_track_moves_within_the_velocity_limit_per_line() {
+    let urdf = bundled_humanoid();
+    let urdf = urdf.to_str().expect("utf-8 path");
+    let start = [
+        ("left_elbow_joint", 1.0),
+        ("left_shoulder_pitch_joint", -0.4),
+    ];
+    let far = [
+        ("left_elbow_joint", 2.0),
+        ("left_shoulder_pitch_joint", -1.2),
+    ];
+    let mut lines = serde_json::json!({
+        "target": humanoid_tcp_rows(&start),
+        "seed": { "left_elbow_joint": 1.0, "left_shoulder_pitch_joint": -0.4 }
+    })
+    .to_string();
+    lines.push('\n');
+    for _ in 0..30 {
+        lines.push_str(&serde_json::json!({ "target": humanoid_tcp_rows(&far) }).to_string());
+        lines.push('\n');
+    }
+    let args = [
+        "kin",
+        "ik",
+        urdf,
+        "--base",
+        "pelvis",
+        "--tip",
+        "left_tcp_link",
+        "--mode",
+        "track",
+        "--rate-hz",
+        "100",
+    ];
+    let out = teleop(&args, &lines);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let answers: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(answers.len(), 31);
+    let model = teleop_bridge::model::Model::from_urdf_file(bundled_humanoid()).expect("loads");
+    for pair in answers.windows(2) {
+        for (name, value) in pair[1]["q"].as_object().expect("q") {
+            let joint = model.joint_id(name).expect("joint");
+            let vmax = model.joints[joint].limits.velocity.expect("velocity limit");
+            let step = (value.as_f64().expect("number")
+                - pair[0]["q"][name].as_f64().expect("number"))
+            .abs();
+            assert!(
+                step <= vmax / 100.0 * (1.0 + 1e-9),
+                "{name} moved {step} in one tick"
+            );
+        }
+    }
+    // A jump the limits cannot make in one tick: not reached at once, reached in the end.
+    assert_eq!(answers[1]["ok"], false);
+    let last = answers.last().expect("answers");
+    assert_eq!(last["ok"], true, "{last}");
+}
+
+#[test]
+fn kin_ik_rejects_bad_lines_naming_the_line() {
+    let urdf = bundled_humanoid();
+    let urdf = urdf.to_str().expect("utf-8 path");
+    let args = [
+        "kin",
+        "ik",
+        urdf,
+        "--base",
+        "pelvis",
+        "--tip",
+        "left_tcp_link",
+    ];
+    let good = serde_json::json!({ "target": humanoid_tcp_rows(&[]) }).to_string();
+    for (bad, expected) in [
+        (
+            r#"{"target": [[2,0,0,0],[0,1,0,0],[0,0,1,0],[0,0,0,1]]}"#,
+            "line 2: target's rotation is not a rotation",
+        ),
+        (
+            r#"{"target": [[1,0,0,0],[0,1,0,0],[0,0,1,0],[0,0,1,1]]}"#,
+            "line 2: target's last row",
+        ),
+        (r#"{"target": [[1,0,0,0]]}"#, "line 2: expected"),
+        (
+            &format!(
+                r#"{{"target": {}, "seed": {{"neck_yaw_joint": 0.1}}}}"#,
+                &good[10..good.len() - 1]
+            ),
+            "seed joint 'neck_yaw_joint' does not move pelvis → left_tcp_link",
+        ),
+    ] {
+        let out = teleop(&args, &format!("{good}\n{bad}\n"));
+        assert!(!out.status.success());
+        assert_eq!(
+            stdout(&out).lines().count(),
+            1,
+            "the good line is answered first"
+        );
+        let message = stderr(&out);
+        assert!(message.contains(expected), "{message}");
+        assert_eq!(message.trim().lines().count(), 1, "{message}");
+    }
+    let out = teleop(
+        &["kin", "ik", urdf, "--base", "pelvis", "--tip", "nope"],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+}
