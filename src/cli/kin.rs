@@ -94,10 +94,13 @@ pub fn run(command: KinCommand) -> anyhow::Result<()> {
     }
 }
 
-fn fk(urdf: &std::path::Path) -> anyhow::Result<()> {
-    let model = Model::from_urdf_file(urdf)?;
-    let tree = Tree::new(&model);
-    let mut poses = vec![Pose::identity(); tree.link_count()];
+/// Runs a JSON-lines filter: each non-blank stdin line parsed as `Req` (errors name the line and
+/// `expected`), answered by `answer` as one line of JSON, flushed at once — callers drive these
+/// interactively through a pipe.
+fn json_lines<Req: serde::de::DeserializeOwned, Resp: Serialize>(
+    expected: &str,
+    mut answer: impl FnMut(usize, Req) -> anyhow::Result<Resp>,
+) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for (index, line) in std::io::stdin().lock().lines().enumerate() {
@@ -106,24 +109,35 @@ fn fk(urdf: &std::path::Path) -> anyhow::Result<()> {
         if line.trim().is_empty() {
             continue;
         }
-        let request: FkRequest = serde_json::from_str(&line).with_context(|| {
-            format!("stdin line {line_no}: expected {{\"q\": {{\"joint\": radians, …}}}}")
-        })?;
-        let q =
-            q_from_named(&model, &request.q).with_context(|| format!("stdin line {line_no}"))?;
-        tree.forward(&q, &mut poses);
-        let links = model
-            .links
-            .iter()
-            .zip(&poses)
-            .map(|(link, pose)| (link.name.clone(), pose_to_rows(pose)))
-            .collect();
-        serde_json::to_writer(&mut out, &FkResponse { links })?;
+        let request: Req = serde_json::from_str(&line)
+            .with_context(|| format!("stdin line {line_no}: expected {expected}"))?;
+        let response = answer(line_no, request)?;
+        serde_json::to_writer(&mut out, &response)?;
         out.write_all(b"\n")?;
-        // One answer per line, at once: callers drive this interactively through a pipe.
         out.flush()?;
     }
     Ok(())
+}
+
+fn fk(urdf: &std::path::Path) -> anyhow::Result<()> {
+    let model = Model::from_urdf_file(urdf)?;
+    let tree = Tree::new(&model);
+    let mut poses = vec![Pose::identity(); tree.link_count()];
+    json_lines(
+        r#"{"q": {"joint": radians, …}}"#,
+        |line_no, request: FkRequest| {
+            let q = q_from_named(&model, &request.q)
+                .with_context(|| format!("stdin line {line_no}"))?;
+            tree.forward(&q, &mut poses);
+            let links = model
+                .links
+                .iter()
+                .zip(&poses)
+                .map(|(link, pose)| (link.name.clone(), pose_to_rows(pose)))
+                .collect();
+            Ok(FkResponse { links })
+        },
+    )
 }
 
 /// A rigid transform from 4×4 rows, or why not.
@@ -184,54 +198,41 @@ fn ik(
         .zip(upper)
         .map(|(&l, &h)| if l.is_finite() { 0.5 * (l + h) } else { 0.0 })
         .collect();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    for (index, line) in std::io::stdin().lock().lines().enumerate() {
-        let line_no = index + 1;
-        let line = line.context("reading stdin")?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let request: IkRequest = serde_json::from_str(&line).with_context(|| {
-            format!(
-                "stdin line {line_no}: expected {{\"target\": [[4×4 rows]], \"seed\": {{\"joint\": radians, …}}}}"
-            )
-        })?;
-        let target = pose_from_rows(&request.target)
-            .map_err(|e| anyhow::anyhow!("stdin line {line_no}: {e}"))?;
-        if let Some(seed) = &request.seed {
-            // Names, mimics and finiteness checked once, model-wide.
-            let model_q =
-                q_from_named(&model, seed).with_context(|| format!("stdin line {line_no}"))?;
-            if let Some(outside) = seed.keys().find(|name| !names.contains(name)) {
-                anyhow::bail!(
-                    "stdin line {line_no}: seed joint '{outside}' does not move {base} → {tip}"
-                );
-            }
-            for (value, &mv) in q.iter_mut().zip(solver.model_vars()) {
-                if seed.contains_key(&model.joints[model.dofs[mv]].name) {
-                    *value = model_q[mv];
+    json_lines(
+        r#"{"target": [[4×4 rows]], "seed": {"joint": radians, …}}"#,
+        |line_no, request: IkRequest| {
+            let target = pose_from_rows(&request.target)
+                .map_err(|e| anyhow::anyhow!("stdin line {line_no}: {e}"))?;
+            if let Some(seed) = &request.seed {
+                // Names, mimics and finiteness checked once, model-wide.
+                let model_q =
+                    q_from_named(&model, seed).with_context(|| format!("stdin line {line_no}"))?;
+                if let Some(outside) = seed.keys().find(|name| !names.contains(name)) {
+                    anyhow::bail!(
+                        "stdin line {line_no}: seed joint '{outside}' does not move {base} → {tip}"
+                    );
+                }
+                for (value, &mv) in q.iter_mut().zip(solver.model_vars()) {
+                    if seed.contains_key(&model.joints[model.dofs[mv]].name) {
+                        *value = model_q[mv];
+                    }
                 }
             }
-        }
-        solver.set_target(0, Target::Pose(target));
-        let started = Instant::now();
-        let report = match mode {
-            IkMode::Solve => solver.solve(&mut q),
-            IkMode::Track => solver.track(&mut q, 1.0 / rate_hz),
-        };
-        let micros = started.elapsed().as_secs_f64() * 1e6;
-        let response = IkResponse {
-            ok: report.ok,
-            q: names.iter().cloned().zip(q.iter().copied()).collect(),
-            pos_err_m: report.position_error_m,
-            rot_err_rad: report.rotation_error_rad,
-            iterations: report.iterations,
-            micros,
-        };
-        serde_json::to_writer(&mut out, &response)?;
-        out.write_all(b"\n")?;
-        out.flush()?;
-    }
-    Ok(())
+            solver.set_target(0, Target::Pose(target));
+            let started = Instant::now();
+            let report = match mode {
+                IkMode::Solve => solver.solve(&mut q),
+                IkMode::Track => solver.track(&mut q, 1.0 / rate_hz),
+            };
+            let micros = started.elapsed().as_secs_f64() * 1e6;
+            Ok(IkResponse {
+                ok: report.ok,
+                q: names.iter().cloned().zip(q.iter().copied()).collect(),
+                pos_err_m: report.position_error_m,
+                rot_err_rad: report.rotation_error_rad,
+                iterations: report.iterations,
+                micros,
+            })
+        },
+    )
 }

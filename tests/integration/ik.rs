@@ -57,6 +57,19 @@ fn arm_solver(model: &Model, base: &str, tip: &str) -> (Chain, Solver) {
     (chain, solver)
 }
 
+/// The bundled humanoid's teleoperation tasks: both TCPs (full pose), the head (orientation).
+fn humanoid_tasks(model: &Model) -> Vec<Task> {
+    let chain = |tip: &str| Chain::new(model, "pelvis", tip).expect("chain");
+    vec![
+        Task::new(chain("left_tcp_link")),
+        Task::new(chain("right_tcp_link")),
+        Task {
+            position_weight: 0.0,
+            ..Task::new(chain("head_link"))
+        },
+    ]
+}
+
 /// Independent check of a report: FK of the answer against the target.
 fn errors(chain: &Chain, q: &[f64], target: &Pose) -> (f64, f64) {
     let pose = chain.forward(q);
@@ -214,15 +227,7 @@ fn unreachable_and_non_finite_targets_hold_or_move_safely() {
 #[test]
 fn humanoid_two_hands_and_head_share_the_waist() {
     let model = Model::from_urdf_file(bundled_humanoid()).expect("humanoid");
-    let chain = |tip: &str| Chain::new(&model, "pelvis", tip).expect("chain");
-    let tasks = vec![
-        Task::new(chain("left_tcp_link")),
-        Task::new(chain("right_tcp_link")),
-        Task {
-            position_weight: 0.0,
-            ..Task::new(chain("head_link"))
-        },
-    ];
+    let tasks = humanoid_tasks(&model);
     let mut solver = Solver::new(&model, tasks, options()).expect("solver");
     // Waist (2) + two arms (7 each) + neck (2): shared waist counted once.
     assert_eq!(solver.dof(), 18);
@@ -335,15 +340,7 @@ fn tracking_a_still_target_moves_the_null_space_towards_rest_without_leaving_the
 #[test]
 fn joint_weights_decide_who_turns_the_upper_body() {
     let model = Model::from_urdf_file(bundled_humanoid()).expect("humanoid");
-    let chain = |tip: &str| Chain::new(&model, "pelvis", tip).expect("chain");
-    let tasks = vec![
-        Task::new(chain("left_tcp_link")),
-        Task::new(chain("right_tcp_link")),
-        Task {
-            position_weight: 0.0,
-            ..Task::new(chain("head_link"))
-        },
-    ];
+    let tasks = humanoid_tasks(&model);
     let joint = |name: &str, solver: &Solver| {
         solver
             .model_vars()
