@@ -288,24 +288,48 @@ fn task_chains(solver: &Solver) -> Vec<(Chain, Vec<usize>)> {
         .collect()
 }
 
+/// FK of each task's chain at the solver's `q`.
+fn task_poses(chains: &[(Chain, Vec<usize>)], q: &[f64]) -> Vec<Pose> {
+    chains
+        .iter()
+        .map(|(c, vars)| c.forward(&vars.iter().map(|&v| q[v]).collect::<Vec<_>>()))
+        .collect()
+}
+
+/// Tracks `targets_at(t)` (one pose per task) for `TARGETS` ticks from `q`.
+fn track_humanoid(
+    solver: &mut Solver,
+    mut q: Vec<f64>,
+    targets_at: impl Fn(f64) -> Vec<Pose>,
+) -> Stats {
+    let vmax = solver.velocity_limits().to_vec();
+    let mut stats = Stats::default();
+    for step in 1..=TARGETS {
+        for (t, target) in targets_at(step as f64 * DT).iter().enumerate() {
+            solver.set_target(t, Target::Pose(*target));
+        }
+        let before = q.clone();
+        let start = Instant::now();
+        let report = black_box(solver.track(&mut q, DT));
+        stats.micros.push(start.elapsed().as_secs_f64() * 1e6);
+        stats.record_tick(&before, &q, &vmax, report.position_error_m, report.ok);
+    }
+    stats
+}
+
 /// What a trainer does: from a relaxed pose (elbows bent 1.6 rad), both hands trace independent smooth loops in front
 /// of the chest (±10–15 cm, up to ~0.5 m/s, wrists turning up to ~1.5 rad/s) while the head looks
 /// around (yaw ±0.6 rad, pitch ±0.3 rad). Targets are Cartesian, as a headset sends them.
 fn humanoid_teleop_tracking(rows: &mut Vec<String>) {
     let mut solver = humanoid_solver();
-    let vmax = solver.velocity_limits().to_vec();
-    let chains = task_chains(&solver);
     // waist yaw, pitch; left arm (7); right arm (7); neck yaw, pitch — the solver's order.
-    let mut q: Vec<f64> = vec![
+    let q: Vec<f64> = vec![
         0.0, 0.0, -0.6, 0.3, 0.0, 1.6, 0.0, 0.3, 0.0, -0.6, -0.3, 0.0, 1.6, 0.0, 0.3, 0.0, 0.0, 0.2,
     ];
     assert_eq!(q.len(), solver.dof());
-    let home: Vec<Pose> = chains
-        .iter()
-        .map(|(c, vars)| c.forward(&vars.iter().map(|&v| q[v]).collect::<Vec<_>>()))
-        .collect();
+    let home = task_poses(&task_chains(&solver), &q);
     let tau = std::f64::consts::TAU;
-    let target_at = |t: f64| -> [Pose; 3] {
+    let targets_at = |t: f64| -> Vec<Pose> {
         // Each term is 0 at t = 0, so the loops start at the home pose.
         let wave = |amplitude: f64, hz: f64, phase: f64| {
             amplitude * ((tau * hz * t + phase).sin() - phase.sin())
@@ -328,24 +352,13 @@ fn humanoid_teleop_tracking(rows: &mut Vec<String>) {
         };
         let look =
             nalgebra::Rotation3::from_euler_angles(0.0, wave(0.3, 0.3, 0.0), wave(0.6, 0.2, 0.0));
-        [
+        vec![
             hand(&home[0], 0.0, 1.0),
             hand(&home[1], 1.7, -1.0),
             Pose::from_parts(home[2].translation, look * home[2].rotation),
         ]
     };
-    let mut stats = Stats::default();
-    for step in 1..=TARGETS {
-        for (t, target) in target_at(step as f64 * DT).iter().enumerate() {
-            solver.set_target(t, Target::Pose(*target));
-        }
-        let before = q.clone();
-        let start = Instant::now();
-        let report = black_box(solver.track(&mut q, DT));
-        stats.micros.push(start.elapsed().as_secs_f64() * 1e6);
-        stats.record_tick(&before, &q, &vmax, report.position_error_m, report.ok);
-    }
-    rows.push(stats.row(
+    rows.push(track_humanoid(&mut solver, q, targets_at).row(
         "humanoid 2 hands + head (18), trainer-like Cartesian loops",
         "tracking",
         "teleop-bridge",
@@ -360,10 +373,11 @@ fn humanoid_joint_space_stress(rows: &mut Vec<String>) {
     let mut solver = humanoid_solver();
     let n = solver.dof();
     let vmax = solver.velocity_limits().to_vec();
-    let at = |solver: &Solver, t: f64| -> Vec<f64> {
+    let ranges: Vec<(f64, f64)> = (0..n).map(|i| bounds(&solver, i)).collect();
+    let at = |t: f64| -> Vec<f64> {
         (0..n)
             .map(|i| {
-                let (l, h) = bounds(solver, i);
+                let (l, h) = ranges[i];
                 let amplitude = 0.25 * (h - l).min(2.0);
                 let w = 0.6 * vmax[i].min(3.0) / amplitude;
                 (0.5 * (l + h) + amplitude * (w * t + 0.7 * i as f64).sin()).clamp(l, h)
@@ -371,23 +385,7 @@ fn humanoid_joint_space_stress(rows: &mut Vec<String>) {
             .collect()
     };
     let chains = task_chains(&solver);
-    let mut stats = Stats::default();
-    let mut q = at(&solver, 0.0);
-    for step in 1..=TARGETS {
-        let goal = at(&solver, step as f64 * DT);
-        let targets: Vec<Pose> = chains
-            .iter()
-            .map(|(c, vars)| c.forward(&vars.iter().map(|&v| goal[v]).collect::<Vec<_>>()))
-            .collect();
-        for (t, target) in targets.iter().enumerate() {
-            solver.set_target(t, Target::Pose(*target));
-        }
-        let before = q.clone();
-        let start = Instant::now();
-        let report = black_box(solver.track(&mut q, DT));
-        stats.micros.push(start.elapsed().as_secs_f64() * 1e6);
-        stats.record_tick(&before, &q, &vmax, report.position_error_m, report.ok);
-    }
+    let mut stats = track_humanoid(&mut solver, at(0.0), |t| task_poses(&chains, &at(t)));
     rows.push(stats.row(
         "humanoid 2 hands + head (18), joint-space stress",
         "tracking",

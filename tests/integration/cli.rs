@@ -232,6 +232,16 @@ fn humanoid_tcp_rows(q: &[(&str, f64)]) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// Runs a JSON-lines command that must succeed; its answers, one per output line.
+fn json_answers(args: &[&str], lines: &str) -> Vec<Value> {
+    let out = teleop(args, lines);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
 fn max_abs_difference(a: &Value, b: &[Vec<f64>]) -> f64 {
     let mut worst: f64 = 0.0;
     for (r, row) in b.iter().enumerate() {
@@ -267,12 +277,7 @@ fn kin_ik_solves_targets_and_its_answers_reach_them_through_kin_fk() {
         "--tip",
         "left_tcp_link",
     ];
-    let out = teleop(&args, &lines);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let answers: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect();
+    let answers = json_answers(&args, &lines);
     assert_eq!(answers.len(), 2);
     for answer in &answers {
         assert_eq!(answer["ok"], true, "{answer}");
@@ -325,12 +330,7 @@ fn kin_ik_track_moves_within_the_velocity_limit_per_line() {
         "--rate-hz",
         "100",
     ];
-    let out = teleop(&args, &lines);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let answers: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
+    let answers = json_answers(&args, &lines);
     assert_eq!(answers.len(), 31);
     let model = teleop_bridge::model::Model::from_urdf_file(bundled_humanoid()).expect("loads");
     for pair in answers.windows(2) {
