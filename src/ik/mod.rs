@@ -18,11 +18,14 @@
 //! - The posture task (pull towards a rest pose, by default mid-range) acts in the tasks' null
 //!   space through a regularised projector ε·(JᵀJ + εI)⁻¹, in the first iteration of each tick
 //!   only; the task-only iterations after it remove what leaks into task directions.
-//! - A velocity-bounded tracker cannot follow every path another configuration can: where the
-//!   target's path passes an algorithmic singularity (two joint axes aligned, e.g. Panda at
-//!   joint 2 = 0) the unobservable split between the aligned joints decides which way the arm can
-//!   leave it. Tracking then lags for a few ticks within the velocity limits, reports the
-//!   residual and catches up; it never jumps.
+//! - With the posture, a redundant robot also drifts down the gradient of its velocity load (the
+//!   joint speed the targets' current motion needs, relative to the limits; see
+//!   `solver/margin.rs`), so it reaches configurations where the path ahead needs a joint near
+//!   its limit already turned to one that can follow. This is local: where the target's path
+//!   passes an algorithmic singularity (two joint axes aligned, e.g. Panda at joint 2 = 0) the
+//!   split between the aligned joints is invisible to the gradient at the crossing itself, and on
+//!   some paths tracking still lags there for a few ticks within the velocity limits, reports
+//!   the residual and catches up; it never jumps.
 //! - Collisions and self-collisions are not considered.
 //! - Chains must be base → descendant paths (see [`kinematics`](crate::kinematics)).
 

@@ -23,8 +23,16 @@ pub struct Options {
     pub track_iterations: usize,
     /// Tracking mode: the share of the distance to the rest posture closed per second, in the
     /// tasks' null space only. Without it a redundant arm drifts along its self-motion manifold
-    /// tick by tick until a joint limit or a singularity stalls tracking. 0 disables.
+    /// tick by tick until a joint limit or a singularity stalls tracking. 0 disables (and the
+    /// velocity margin with it). At 2/s the humanoid and Kinova drift further towards their
+    /// limits; above 3/s it starts to fight the velocity margin.
     pub posture_gain_per_s: f64,
+    /// Tracking mode: how fast (per second, in units of the gradient) a redundant robot moves
+    /// in its null space down the velocity load — the joint speed the targets' current motion
+    /// needs, relative to the limits (see `margin`). Where the path ahead needs a joint near its
+    /// limit, the robot changes to a configuration that can follow before it falls behind.
+    /// Needs `posture_gain_per_s` > 0 (it shares the null-space step); 0 disables.
+    pub velocity_margin_gain_per_s: f64,
     /// Honour `<safety_controller>` soft limits where the URDF gives them.
     pub use_soft_limits: bool,
     /// Seed of the restart generator: the same inputs give the same answer.
@@ -43,6 +51,7 @@ impl Default for Options {
             max_iterations_per_seed: 40,
             track_iterations: 4,
             posture_gain_per_s: 3.0,
+            velocity_margin_gain_per_s: 6.0,
             use_soft_limits: true,
             seed: 0x07e1_e0bb_1d6e,
         }

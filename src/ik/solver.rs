@@ -11,6 +11,8 @@ use super::rng::SplitMix64;
 use crate::kinematics::{Chain, Pose};
 use crate::model::Model;
 
+mod margin;
+
 /// Where a task's tip should be, in its chain's base frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Target {
@@ -90,6 +92,46 @@ struct TaskState {
     /// The last accepted step's, while a trial step is evaluated (global mode).
     saved_jacobian: Matrix6xX<f64>,
     saved_error: [f64; 6],
+    /// The target at the last tracking tick, and the weighted twist from it to this tick's.
+    last_tracked: Option<Target>,
+    twist: [f64; 6],
+}
+
+impl TaskState {
+    /// The task weight of error row `r` (0–2 position, 3–5 orientation).
+    fn row_weight(&self, r: usize) -> f64 {
+        if r < 3 {
+            self.task.position_weight
+        } else {
+            self.task.rotation_weight
+        }
+    }
+
+    /// Sets `twist` to the target's velocity since the last tick (weighted), zero on the first
+    /// tick, and remembers this tick's target.
+    fn update_twist(&mut self, dt: f64) {
+        let target = self.task.target;
+        let (linear, angular) = match (self.last_tracked, target) {
+            (Some(Target::Pose(a)), Target::Pose(b)) => (
+                b.translation.vector - a.translation.vector,
+                rotation_vector(&(b.rotation.matrix() * a.rotation.matrix().transpose())),
+            ),
+            (Some(Target::Position(a)), Target::Position(b)) => (b - a, Vector3::zeros()),
+            (Some(Target::Orientation(a)), Target::Orientation(b)) => (
+                Vector3::zeros(),
+                rotation_vector(&(b.matrix() * a.matrix().transpose())),
+            ),
+            _ => (Vector3::zeros(), Vector3::zeros()),
+        };
+        for k in 0..3 {
+            self.twist[k] = self.task.position_weight * linear[k] / dt;
+            self.twist[k + 3] = self.task.rotation_weight * angular[k] / dt;
+        }
+        if !self.twist.iter().all(|v| v.is_finite()) {
+            self.twist = [0.0; 6];
+        }
+        self.last_tracked = Some(target);
+    }
 }
 
 /// Errors of all tasks at one configuration.
@@ -133,11 +175,24 @@ pub struct Solver {
     column: Vec<f64>,
     /// Per-joint cost of motion in tracking (1 by default).
     joint_weight: Vec<f64>,
+    /// Velocity-margin work buffers (see `margin`): right-hand sides, joint rates, A⁻¹w, ∂L/∂q.
+    margin_rhs: Vec<f64>,
+    margin_qd: Vec<f64>,
+    margin_y: Vec<f64>,
+    margin_gradient: Vec<f64>,
+    /// More joints than weighted task rows: there is a self-motion to steer.
+    redundant: bool,
 }
 
 /// Regularisation of the null-space projector: task directions with σ² ≫ ε get ≈ ε/σ² of the
 /// posture pull (which the task-only iterations after it remove), the true null space all of it.
 const NULLSPACE_EPSILON: f64 = 1e-8;
+
+/// The velocity margin's null-space step is capped at this many velocity-limited steps per joint.
+/// More than one: far from rest the posture's pull alone can exceed a step, and where the two
+/// disagree (Panda leaving its joint-1/3 alignment) the margin must be able to outweigh it.
+/// The QP's box still bounds the motion itself.
+const MARGIN_STEP_CAP: f64 = 4.0;
 
 fn rotation_vector(rotation: &nalgebra::Matrix3<f64>) -> Vector3<f64> {
     // Through the quaternion: exact near 0 and near π, where the skew part of R vanishes.
@@ -192,9 +247,18 @@ impl Solver {
                 error: [0.0; 6],
                 saved_jacobian: Matrix6xX::zeros(n),
                 saved_error: [0.0; 6],
+                last_tracked: None,
+                twist: [0.0; 6],
             });
         }
         let n = model_vars.len();
+        let task_rows: usize = states
+            .iter()
+            .map(|t| {
+                3 * usize::from(t.task.position_weight > 0.0)
+                    + 3 * usize::from(t.task.rotation_weight > 0.0)
+            })
+            .sum();
         let mut lower = vec![f64::NEG_INFINITY; n];
         let mut upper = vec![f64::INFINITY; n];
         let mut continuous = vec![false; n];
@@ -252,6 +316,11 @@ impl Solver {
             unit: vec![0.0; n],
             column: vec![0.0; n],
             joint_weight: vec![1.0; n],
+            margin_rhs: vec![0.0; n],
+            margin_qd: vec![0.0; n],
+            margin_y: vec![0.0; n],
+            margin_gradient: vec![0.0; n],
+            redundant: n > task_rows,
         })
     }
 
@@ -562,11 +631,20 @@ impl Solver {
         }
     }
 
-    /// Adds ½(dq − p)ᵀ·N·(dq − p), N the (weighted) null-space projector, to the step's QP, where p moves
-    /// `fraction` of the way to the rest posture: the posture decides only what the tasks leave
-    /// free, and the box constraints still bound the sum.
-    fn add_posture(&mut self, q: &[f64], fraction: f64) {
+    /// Adds ½(dq − p)ᵀ·N·(dq − p), N the (weighted) null-space projector, to the step's QP, where p
+    /// moves `fraction` of the way to the rest posture and `margin_step` (rad per unit gradient)
+    /// down the velocity load's gradient, that part at most one velocity-limited step: the
+    /// posture decides only what the tasks leave free, and the box constraints still bound the sum.
+    fn add_posture(&mut self, q: &[f64], dt: f64, fraction: f64, margin_step: f64) {
         let n = self.dof();
+        let mut margin_scale = margin_step;
+        for i in 0..n {
+            let wanted = (margin_step * self.margin_gradient[i]).abs();
+            let allowed = MARGIN_STEP_CAP * self.max_velocity[i] * dt;
+            if wanted > allowed {
+                margin_scale = margin_scale.min(allowed / self.margin_gradient[i].abs());
+            }
+        }
         for (i, &value) in q.iter().enumerate() {
             let mut towards_rest = self.rest[i] - value;
             if self.continuous[i] {
@@ -574,7 +652,7 @@ impl Solver {
                     .rem_euclid(std::f64::consts::TAU)
                     - std::f64::consts::PI;
             }
-            self.posture_step[i] = fraction * towards_rest;
+            self.posture_step[i] = fraction * towards_rest - margin_scale * self.margin_gradient[i];
         }
         for i in 0..n {
             let row = &self.nullspace[i * n..(i + 1) * n];
@@ -611,8 +689,12 @@ impl Solver {
             // directions, and the task-only iterations after it remove that bias exactly while
             // keeping the null-space motion (their minimum-norm steps have none).
             if iteration == 0 && posture_fraction > 0.0 {
+                let margin_step = self.options.velocity_margin_gain_per_s * dt;
+                if margin_step <= 0.0 || !self.redundant || !self.velocity_margin_gradient() {
+                    self.margin_gradient.iter_mut().for_each(|v| *v = 0.0);
+                }
                 self.compute_nullspace_projector();
-                self.add_posture(q, posture_fraction);
+                self.add_posture(q, dt, posture_fraction, margin_step);
             }
             for (i, &value) in q.iter().enumerate() {
                 self.h[i * n + i] += damping * self.joint_weight[i];
@@ -645,8 +727,11 @@ impl Solver {
         assert_eq!(q.len(), self.dof(), "q has one entry per solver dof");
         let mut report = Report::NOTHING_SOLVED;
         if !self.targets_finite() || !q.iter().all(|v| v.is_finite()) || dt.is_nan() || dt <= 0.0 {
+            // After a hold, motion is measured afresh: no twist across the gap.
+            self.tasks.iter_mut().for_each(|t| t.last_tracked = None);
             return report;
         }
+        self.tasks.iter_mut().for_each(|t| t.update_twist(dt));
         self.q_start.copy_from_slice(q);
         let posture_fraction = (self.options.posture_gain_per_s * dt).min(1.0);
         let (mut residual, iterations) = self.track_from_start(q, dt, posture_fraction);
