@@ -44,7 +44,7 @@ impl Default for Options {
         Self {
             position_tolerance_m: 1e-4,
             rotation_tolerance_rad: 1e-3,
-            initial_damping: 1e-3,
+            initial_damping: 1e-2,
             min_damping: 1e-9,
             solve_timeout_s: 5e-3,
             stall_iterations: 3,

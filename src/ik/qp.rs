@@ -14,35 +14,36 @@ pub(crate) fn cholesky_solve(h: &mut [f64], n: usize, b: &[f64], x: &mut [f64]) 
 /// Overwrites the lower triangle of `h` (n×n row-major, symmetric) with L, h = L·Lᵀ.
 /// Returns false if `h` is not positive definite.
 pub(crate) fn cholesky_factor(h: &mut [f64], n: usize) -> bool {
+    // Row-wise dot products over slices: no bounds checks in the inner loops, and they vectorise.
     for j in 0..n {
-        let mut d = h[j * n + j];
-        for k in 0..j {
-            d -= h[j * n + k] * h[j * n + k];
-        }
+        let (above, rest) = h.split_at_mut(j * n);
+        let _ = above;
+        let (row_j, below) = rest.split_at_mut(n);
+        let d = row_j[j] - dot(&row_j[..j], &row_j[..j]);
         if d.is_nan() || d <= 0.0 || d.is_infinite() {
             return false;
         }
         let d = d.sqrt();
-        h[j * n + j] = d;
-        for i in j + 1..n {
-            let mut s = h[i * n + j];
-            for k in 0..j {
-                s -= h[i * n + k] * h[j * n + k];
-            }
-            h[i * n + j] = s / d;
+        row_j[j] = d;
+        let inverse = 1.0 / d;
+        for row_i in below.chunks_exact_mut(n) {
+            let s = row_i[j] - dot(&row_i[..j], &row_j[..j]);
+            row_i[j] = s * inverse;
         }
     }
     true
 }
 
+#[inline(always)]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
 /// Solves L·Lᵀ·x = b with the factor from [`cholesky_factor`].
 pub(crate) fn cholesky_substitute(factor: &[f64], n: usize, b: &[f64], x: &mut [f64]) {
     for i in 0..n {
-        let mut s = b[i];
-        for k in 0..i {
-            s -= factor[i * n + k] * x[k];
-        }
-        x[i] = s / factor[i * n + i];
+        let row = &factor[i * n..i * n + i];
+        x[i] = (b[i] - dot(row, &x[..i])) / factor[i * n + i];
     }
     for i in (0..n).rev() {
         let mut s = x[i];
@@ -90,6 +91,42 @@ impl BoxQp {
         x: &mut [f64],
     ) -> bool {
         self.state.iter_mut().for_each(|s| *s = 0);
+        self.active_set_loop(h, n, b, lo, hi, x)
+    }
+
+    /// [`BoxQp::solve`] when `x` already holds the unconstrained minimiser (the caller tried it
+    /// first): the variables it puts outside the box start pinned, which saves the all-free
+    /// solve and usually every release after it.
+    pub fn solve_from_unconstrained(
+        &mut self,
+        h: &[f64],
+        n: usize,
+        b: &[f64],
+        lo: &[f64],
+        hi: &[f64],
+        x: &mut [f64],
+    ) -> bool {
+        for i in 0..n {
+            self.state[i] = if x[i] < lo[i] {
+                -1
+            } else if x[i] > hi[i] {
+                1
+            } else {
+                0
+            };
+        }
+        self.active_set_loop(h, n, b, lo, hi, x)
+    }
+
+    fn active_set_loop(
+        &mut self,
+        h: &[f64],
+        n: usize,
+        b: &[f64],
+        lo: &[f64],
+        hi: &[f64],
+        x: &mut [f64],
+    ) -> bool {
         for _ in 0..(2 * n + 2) {
             self.free.clear();
             self.free.extend((0..n).filter(|&i| self.state[i] == 0));

@@ -550,7 +550,7 @@ impl Solver {
                 let inside =
                     (0..n).all(|i| self.dq[i] >= self.box_lo[i] && self.dq[i] <= self.box_hi[i]);
                 if !inside {
-                    self.qp.solve(
+                    self.qp.solve_from_unconstrained(
                         &self.h_damped,
                         n,
                         &self.b,
