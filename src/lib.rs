@@ -21,11 +21,16 @@
 //! ## Modules so far
 //! - [`model`]: URDF → validated robot description.
 //! - [`kinematics`]: FK and Jacobians on compiled, allocation-free chains and trees.
+//! - [`ik`]: inverse kinematics, tracking and global.
+//! - [`config`]: robot profiles (TOML), checked against the URDF.
+//! - [`control`]: the safety filter between the IK and the robot.
 //! - [`cli`]: the `teleop` command line.
 
 #![deny(unsafe_code)]
 
 pub mod cli;
+pub mod config;
+pub mod control;
 pub mod ik;
 pub mod kinematics;
 pub mod model;

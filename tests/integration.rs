@@ -11,4 +11,6 @@ mod integration {
     pub mod jacobian;
     pub mod limits;
     pub mod packages;
+    pub mod profile;
+    pub mod safety;
 }

@@ -1,0 +1,332 @@
+//! The robot profile: its TOML shape (serde, unknown keys rejected) and its checks against the
+//! robot model (links and joints exist, values are within the URDF's limits).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::{JointKind, Model};
+
+/// Why a profile could not be used. Every variant names the file; `Invalid` names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key, a missing key or a value of the wrong type; toml's message
+    /// names the key and shows the line.
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+    #[error("{path}: urdf: {source}")]
+    Model {
+        path: PathBuf,
+        #[source]
+        source: Box<crate::model::Error>,
+    },
+}
+
+/// Which of the operator's hands drives an end-effector or a gripper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hand {
+    Left,
+    Right,
+}
+
+/// A tool the operator's hand drives: the chain base → tip, its tip at the hand's grip pose.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndEffector {
+    pub name: String,
+    pub hand: Hand,
+    pub base: String,
+    pub tip: String,
+    /// Weight of 1 m of position error in the IK (default 1).
+    #[serde(default = "one")]
+    pub position_weight: f64,
+    /// Weight of 1 rad of orientation error (default 1; 0 = position only).
+    #[serde(default = "one")]
+    pub rotation_weight: f64,
+}
+
+/// The head: the operator's head orientation drives the chain base → tip (orientation only).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Neck {
+    pub base: String,
+    pub tip: String,
+}
+
+/// The stereo pair the trainer looks through.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StereoCamera {
+    pub left_link: String,
+    pub right_link: String,
+    /// Vertical field of view (degrees).
+    pub fov_deg: f64,
+}
+
+/// A gripper: the trigger moves `joint` (mimic joints follow) from `open` to `closed`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gripper {
+    pub hand: Hand,
+    pub joint: String,
+    pub open: f64,
+    pub closed: f64,
+}
+
+/// Per-joint settings that override or add to the URDF.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JointSettings {
+    /// Velocity limit (rad/s or m/s); at most the URDF's.
+    pub velocity: Option<f64>,
+    /// Acceleration limit (rad/s² or m/s²); URDFs have none.
+    pub acceleration: Option<f64>,
+    /// Relative cost of moving this joint in the IK (default 1).
+    pub weight: Option<f64>,
+}
+
+/// A robot profile, parsed and checked against its URDF.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    /// The URDF, relative to the profile's folder (made absolute by [`Profile::load`]).
+    pub urdf: PathBuf,
+    /// The control loop's rate (default 500 Hz).
+    #[serde(default = "default_control_rate")]
+    pub control_rate_hz: f64,
+    /// Acceleration limit for joints without their own (default 10 rad/s²).
+    #[serde(default = "default_acceleration")]
+    pub default_acceleration: f64,
+    #[serde(rename = "end_effector")]
+    pub end_effectors: Vec<EndEffector>,
+    pub neck: Option<Neck>,
+    pub camera: Option<StereoCamera>,
+    #[serde(default, rename = "gripper")]
+    pub grippers: Vec<Gripper>,
+    /// Rest posture for the IK's null space, joint name → value; joints not named rest mid-range.
+    #[serde(default)]
+    pub rest: BTreeMap<String, f64>,
+    #[serde(default, rename = "joint")]
+    pub joints: BTreeMap<String, JointSettings>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn default_control_rate() -> f64 {
+    500.0
+}
+
+fn default_acceleration() -> f64 {
+    10.0
+}
+
+impl Profile {
+    /// Reads, parses and checks the profile at `path`, and loads its URDF.
+    pub fn load(path: &Path) -> Result<(Profile, Model), Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut profile = Profile::parse(&text, path)?;
+        let folder = path.parent().unwrap_or(Path::new("."));
+        profile.urdf = folder.join(&profile.urdf);
+        let model = Model::from_urdf_file(&profile.urdf).map_err(|source| Error::Model {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })?;
+        profile.check(&model, path)?;
+        Ok((profile, model))
+    }
+
+    /// Parses TOML text; `path` only names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Profile, Error> {
+        toml::from_str(text).map_err(|e: toml::de::Error| Error::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().replace('\n', "\n  "),
+        })
+    }
+
+    /// Checks every name against `model` and every value against the URDF's limits.
+    pub fn check(&self, model: &Model, path: &Path) -> Result<(), Error> {
+        let invalid = |key: String, message: String| Error::Invalid {
+            path: path.to_path_buf(),
+            key,
+            message,
+        };
+        let positive = |key: &str, value: f64| {
+            if value.is_finite() && value > 0.0 {
+                Ok(())
+            } else {
+                Err(invalid(
+                    key.to_string(),
+                    format!("must be a positive number, got {value}"),
+                ))
+            }
+        };
+        let link = |key: String, name: &str| {
+            model
+                .link_id(name)
+                .map(|_| ())
+                .ok_or_else(|| invalid(key, format!("no link {name:?} in the URDF")))
+        };
+        let movable_joint = |key: String, name: &str| match model.joint_id(name) {
+            None => Err(invalid(key, format!("no joint {name:?} in the URDF"))),
+            Some(j) if !model.joints[j].kind.is_movable() => {
+                Err(invalid(key, format!("joint {name:?} is fixed")))
+            }
+            Some(j) if model.joints[j].mimic.is_some() => Err(invalid(
+                key,
+                format!("joint {name:?} mimics another joint; name its leader"),
+            )),
+            Some(j) => Ok(j),
+        };
+        let chain = |key: String, base: &str, tip: &str| {
+            link(format!("{key}.base"), base)?;
+            link(format!("{key}.tip"), tip)?;
+            let (b, t) = (model.link_id(base), model.link_id(tip));
+            match (b, t) {
+                (Some(b), Some(t)) if model.dofs_between(b, t).is_some_and(|d| !d.is_empty()) => {
+                    Ok(())
+                }
+                _ => Err(invalid(
+                    key,
+                    format!("{tip:?} is not below {base:?} with joints between them"),
+                )),
+            }
+        };
+
+        positive("control_rate_hz", self.control_rate_hz)?;
+        positive("default_acceleration", self.default_acceleration)?;
+        if self.end_effectors.is_empty() {
+            return Err(invalid(
+                "end_effector".into(),
+                "at least one is needed".into(),
+            ));
+        }
+        for (i, e) in self.end_effectors.iter().enumerate() {
+            let key = format!("end_effector[{i}]");
+            chain(key.clone(), &e.base, &e.tip)?;
+            for (name, w) in [
+                ("position_weight", e.position_weight),
+                ("rotation_weight", e.rotation_weight),
+            ] {
+                if !(w.is_finite() && w >= 0.0) {
+                    return Err(invalid(
+                        format!("{key}.{name}"),
+                        format!("must be a number ≥ 0, got {w}"),
+                    ));
+                }
+            }
+            if self.end_effectors[..i].iter().any(|o| o.hand == e.hand) {
+                return Err(invalid(
+                    format!("{key}.hand"),
+                    format!("{:?} already drives another end-effector", e.hand),
+                ));
+            }
+        }
+        if let Some(neck) = &self.neck {
+            chain("neck".into(), &neck.base, &neck.tip)?;
+        }
+        if let Some(camera) = &self.camera {
+            link("camera.left_link".into(), &camera.left_link)?;
+            link("camera.right_link".into(), &camera.right_link)?;
+            if !(camera.fov_deg > 1.0 && camera.fov_deg < 179.0) {
+                return Err(invalid(
+                    "camera.fov_deg".into(),
+                    format!("must be between 1 and 179 degrees, got {}", camera.fov_deg),
+                ));
+            }
+        }
+        for (i, g) in self.grippers.iter().enumerate() {
+            let key = format!("gripper[{i}]");
+            let j = movable_joint(format!("{key}.joint"), &g.joint)?;
+            for (name, value) in [("open", g.open), ("closed", g.closed)] {
+                let within = match model.joints[j].limits.position {
+                    Some((lo, hi)) => value >= lo && value <= hi,
+                    None => value.is_finite(),
+                };
+                if !within {
+                    return Err(invalid(
+                        format!("{key}.{name}"),
+                        format!("{value} is outside joint {:?}'s limits", g.joint),
+                    ));
+                }
+            }
+        }
+        for (name, &value) in &self.rest {
+            let j = movable_joint(format!("rest.{name}"), name)?;
+            let within = match model.joints[j].limits.position {
+                Some((lo, hi)) => value >= lo && value <= hi,
+                None => value.is_finite(),
+            };
+            if !within {
+                return Err(invalid(
+                    format!("rest.{name}"),
+                    format!("{value} is outside the joint's limits"),
+                ));
+            }
+        }
+        for (name, settings) in &self.joints {
+            let j = movable_joint(format!("joint.{name}"), name)?;
+            if let Some(v) = settings.velocity {
+                let key = format!("joint.{name}.velocity");
+                positive(&key, v)?;
+                if let Some(urdf) = model.joints[j].limits.velocity
+                    && v > urdf
+                {
+                    return Err(invalid(
+                        key,
+                        format!("{v} exceeds the URDF's velocity limit {urdf}"),
+                    ));
+                }
+            }
+            if let Some(a) = settings.acceleration {
+                positive(&format!("joint.{name}.acceleration"), a)?;
+            }
+            if let Some(w) = settings.weight {
+                positive(&format!("joint.{name}.weight"), w)?;
+            }
+        }
+        // The kinds a gripper can be: anything movable; a continuous "gripper" is a mistake.
+        for (i, g) in self.grippers.iter().enumerate() {
+            if let Some(j) = model.joint_id(&g.joint)
+                && model.joints[j].kind == JointKind::Continuous
+            {
+                return Err(invalid(
+                    format!("gripper[{i}].joint"),
+                    format!("joint {:?} is continuous; a gripper needs limits", g.joint),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The settings for `joint`, defaults where the profile names none.
+    pub fn joint_settings(&self, joint: &str) -> JointSettings {
+        self.joints.get(joint).copied().unwrap_or_default()
+    }
+
+    /// Acceleration limit of `joint`: its own, else the profile's default.
+    pub fn acceleration_limit(&self, joint: &str) -> f64 {
+        self.joint_settings(joint)
+            .acceleration
+            .unwrap_or(self.default_acceleration)
+    }
+}

@@ -1,0 +1,166 @@
+//! Robot profiles: the bundled one loads and fits its URDF; unknown keys and bad values are
+//! refused with a message that names the key.
+
+use std::path::{Path, PathBuf};
+
+use teleop_bridge::config::{Hand, Profile};
+
+fn bundled() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/teleop_humanoid.toml")
+}
+
+/// The bundled profile's text with `from` replaced by `to` (exactly once), checked against the
+/// bundled URDF as if it sat beside the bundled profile.
+fn edited(from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(bundled()).expect("bundled profile");
+    assert_eq!(text.matches(from).count(), 1, "{from:?} occurs once");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("edited.toml");
+    let text = text.replace(from, to).replace(
+        "urdf = \"../urdf/teleop_humanoid.urdf\"",
+        &format!(
+            "urdf = {:?}",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("urdf/teleop_humanoid.urdf")
+        ),
+    );
+    std::fs::write(&path, text).expect("write");
+    match Profile::load(&path) {
+        Ok(_) => panic!("{from:?} → {to:?} was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn bundled_profile_loads_and_fits_its_urdf() {
+    let (profile, model) = Profile::load(&bundled()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(profile.end_effectors.len(), 2);
+    assert_eq!(profile.end_effectors[0].hand, Hand::Left);
+    assert_eq!(profile.end_effectors[1].tip, "right_tcp_link");
+    assert_eq!(profile.control_rate_hz, 500.0);
+    assert!(
+        model
+            .link_id(&profile.camera.as_ref().unwrap().left_link)
+            .is_some()
+    );
+    assert_eq!(profile.acceleration_limit("waist_yaw_joint"), 5.0);
+    assert_eq!(profile.acceleration_limit("left_elbow_joint"), 20.0);
+    assert_eq!(
+        profile.joint_settings("waist_pitch_joint").weight,
+        Some(4.0)
+    );
+    assert_eq!(profile.rest["left_elbow_joint"], 1.6);
+}
+
+#[test]
+fn unknown_keys_are_refused_by_name() {
+    let cases = [
+        (
+            "control_rate_hz = 500",
+            "control_rate = 500",
+            "control_rate",
+        ),
+        ("fov_deg = 90", "fov_degrees = 90", "fov_degrees"),
+        (
+            "rotation_weight = 0.5\n\n[[end_effector]]",
+            "rot_weight = 0.5\n\n[[end_effector]]",
+            "rot_weight",
+        ),
+        (
+            "acceleration = 5\nweight = 4\n\n[joint.waist_pitch_joint]",
+            "accel = 5\nweight = 4\n\n[joint.waist_pitch_joint]",
+            "accel",
+        ),
+    ];
+    for (from, to, key) in cases {
+        let message = edited(from, to);
+        assert!(
+            message.contains(key) && message.contains("edited.toml"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn bad_values_are_refused_naming_the_key() {
+    let cases = [
+        (
+            "control_rate_hz = 500",
+            "control_rate_hz = -5",
+            "control_rate_hz",
+        ),
+        (
+            "control_rate_hz = 500",
+            "control_rate_hz = \"fast\"",
+            "control_rate_hz",
+        ),
+        (
+            "tip = \"right_tcp_link\"",
+            "tip = \"right_tpc_link\"",
+            "end_effector[1].tip",
+        ),
+        (
+            "hand = \"right\"\nbase",
+            "hand = \"left\"\nbase",
+            "end_effector[1].hand",
+        ),
+        ("hand = \"right\"\nbase", "hand = \"middle\"\nbase", "hand"),
+        ("fov_deg = 90", "fov_deg = 200", "camera.fov_deg"),
+        (
+            "open = 0.04\nclosed = 0.0\n\n[[gripper]]",
+            "open = 0.4\nclosed = 0.0\n\n[[gripper]]",
+            "gripper[0].open",
+        ),
+        (
+            "joint = \"right_gripper_finger_joint\"",
+            "joint = \"right_gripper_finger_mirror_joint\"",
+            "gripper[1].joint",
+        ),
+        (
+            "left_elbow_joint = 1.6",
+            "left_elbow_joint = 9.0",
+            "rest.left_elbow_joint",
+        ),
+        (
+            "left_elbow_joint = 1.6",
+            "left_elbw_joint = 1.6",
+            "rest.left_elbw_joint",
+        ),
+        (
+            "[joint.waist_yaw_joint]\nacceleration = 5",
+            "[joint.waist_yaw_joint]\nacceleration = 0",
+            "joint.waist_yaw_joint.acceleration",
+        ),
+        (
+            "[joint.waist_yaw_joint]\nacceleration = 5",
+            "[joint.waist_yaw_joint]\nvelocity = 30",
+            "joint.waist_yaw_joint.velocity",
+        ),
+        (
+            "[joint.waist_yaw_joint]",
+            "[joint.left_camera_joint]",
+            "joint.left_camera_joint",
+        ),
+        ("tip = \"head_link\"", "tip = \"pelvis\"", "neck"),
+    ];
+    for (from, to, key) in cases {
+        let message = edited(from, to);
+        assert!(message.contains(key), "{to:?}: {message}");
+        assert!(
+            !message.contains('\n') || message.contains("edited.toml"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn missing_files_name_the_path() {
+    let message = Profile::load(Path::new("/nonexistent/robot.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("/nonexistent/robot.toml"), "{message}");
+    let message = edited(
+        "urdf = \"../urdf/teleop_humanoid.urdf\"",
+        "urdf = \"missing.urdf\"",
+    );
+    assert!(message.contains("missing.urdf"), "{message}");
+}
