@@ -24,6 +24,7 @@
 //! - [`ik`]: inverse kinematics, tracking and global.
 //! - [`config`]: robot profiles (TOML), checked against the URDF.
 //! - [`control`]: the safety filter between the IK and the robot.
+//! - [`msg`], [`retarget`]: operator frames; clutch, scaling, workspace box, jitter filter.
 //! - [`cli`]: the `teleop` command line.
 
 #![deny(unsafe_code)]
@@ -34,3 +35,5 @@ pub mod control;
 pub mod ik;
 pub mod kinematics;
 pub mod model;
+pub mod msg;
+pub mod retarget;

@@ -12,5 +12,6 @@ mod integration {
     pub mod limits;
     pub mod packages;
     pub mod profile;
+    pub mod retarget;
     pub mod safety;
 }
