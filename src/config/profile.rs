@@ -212,6 +212,11 @@ impl Profile {
             }
         };
 
+        let within_limits = |j: usize, value: f64| match model.joints[j].limits.position {
+            Some((lo, hi)) => value >= lo && value <= hi,
+            None => value.is_finite(),
+        };
+
         positive("control_rate_hz", self.control_rate_hz)?;
         positive("default_acceleration", self.default_acceleration)?;
         if self.end_effectors.is_empty() {
@@ -258,11 +263,7 @@ impl Profile {
             let key = format!("gripper[{i}]");
             let j = movable_joint(format!("{key}.joint"), &g.joint)?;
             for (name, value) in [("open", g.open), ("closed", g.closed)] {
-                let within = match model.joints[j].limits.position {
-                    Some((lo, hi)) => value >= lo && value <= hi,
-                    None => value.is_finite(),
-                };
-                if !within {
+                if !within_limits(j, value) {
                     return Err(invalid(
                         format!("{key}.{name}"),
                         format!("{value} is outside joint {:?}'s limits", g.joint),
@@ -272,11 +273,7 @@ impl Profile {
         }
         for (name, &value) in &self.rest {
             let j = movable_joint(format!("rest.{name}"), name)?;
-            let within = match model.joints[j].limits.position {
-                Some((lo, hi)) => value >= lo && value <= hi,
-                None => value.is_finite(),
-            };
-            if !within {
+            if !within_limits(j, value) {
                 return Err(invalid(
                     format!("rest.{name}"),
                     format!("{value} is outside the joint's limits"),

@@ -80,6 +80,33 @@ fn errors(chain: &Chain, q: &[f64], target: &Pose) -> (f64, f64) {
     (position, rotation)
 }
 
+/// A joint-space path: joint i on a sinusoid about mid-range, amplitude `range_share` of its
+/// range (at most 2 rad; continuous joints ±1 rad), peak speed `speed_share` of its velocity limit
+/// (at most 3 rad/s), angular frequency at most `max_frequency`, phase `phase_step`·i.
+struct Sinusoid {
+    range_share: f64,
+    speed_share: f64,
+    max_frequency: f64,
+    phase_step: f64,
+}
+
+impl Sinusoid {
+    fn at(&self, t: f64, lo: &[f64], hi: &[f64], vmax: &[f64]) -> Vec<f64> {
+        (0..lo.len())
+            .map(|i| {
+                let (l, h) = if lo[i].is_finite() {
+                    (lo[i], hi[i])
+                } else {
+                    (-1.0, 1.0)
+                };
+                let amplitude = self.range_share * (h - l).min(2.0);
+                let w = (self.speed_share * vmax[i].min(3.0) / amplitude).min(self.max_frequency);
+                0.5 * (l + h) + amplitude * (w * t + self.phase_step * i as f64).sin()
+            })
+            .collect()
+    }
+}
+
 #[test]
 fn global_solve_reaches_random_reachable_targets_within_limits() {
     let Some(dir) = robots_dir() else { return };
@@ -128,21 +155,13 @@ fn tracking_follows_a_smooth_path_without_exceeding_velocity_limits() {
         let vmax = solver.velocity_limits().to_vec();
         let dt = 1.0 / 90.0;
         // A path in joint space at half the velocity limit, so it is exactly trackable.
-        let path = |t: f64| -> Vec<f64> {
-            (0..n)
-                .map(|i| {
-                    let (l, h) = if lo[i].is_finite() {
-                        (lo[i], hi[i])
-                    } else {
-                        (-1.0, 1.0)
-                    };
-                    let mid = 0.5 * (l + h);
-                    let amplitude = 0.3 * (h - l).min(2.0);
-                    let w = (0.5 * vmax[i].min(3.0) / amplitude).min(2.0);
-                    mid + amplitude * (w * t + i as f64).sin()
-                })
-                .collect()
+        let shape = Sinusoid {
+            range_share: 0.3,
+            speed_share: 0.5,
+            max_frequency: 2.0,
+            phase_step: 1.0,
         };
+        let path = |t: f64| shape.at(t, &lo, &hi, &vmax);
         let mut q = path(0.0);
         let mut failures = 0;
         for step in 1..=400 {
@@ -184,15 +203,13 @@ fn tracking_keeps_velocity_margin_through_panda_joint_alignment() {
     let (lo, hi) = (solver.limits().0.to_vec(), solver.limits().1.to_vec());
     let vmax = solver.velocity_limits().to_vec();
     let dt = 1.0 / 90.0;
-    let path = |t: f64| -> Vec<f64> {
-        (0..n)
-            .map(|i| {
-                let amplitude = 0.35 * (hi[i] - lo[i]).min(2.0);
-                let w = 0.6 * vmax[i] / amplitude;
-                0.5 * (lo[i] + hi[i]) + amplitude * (w * t + 1.3 * i as f64).sin()
-            })
-            .collect()
+    let shape = Sinusoid {
+        range_share: 0.35,
+        speed_share: 0.6,
+        max_frequency: f64::INFINITY,
+        phase_step: 1.3,
     };
+    let path = |t: f64| shape.at(t, &lo, &hi, &vmax);
     let mut q = path(0.0);
     let mut misses = 0;
     let mut crossings = 0;
