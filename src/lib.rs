@@ -37,3 +37,4 @@ pub mod kinematics;
 pub mod model;
 pub mod msg;
 pub mod retarget;
+pub mod robot;

@@ -5,6 +5,7 @@ mod integration {
     pub mod broken_urdf;
     pub mod cli;
     pub mod common;
+    pub mod control;
     pub mod fk_reference;
     pub mod humanoid;
     pub mod ik;

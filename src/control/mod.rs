@@ -1,9 +1,11 @@
-//! The control loop's stages after the IK. So far: [`SafetyFilter`], the last word before any
-//! joint command reaches a robot (position, velocity and acceleration limits; smooth hold on
-//! stale or non-finite input).
+//! The control loop: [`Pipeline`] is one tick (retarget → IK → grippers → safety) and
+//! [`SafetyFilter`] the last word before any joint command reaches a robot (position, velocity
+//! and acceleration limits; smooth hold on stale or non-finite input).
 
+mod pipeline;
 mod safety;
 
+pub use pipeline::{Error, Pipeline, StageTimes, TickOutcome, TickReport};
 pub use safety::{Hold, Limits, Outcome, SafetyFilter};
 
 use crate::config::Profile;

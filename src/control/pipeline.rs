@@ -1,0 +1,336 @@
+//! One control tick, allocation-free: latest operator frame → retarget (both hands, head) → IK
+//! tracking → gripper mapping → safety filter. The caller sends [`Pipeline::command`] to the
+//! robot. Deadman: with no clutch engaged nothing moves (the filter brakes to a stop and holds).
+
+use std::time::Instant;
+
+use nalgebra::Rotation3;
+
+use super::safety::{Limits, SafetyFilter};
+use crate::config::{Hand, Profile};
+use crate::ik::{self, Options, Solver, Target, Task};
+use crate::kinematics::{Chain, Pose};
+use crate::model::Model;
+use crate::msg::{HandInput, OperatorFrame};
+use crate::retarget::{HandCommand, HandRetargeter, HandSettings, gripper_position};
+
+/// Why a pipeline could not be built from a profile.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("profile {key}: {source}")]
+    Chain {
+        key: String,
+        #[source]
+        source: crate::kinematics::Error,
+    },
+    #[error("IK: {0}")]
+    Ik(#[from] ik::Error),
+}
+
+/// What a tick did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickOutcome {
+    /// At least one clutch engaged: the robot follows.
+    Tracking,
+    /// No clutch engaged (deadman): braking to a stop, holding.
+    NoClutch,
+    /// No operator frame, or the newest is older than the stale limit: braking, holding.
+    Stale,
+}
+
+/// Wall time each stage of the last tick took (ns).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageTimes {
+    pub retarget_ns: u64,
+    pub ik_ns: u64,
+    pub safety_ns: u64,
+}
+
+/// What the last tick did and how long its stages took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TickReport {
+    pub outcome: TickOutcome,
+    /// The IK's report when it ran.
+    pub ik: Option<ik::Report>,
+    pub times: StageTimes,
+}
+
+/// An end-effector driven by one of the operator's hands.
+struct HandSlot {
+    hand: Hand,
+    task: usize,
+    chain: Chain,
+    /// For each chain variable, its index in the solver's `q`.
+    solver_vars: Vec<usize>,
+    q_chain: Vec<f64>,
+    retarget: HandRetargeter,
+}
+
+struct NeckSlot {
+    task: usize,
+    chain: Chain,
+    solver_vars: Vec<usize>,
+    q_chain: Vec<f64>,
+}
+
+/// The gripper joint each trigger moves (index in the model's `q`).
+struct GripperSlot {
+    hand: Hand,
+    model_var: usize,
+    open: f64,
+    closed: f64,
+}
+
+/// Everything between the operator's frame and the robot's command.
+pub struct Pipeline {
+    solver: Solver,
+    /// For each entry of the solver's `q`, its index in the model's `q`.
+    solver_to_model: Vec<usize>,
+    hands: Vec<HandSlot>,
+    neck: Option<NeckSlot>,
+    grippers: Vec<GripperSlot>,
+    safety: SafetyFilter,
+    solver_q: Vec<f64>,
+    wanted: Vec<f64>,
+    dt: f64,
+    stale_after_ns: u64,
+    axes: Rotation3<f64>,
+}
+
+/// Each chain variable's index in the solver's `q`.
+fn solver_vars(chain: &Chain, solver: &Solver) -> Vec<usize> {
+    chain
+        .model_vars()
+        .iter()
+        .map(|mv| {
+            solver
+                .model_vars()
+                .iter()
+                .position(|v| v == mv)
+                .expect("the solver holds every task chain's variables")
+        })
+        .collect()
+}
+
+impl Pipeline {
+    /// A pipeline for `model` as `profile` describes it, starting at rest at `q` (model order).
+    /// Inputs older than `stale_after_s` hold the robot.
+    pub fn new(
+        model: &Model,
+        profile: &Profile,
+        q: &[f64],
+        stale_after_s: f64,
+    ) -> Result<Pipeline, Error> {
+        let chain = |key: String, base: &str, tip: &str| {
+            Chain::new(model, base, tip).map_err(|source| Error::Chain { key, source })
+        };
+        let mut tasks = Vec::new();
+        let mut hand_chains = Vec::new();
+        for (i, e) in profile.end_effectors.iter().enumerate() {
+            let c = chain(format!("end_effector[{i}]"), &e.base, &e.tip)?;
+            tasks.push(Task {
+                position_weight: e.position_weight,
+                rotation_weight: e.rotation_weight,
+                ..Task::new(c.clone())
+            });
+            hand_chains.push((e.hand, tasks.len() - 1, c));
+        }
+        let neck_chain = match &profile.neck {
+            Some(n) => {
+                let c = chain("neck".into(), &n.base, &n.tip)?;
+                tasks.push(Task {
+                    position_weight: 0.0,
+                    ..Task::new(c.clone())
+                });
+                Some((tasks.len() - 1, c))
+            }
+            None => None,
+        };
+        let mut solver = Solver::new(model, tasks, Options::default())?;
+        let solver_to_model = solver.model_vars().to_vec();
+        let joint_of = |mv: usize| &model.joints[model.dofs[mv]];
+        // Profile settings for the solver's joints: rest, weights, velocity overrides.
+        let mut rest = solver_to_model
+            .iter()
+            .zip(solver.limits().0.iter().zip(solver.limits().1))
+            .map(|(_, (&lo, &hi))| if lo.is_finite() { 0.5 * (lo + hi) } else { 0.0 })
+            .collect::<Vec<f64>>();
+        let mut weights = vec![1.0; solver_to_model.len()];
+        let mut velocities = solver.velocity_limits().to_vec();
+        for (i, &mv) in solver_to_model.iter().enumerate() {
+            let name = &joint_of(mv).name;
+            if let Some(&r) = profile.rest.get(name) {
+                rest[i] = r;
+            }
+            let settings = profile.joint_settings(name);
+            weights[i] = settings.weight.unwrap_or(1.0);
+            if let Some(v) = settings.velocity {
+                velocities[i] = v;
+            }
+        }
+        solver.set_rest(&rest);
+        solver.set_joint_weights(&weights);
+        solver.set_velocity_limits(&velocities);
+        let hands = hand_chains
+            .into_iter()
+            .map(|(hand, task, chain)| HandSlot {
+                hand,
+                task,
+                solver_vars: solver_vars(&chain, &solver),
+                q_chain: vec![0.0; chain.dof()],
+                chain,
+                retarget: HandRetargeter::new(HandSettings::default()),
+            })
+            .collect();
+        let neck = neck_chain.map(|(task, chain)| NeckSlot {
+            task,
+            solver_vars: solver_vars(&chain, &solver),
+            q_chain: vec![0.0; chain.dof()],
+            chain,
+        });
+        let grippers = profile
+            .grippers
+            .iter()
+            .filter_map(|g| {
+                let joint = model.joint_id(&g.joint)?;
+                Some(GripperSlot {
+                    hand: g.hand,
+                    model_var: model.dof_of_joint[joint]?,
+                    open: g.open,
+                    closed: g.closed,
+                })
+            })
+            .collect();
+        let limits = Limits::from_profile(model, profile, 1.0);
+        let axes = crate::retarget::stage_to_robot_axes()
+            .rotation
+            .to_rotation_matrix();
+        Ok(Pipeline {
+            solver_q: vec![0.0; solver_to_model.len()],
+            wanted: vec![0.0; model.dof()],
+            safety: SafetyFilter::new(limits, q),
+            solver,
+            solver_to_model,
+            hands,
+            neck,
+            grippers,
+            dt: 1.0 / profile.control_rate_hz,
+            stale_after_ns: (stale_after_s * 1e9) as u64,
+            axes,
+        })
+    }
+
+    /// The command to send to the robot after the last tick (model `q` order).
+    pub fn command(&self) -> &[f64] {
+        self.safety.position()
+    }
+
+    /// The commanded velocities after the last tick.
+    pub fn command_velocity(&self) -> &[f64] {
+        self.safety.velocity()
+    }
+
+    pub fn tick_period_s(&self) -> f64 {
+        self.dt
+    }
+
+    /// `base_from_tool` of end-effector `index` at the current command.
+    pub fn tool_pose(&mut self, index: usize) -> Pose {
+        let q = self.safety.position();
+        let slot = &mut self.hands[index];
+        for (qc, &sv) in slot.q_chain.iter_mut().zip(&slot.solver_vars) {
+            *qc = q[self.solver_to_model[sv]];
+        }
+        slot.chain.forward(&slot.q_chain)
+    }
+
+    /// One tick at monotonic time `now_ns` with the newest operator frame, if any.
+    pub fn tick(&mut self, frame: Option<&OperatorFrame>, now_ns: u64) -> TickReport {
+        let started = Instant::now();
+        let fresh = frame.filter(|f| now_ns.saturating_sub(f.time_ns) <= self.stale_after_ns);
+        let mut engaged = false;
+        for index in 0..self.hands.len() {
+            let input = match (fresh, self.hands[index].hand) {
+                (Some(f), Hand::Left) => f.left,
+                (Some(f), Hand::Right) => f.right,
+                // Stale: as if tracking were lost, so the clutch re-anchors when it returns.
+                (None, _) => HandInput::IDLE,
+            };
+            let tool = self.tool_pose(index);
+            let slot = &mut self.hands[index];
+            let target = match slot.retarget.update(&input, self.dt, &tool) {
+                HandCommand::Track(target) => {
+                    engaged = true;
+                    target
+                }
+                HandCommand::Hold => tool,
+            };
+            self.solver.set_target(slot.task, Target::Pose(target));
+        }
+        if let Some(neck) = &mut self.neck {
+            let q = self.safety.position();
+            for (qc, &sv) in neck.q_chain.iter_mut().zip(&neck.solver_vars) {
+                *qc = q[self.solver_to_model[sv]];
+            }
+            let current = neck.chain.forward(&neck.q_chain).rotation;
+            let head = fresh
+                .and_then(|f| f.head)
+                .filter(|h| h.rotation.coords.iter().all(|v| v.is_finite()) && engaged);
+            // The operator looking along stage −Z with +Y up means the head at its zero pose.
+            let target = match head {
+                Some(h) => self.axes * h.rotation.to_rotation_matrix() * self.axes.inverse(),
+                None => current,
+            };
+            self.solver
+                .set_target(neck.task, Target::Orientation(target));
+        }
+        let retargeted = Instant::now();
+        let mut report = TickReport {
+            outcome: TickOutcome::Tracking,
+            ik: None,
+            times: StageTimes::default(),
+        };
+        if fresh.is_none() || !engaged {
+            report.outcome = if fresh.is_none() {
+                TickOutcome::Stale
+            } else {
+                TickOutcome::NoClutch
+            };
+            let solved = Instant::now();
+            let _ = self.safety.step(None, self.dt);
+            report.times = stage_times(started, retargeted, solved, Instant::now());
+            return report;
+        }
+        let q = self.safety.position();
+        for (v, &mv) in self.solver_q.iter_mut().zip(&self.solver_to_model) {
+            *v = q[mv];
+        }
+        report.ik = Some(self.solver.track(&mut self.solver_q, self.dt));
+        self.wanted.copy_from_slice(q);
+        for (&v, &mv) in self.solver_q.iter().zip(&self.solver_to_model) {
+            self.wanted[mv] = v;
+        }
+        if let Some(f) = fresh {
+            for g in &self.grippers {
+                let trigger = match g.hand {
+                    Hand::Left => f.left.trigger,
+                    Hand::Right => f.right.trigger,
+                };
+                self.wanted[g.model_var] = gripper_position(trigger, g.open, g.closed);
+            }
+        }
+        let solved = Instant::now();
+        let _ = self.safety.step(Some(&self.wanted), self.dt);
+        report.times = stage_times(started, retargeted, solved, Instant::now());
+        report
+    }
+}
+
+fn stage_times(start: Instant, retargeted: Instant, solved: Instant, done: Instant) -> StageTimes {
+    let ns = |a: Instant, b: Instant| b.saturating_duration_since(a).as_nanos() as u64;
+    StageTimes {
+        retarget_ns: ns(start, retargeted),
+        ik_ns: ns(retargeted, solved),
+        safety_ns: ns(solved, done),
+    }
+}

@@ -1,0 +1,45 @@
+//! The robot as the control loop sees it: joint position commands in, [`RobotState`] out. Backends
+//! (the rapier simulation, a network robot) implement [`Robot`].
+
+/// What a robot reports, in the model's `q` order (its independent joints).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RobotState {
+    /// Monotonic time of the reading (ns).
+    pub time_ns: u64,
+    pub positions: Vec<f64>,
+    pub velocities: Vec<f64>,
+    /// Joint efforts (N·m or N); 0 where unknown.
+    pub efforts: Vec<f64>,
+}
+
+impl RobotState {
+    /// A state for `dof` joints, all zero.
+    pub fn zeros(dof: usize) -> RobotState {
+        RobotState {
+            time_ns: 0,
+            positions: vec![0.0; dof],
+            velocities: vec![0.0; dof],
+            efforts: vec![0.0; dof],
+        }
+    }
+}
+
+/// Why a robot did not take a command or give a state.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("robot: expected {expected} joint values, got {got}")]
+    WrongLength { expected: usize, got: usize },
+    #[error("robot: {0}")]
+    Backend(String),
+}
+
+/// A robot backend. Calls come from the control thread, one at a time, at the control rate;
+/// implementations must not block for long and should not allocate per call.
+pub trait Robot: Send {
+    /// Number of joint values in commands and states (the model's `dof`).
+    fn dof(&self) -> usize;
+    /// Position command for every joint, in the model's `q` order.
+    fn command(&mut self, positions: &[f64]) -> Result<(), Error>;
+    /// The latest state, written into `out` (sized by [`RobotState::zeros`]).
+    fn read_state(&mut self, out: &mut RobotState) -> Result<(), Error>;
+}

@@ -1,0 +1,262 @@
+//! One control tick on the bundled humanoid: retarget → IK → grippers → safety. The robot
+//! follows an engaged hand, holds without a clutch, on stale or NaN input and out of reach, never
+//! leaves its limits, and a tick allocates nothing.
+
+use std::path::Path;
+
+use nalgebra::{Isometry3, UnitQuaternion, Vector3};
+use teleop_bridge::config::Profile;
+use teleop_bridge::control::{Limits, Pipeline, TickOutcome};
+use teleop_bridge::model::Model;
+use teleop_bridge::msg::{HandInput, OperatorFrame};
+
+use super::alloc_count::allocations_during;
+
+const RATE_HZ: f64 = 500.0;
+const TICK_NS: u64 = 2_000_000;
+
+fn humanoid() -> (Profile, Model) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/teleop_humanoid.toml");
+    Profile::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The profile's rest posture (others at 0, grippers open).
+fn rest(profile: &Profile, model: &Model) -> Vec<f64> {
+    model
+        .dof_names()
+        .map(|name| {
+            profile.rest.get(name).copied().unwrap_or_else(|| {
+                profile
+                    .grippers
+                    .iter()
+                    .find(|g| g.joint == name)
+                    .map_or(0.0, |g| g.open)
+            })
+        })
+        .collect()
+}
+
+fn frame(time_ns: u64, left: Vector3<f64>, squeeze: f64, trigger: f64) -> OperatorFrame {
+    OperatorFrame {
+        time_ns,
+        head: Some(Isometry3::translation(0.0, 1.6, 0.0)),
+        left: HandInput {
+            grip: Some(Isometry3::from_parts(
+                left.into(),
+                UnitQuaternion::identity(),
+            )),
+            trigger,
+            squeeze,
+        },
+        right: HandInput::IDLE,
+    }
+}
+
+/// Runs the pipeline for `seconds` with the frame `at(t)` each tick; checks every command
+/// against the limits and returns the last outcome.
+fn run(
+    pipeline: &mut Pipeline,
+    limits: &Limits,
+    clock: &mut u64,
+    seconds: f64,
+    at: impl Fn(u64) -> Option<OperatorFrame>,
+) -> TickOutcome {
+    let mut outcome = TickOutcome::Stale;
+    for _ in 0..(seconds * RATE_HZ).round() as usize {
+        *clock += TICK_NS;
+        let before = pipeline.command().to_vec();
+        let f = at(*clock);
+        outcome = pipeline.tick(f.as_ref(), *clock).outcome;
+        for (i, (&q, &q0)) in pipeline.command().iter().zip(&before).enumerate() {
+            assert!(q.is_finite(), "joint {i}: finite");
+            assert!(
+                q >= limits.lower[i] && q <= limits.upper[i],
+                "joint {i}: within limits"
+            );
+            let step = (q - q0).abs();
+            assert!(
+                step <= limits.velocity[i] / RATE_HZ * (1.0 + 1e-9),
+                "joint {i}: velocity"
+            );
+        }
+    }
+    outcome
+}
+
+fn setup() -> (Pipeline, Limits, Vec<f64>) {
+    let (profile, model) = humanoid();
+    let q = rest(&profile, &model);
+    let pipeline = Pipeline::new(&model, &profile, &q, 0.1).unwrap_or_else(|e| panic!("{e}"));
+    (pipeline, Limits::from_profile(&model, &profile, 1.0), q)
+}
+
+#[test]
+fn the_tool_follows_an_engaged_hand() {
+    let (mut pipeline, limits, _) = setup();
+    let start = pipeline.tool_pose(0);
+    let grip = Vector3::new(-0.2, 1.1, -0.3);
+    let mut clock = 0;
+    // Engage, then move the hand 0.1 m forward (stage −Z) and 0.05 m up over 0.5 s.
+    run(&mut pipeline, &limits, &mut clock, 0.2, |t| {
+        Some(frame(t, grip, 1.0, 0.0))
+    });
+    let t0 = clock;
+    let outcome = run(&mut pipeline, &limits, &mut clock, 1.5, |t| {
+        let s = ((t - t0) as f64 * 1e-9 / 0.5).min(1.0);
+        Some(frame(t, grip + Vector3::new(0.0, 0.05, -0.1) * s, 1.0, 0.0))
+    });
+    assert_eq!(outcome, TickOutcome::Tracking);
+    let moved = pipeline.tool_pose(0).translation.vector - start.translation.vector;
+    assert!(
+        (moved - Vector3::new(0.1, 0.0, 0.05)).norm() < 2e-3,
+        "tool moved {moved}"
+    );
+    let turned = pipeline.tool_pose(0).rotation.angle_to(&start.rotation);
+    assert!(turned < 1e-2, "orientation kept: {turned} rad");
+}
+
+#[test]
+fn without_a_clutch_nothing_moves() {
+    let (mut pipeline, limits, q) = setup();
+    let mut clock = 0;
+    let outcome = run(&mut pipeline, &limits, &mut clock, 0.5, |t| {
+        Some(frame(
+            t,
+            Vector3::new(0.3 * t as f64 * 1e-9, 1.0, 0.0),
+            0.3,
+            1.0,
+        ))
+    });
+    assert_eq!(outcome, TickOutcome::NoClutch);
+    assert_eq!(
+        pipeline.command(),
+        &q[..],
+        "not a joint moved, grippers included"
+    );
+}
+
+#[test]
+fn a_stalled_source_brings_the_robot_to_a_stop() {
+    let (mut pipeline, limits, _) = setup();
+    let mut clock = 0;
+    let grip = Vector3::new(-0.2, 1.1, -0.3);
+    run(&mut pipeline, &limits, &mut clock, 0.1, |t| {
+        Some(frame(t, grip, 1.0, 0.0))
+    });
+    let t0 = clock;
+    let moving = move |t: u64| {
+        Some(frame(
+            t,
+            grip + Vector3::new(0.0, 0.0, -0.4 * (t - t0) as f64 * 1e-9),
+            1.0,
+            0.0,
+        ))
+    };
+    run(&mut pipeline, &limits, &mut clock, 0.3, moving);
+    assert!(
+        pipeline.command_velocity().iter().any(|v| v.abs() > 0.05),
+        "moving"
+    );
+    // The source stalls: the last frame stays the newest for 0.4 s.
+    let last = moving(clock).unwrap();
+    let outcome = run(&mut pipeline, &limits, &mut clock, 0.4, |_| Some(last));
+    assert_eq!(outcome, TickOutcome::Stale);
+    assert!(
+        pipeline.command_velocity().iter().all(|&v| v == 0.0),
+        "stopped"
+    );
+    // It comes back with the hand elsewhere: the clutch re-anchors, no jump.
+    let held = pipeline.tool_pose(0);
+    run(&mut pipeline, &limits, &mut clock, 0.2, |t| {
+        Some(frame(t, grip * 2.0, 1.0, 0.0))
+    });
+    let drift = (pipeline.tool_pose(0).translation.vector - held.translation.vector).norm();
+    assert!(drift < 1e-3, "re-anchored without a jump: {drift} m");
+}
+
+#[test]
+fn nan_poses_hold_and_never_reach_the_command() {
+    let (mut pipeline, limits, _) = setup();
+    let mut clock = 0;
+    let grip = Vector3::new(-0.2, 1.1, -0.3);
+    run(&mut pipeline, &limits, &mut clock, 0.2, |t| {
+        Some(frame(t, grip, 1.0, 0.0))
+    });
+    let held = pipeline.command().to_vec();
+    let outcome = run(&mut pipeline, &limits, &mut clock, 0.3, |t| {
+        let mut f = frame(t, Vector3::new(f64::NAN, 1.0, 0.0), 1.0, f64::NAN);
+        f.head = Some(Isometry3::translation(f64::NAN, 0.0, 0.0));
+        f.head.as_mut().unwrap().rotation =
+            UnitQuaternion::new_unchecked(nalgebra::Quaternion::new(f64::NAN, 0.0, 0.0, 0.0));
+        Some(f)
+    });
+    assert_eq!(outcome, TickOutcome::NoClutch, "a NaN hand counts as lost");
+    let moved = pipeline
+        .command()
+        .iter()
+        .zip(&held)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(moved < 1e-3, "held: moved {moved}");
+}
+
+#[test]
+fn a_target_out_of_reach_moves_towards_it_within_limits() {
+    let (mut pipeline, limits, _) = setup();
+    let start = pipeline.tool_pose(0);
+    let mut clock = 0;
+    let grip = Vector3::new(-0.2, 1.1, -0.3);
+    run(&mut pipeline, &limits, &mut clock, 0.1, |t| {
+        Some(frame(t, grip, 1.0, 0.0))
+    });
+    // 3 m forward at once.
+    run(&mut pipeline, &limits, &mut clock, 2.0, |t| {
+        Some(frame(t, grip + Vector3::new(0.0, 0.0, -3.0), 1.0, 0.0))
+    });
+    let reached = pipeline.tool_pose(0).translation.x - start.translation.x;
+    assert!(reached > 0.1, "moved towards the target: {reached} m");
+}
+
+#[test]
+fn the_trigger_closes_the_gripper() {
+    let (profile, model) = humanoid();
+    let (mut pipeline, limits, _) = setup();
+    let finger = model
+        .dof_names()
+        .position(|n| n == "left_gripper_finger_joint")
+        .unwrap();
+    let mut clock = 0;
+    let grip = Vector3::new(-0.2, 1.1, -0.3);
+    run(&mut pipeline, &limits, &mut clock, 1.0, |t| {
+        Some(frame(t, grip, 1.0, 1.0))
+    });
+    let closed = profile.grippers[0].closed;
+    assert!(
+        (pipeline.command()[finger] - closed).abs() < 1e-9,
+        "{}",
+        pipeline.command()[finger]
+    );
+}
+
+#[test]
+fn a_tick_allocates_nothing() {
+    let (mut pipeline, limits, _) = setup();
+    let mut clock = 0;
+    let grip = Vector3::new(-0.2, 1.1, -0.3);
+    run(&mut pipeline, &limits, &mut clock, 0.1, |t| {
+        Some(frame(t, grip, 1.0, 0.5))
+    });
+    for k in 0..50 {
+        clock += TICK_NS;
+        let f = frame(
+            clock,
+            grip + Vector3::new(0.0, 0.0, -0.002 * k as f64),
+            1.0,
+            0.5,
+        );
+        let n = allocations_during(|| {
+            pipeline.tick(Some(&f), clock);
+        });
+        assert_eq!(n, 0, "tick {k} allocated");
+    }
+}
