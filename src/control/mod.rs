@@ -3,9 +3,11 @@
 //! and acceleration limits; smooth hold on stale or non-finite input).
 
 mod pipeline;
+mod runner;
 mod safety;
 
 pub use pipeline::{Error, Pipeline, StageTimes, TickOutcome, TickReport};
+pub use runner::{ControlThread, FrameCell, Histogram, LoopStats};
 pub use safety::{Hold, Limits, Outcome, SafetyFilter};
 
 use crate::config::Profile;

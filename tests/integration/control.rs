@@ -3,12 +3,16 @@
 //! leaves its limits, and a tick allocates nothing.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use nalgebra::{Isometry3, UnitQuaternion, Vector3};
 use teleop_bridge::config::Profile;
-use teleop_bridge::control::{Limits, Pipeline, TickOutcome};
+use teleop_bridge::control::{ControlThread, FrameCell, Histogram, Limits, Pipeline, TickOutcome};
 use teleop_bridge::model::Model;
 use teleop_bridge::msg::{HandInput, OperatorFrame};
+use teleop_bridge::robot::{Error as RobotError, Robot, RobotState};
 
 use super::alloc_count::allocations_during;
 
@@ -259,4 +263,94 @@ fn a_tick_allocates_nothing() {
         });
         assert_eq!(n, 0, "tick {k} allocated");
     }
+}
+
+/// A robot that takes every command as its state, and counts them.
+struct EchoRobot {
+    positions: Vec<f64>,
+    commands: Arc<AtomicU64>,
+}
+
+impl Robot for EchoRobot {
+    fn dof(&self) -> usize {
+        self.positions.len()
+    }
+    fn command(&mut self, positions: &[f64]) -> Result<(), RobotError> {
+        if positions.len() != self.positions.len() {
+            return Err(RobotError::WrongLength {
+                expected: self.positions.len(),
+                got: positions.len(),
+            });
+        }
+        self.positions.copy_from_slice(positions);
+        self.commands.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+    fn read_state(&mut self, out: &mut RobotState) -> Result<(), RobotError> {
+        out.positions.copy_from_slice(&self.positions);
+        Ok(())
+    }
+}
+
+#[test]
+fn the_control_thread_ticks_the_pipeline_and_reports_latencies() {
+    let (pipeline, _, q) = setup();
+    let commands = Arc::new(AtomicU64::new(0));
+    let robot = EchoRobot {
+        positions: q,
+        commands: Arc::clone(&commands),
+    };
+    let frames = Arc::new(FrameCell::default());
+    let epoch = Instant::now();
+    let thread = ControlThread::spawn(pipeline, Box::new(robot), Arc::clone(&frames), epoch);
+    // A source publishing at ~100 Hz: engaged, moving forward.
+    let grip = Vector3::new(-0.2, 1.1, -0.3);
+    for k in 0..30 {
+        let now = epoch.elapsed().as_nanos() as u64;
+        frames.publish(frame(
+            now,
+            grip + Vector3::new(0.0, 0.0, -0.003 * k as f64),
+            1.0,
+            0.0,
+        ));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (stats, mut pipeline) = thread.stop().expect("robot errors");
+    assert!(stats.ticks > 10, "ticked: {}", stats.ticks);
+    assert_eq!(
+        stats.ticks,
+        commands.load(Ordering::Relaxed),
+        "one command per tick"
+    );
+    assert_eq!(stats.tick.count(), stats.ticks);
+    assert!(stats.held_stale < stats.ticks, "mostly fresh frames");
+    assert!(
+        stats.ik.percentile(50.0) > 0 && stats.ik.percentile(50.0) <= stats.ik.percentile(99.0)
+    );
+    assert!(stats.deadline_misses <= stats.ticks);
+    // The tool moved forward with the hand.
+    let start = {
+        let (profile, model) = humanoid();
+        Pipeline::new(&model, &profile, &rest(&profile, &model), 0.1)
+            .unwrap()
+            .tool_pose(0)
+    };
+    assert!(pipeline.tool_pose(0).translation.x > start.translation.x + 0.02);
+}
+
+#[test]
+fn histogram_percentiles_bound_the_recorded_values() {
+    let mut h = Histogram::default();
+    for ns in 1..=1000u64 {
+        h.record(ns * 1000);
+    }
+    for p in [50.0, 90.0, 99.0] {
+        let exact = (p * 10.0) as u64 * 1000;
+        let read = h.percentile(p);
+        assert!(
+            read >= exact && read as f64 <= exact as f64 * 1.2,
+            "p{p}: {read} vs {exact}"
+        );
+    }
+    assert_eq!(Histogram::default().percentile(50.0), 0);
 }
