@@ -36,5 +36,6 @@ pub mod ik;
 pub mod kinematics;
 pub mod model;
 pub mod msg;
+pub mod operator;
 pub mod retarget;
 pub mod robot;

@@ -15,4 +15,5 @@ mod integration {
     pub mod profile;
     pub mod retarget;
     pub mod safety;
+    pub mod script;
 }

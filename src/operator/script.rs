@@ -1,0 +1,225 @@
+//! A scripted operator: keyframes of head and hand poses and buttons in a small TOML file,
+//! interpolated in time (positions and buttons linearly, orientations by slerp).
+//!
+//! ```toml
+//! # XR stage frame: metres, +Y up, −Z forward; angles in degrees (roll, pitch, yaw about the
+//! # stage's X, Y, Z axes, as nalgebra's Euler angles).
+//! [[key]]
+//! t = 0.0
+//! head = { position = [0.0, 1.6, 0.0] }
+//! left = { position = [-0.2, 1.1, -0.3], squeeze = 1.0, trigger = 0.0 }
+//! # `right` absent: the right hand is not tracked at this key.
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
+use serde::Deserialize;
+
+use crate::msg::{HandInput, OperatorFrame};
+
+/// Why a script could not be used. Each names the file; `Invalid` names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PoseKey {
+    position: [f64; 3],
+    #[serde(default)]
+    rpy_deg: [f64; 3],
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandKey {
+    position: [f64; 3],
+    #[serde(default)]
+    rpy_deg: [f64; 3],
+    #[serde(default)]
+    squeeze: f64,
+    #[serde(default)]
+    trigger: f64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Key {
+    t: f64,
+    head: Option<PoseKey>,
+    left: Option<HandKey>,
+    right: Option<HandKey>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    key: Vec<Key>,
+}
+
+fn pose(position: [f64; 3], rpy_deg: [f64; 3]) -> Isometry3<f64> {
+    let [r, p, y] = rpy_deg.map(f64::to_radians);
+    Isometry3::from_parts(
+        Translation3::from(Vector3::from(position)),
+        UnitQuaternion::from_euler_angles(r, p, y),
+    )
+}
+
+fn lerp_pose(a: &Isometry3<f64>, b: &Isometry3<f64>, s: f64) -> Isometry3<f64> {
+    let position = a.translation.vector.lerp(&b.translation.vector, s);
+    let rotation = a
+        .rotation
+        .try_slerp(&b.rotation, s, 1e-9)
+        .unwrap_or(b.rotation);
+    Isometry3::from_parts(Translation3::from(position), rotation)
+}
+
+fn hand(key: Option<&HandKey>) -> HandInput {
+    match key {
+        Some(k) => HandInput {
+            grip: Some(pose(k.position, k.rpy_deg)),
+            trigger: k.trigger,
+            squeeze: k.squeeze,
+        },
+        None => HandInput::IDLE,
+    }
+}
+
+/// A loaded script: keyframes sorted by time.
+#[derive(Debug, Clone)]
+pub struct Script {
+    keys: Vec<Key>,
+}
+
+impl Script {
+    pub fn load(path: &Path) -> Result<Script, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Script::parse(&text, path)
+    }
+
+    /// Parses TOML text; `path` only names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Script, Error> {
+        let file: File = toml::from_str(text).map_err(|e: toml::de::Error| Error::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().replace('\n', "\n  "),
+        })?;
+        let invalid = |key: String, message: String| Error::Invalid {
+            path: path.to_path_buf(),
+            key,
+            message,
+        };
+        if file.key.is_empty() {
+            return Err(invalid(
+                "key".into(),
+                "at least one keyframe is needed".into(),
+            ));
+        }
+        let mut last = f64::NEG_INFINITY;
+        for (i, k) in file.key.iter().enumerate() {
+            if !(k.t.is_finite() && k.t >= 0.0 && k.t > last) {
+                return Err(invalid(
+                    format!("key[{i}].t"),
+                    format!(
+                        "times must be finite, ≥ 0 and increasing; got {} after {last}",
+                        k.t
+                    ),
+                ));
+            }
+            last = k.t;
+            let poses = [
+                ("head", k.head.map(|h| (h.position, h.rpy_deg))),
+                ("left", k.left.map(|h| (h.position, h.rpy_deg))),
+                ("right", k.right.map(|h| (h.position, h.rpy_deg))),
+            ];
+            for (part, pose) in poses {
+                if let Some((position, rpy)) = pose
+                    && !position.iter().chain(&rpy).all(|v| v.is_finite())
+                {
+                    return Err(invalid(
+                        format!("key[{i}].{part}"),
+                        "position and rpy_deg must be finite".into(),
+                    ));
+                }
+            }
+            for (side, h) in [("left", k.left), ("right", k.right)] {
+                if let Some(h) = h {
+                    for (name, v) in [("squeeze", h.squeeze), ("trigger", h.trigger)] {
+                        if !(0.0..=1.0).contains(&v) {
+                            return Err(invalid(
+                                format!("key[{i}].{side}.{name}"),
+                                format!("must be between 0 and 1, got {v}"),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Script { keys: file.key })
+    }
+
+    /// Time of the last keyframe (s).
+    pub fn duration(&self) -> f64 {
+        self.keys.last().map_or(0.0, |k| k.t)
+    }
+
+    /// The operator at `t` seconds into the script, stamped `time_ns`. Before the first key, the
+    /// first; after the last, the last. A hand or head present at only one of the two keys
+    /// around `t` takes that key's state from there on (it appears or disappears at the key).
+    pub fn frame_at(&self, t: f64, time_ns: u64) -> OperatorFrame {
+        let next = self.keys.partition_point(|k| k.t <= t);
+        let (a, b, s) = if next == 0 {
+            (&self.keys[0], &self.keys[0], 0.0)
+        } else if next == self.keys.len() {
+            let last = &self.keys[next - 1];
+            (last, last, 0.0)
+        } else {
+            let (a, b) = (&self.keys[next - 1], &self.keys[next]);
+            (a, b, (t - a.t) / (b.t - a.t))
+        };
+        let head = match (a.head, b.head) {
+            (Some(x), Some(y)) => Some(lerp_pose(
+                &pose(x.position, x.rpy_deg),
+                &pose(y.position, y.rpy_deg),
+                s,
+            )),
+            (Some(x), None) => Some(pose(x.position, x.rpy_deg)),
+            _ => None,
+        };
+        let blend = |x: Option<&HandKey>, y: Option<&HandKey>| match (x, y) {
+            (Some(x), Some(y)) => HandInput {
+                grip: Some(lerp_pose(
+                    &pose(x.position, x.rpy_deg),
+                    &pose(y.position, y.rpy_deg),
+                    s,
+                )),
+                trigger: x.trigger + s * (y.trigger - x.trigger),
+                squeeze: x.squeeze + s * (y.squeeze - x.squeeze),
+            },
+            (x, _) => hand(x),
+        };
+        OperatorFrame {
+            time_ns,
+            head,
+            left: blend(a.left.as_ref(), b.left.as_ref()),
+            right: blend(a.right.as_ref(), b.right.as_ref()),
+        }
+    }
+}
