@@ -39,3 +39,4 @@ pub mod msg;
 pub mod operator;
 pub mod retarget;
 pub mod robot;
+pub mod sim;

@@ -16,4 +16,5 @@ mod integration {
     pub mod retarget;
     pub mod safety;
     pub mod script;
+    pub mod sim;
 }
