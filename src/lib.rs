@@ -32,6 +32,7 @@
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod demo;
 pub mod ik;
 pub mod kinematics;
 pub mod model;

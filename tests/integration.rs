@@ -6,6 +6,7 @@ mod integration {
     pub mod cli;
     pub mod common;
     pub mod control;
+    pub mod demo;
     pub mod fk_reference;
     pub mod humanoid;
     pub mod ik;

@@ -1,6 +1,7 @@
 //! The `teleop` command line: parse arguments, run one subcommand, turn its error into a
 //! one-line message and an exit code in exactly one place.
 
+mod demo;
 mod inspect;
 mod kin;
 
@@ -16,12 +17,22 @@ use clap::{Parser, Subcommand};
     about = "VR teleoperation bridge for humanoid robots"
 )]
 pub struct Args {
+    /// Without a command: `demo`.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The simulated humanoid picks up a cube, driven by a scripted trainer (the default).
+    Demo {
+        /// Robot profile (TOML); default: the bundled humanoid.
+        #[arg(long)]
+        robot: Option<PathBuf>,
+        /// Operator script (TOML keyframes); default: the bundled pick-and-place.
+        #[arg(long)]
+        script: Option<PathBuf>,
+    },
     /// Describe a URDF: tree, DoF, joint limits, suggested chains, mesh status.
     Inspect {
         urdf: PathBuf,
@@ -54,7 +65,11 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    match args.command {
+    match args.command.unwrap_or(Command::Demo {
+        robot: None,
+        script: None,
+    }) {
+        Command::Demo { robot, script } => demo::run(robot, script),
         Command::Inspect { urdf, json } => inspect::run(&urdf, json),
         Command::Kin(command) => kin::run(command),
     }

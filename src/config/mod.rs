@@ -8,4 +8,7 @@
 
 mod profile;
 
-pub use profile::{EndEffector, Error, Gripper, Hand, JointSettings, Neck, Profile, StereoCamera};
+pub use profile::{
+    EndEffector, Error, Gripper, Hand, JointSettings, Neck, Profile, StereoCamera,
+    one_line_toml_error,
+};

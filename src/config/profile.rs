@@ -159,7 +159,7 @@ impl Profile {
     pub fn parse(text: &str, path: &Path) -> Result<Profile, Error> {
         toml::from_str(text).map_err(|e: toml::de::Error| Error::Parse {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().replace('\n', "\n  "),
+            message: one_line_toml_error(text, &e),
         })
     }
 
@@ -325,5 +325,30 @@ impl Profile {
         self.joint_settings(joint)
             .acceleration
             .unwrap_or(self.default_acceleration)
+    }
+}
+
+/// toml's error as one line, `line L, column C: key: message` (its own rendering spans several
+/// lines with a source excerpt; the command line promises one line per error). The key is the
+/// last `name =` before the error on its line, when there is one.
+pub fn one_line_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim().replace('\n', " ");
+    let Some(span) = error.span() else {
+        return message;
+    };
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[..start].matches('\n').count() + 1;
+    let column = start - line_start + 1;
+    let key = text[line_start..start].rfind('=').and_then(|eq| {
+        let name = text[line_start..line_start + eq].trim_end();
+        let from = name
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
+            .map_or(0, |i| i + 1);
+        Some(&name[from..]).filter(|k| !k.is_empty())
+    });
+    match key {
+        Some(key) => format!("line {line}, column {column}: {key}: {message}"),
+        None => format!("line {line}, column {column}: {message}"),
     }
 }

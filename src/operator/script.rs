@@ -119,7 +119,7 @@ impl Script {
     pub fn parse(text: &str, path: &Path) -> Result<Script, Error> {
         let file: File = toml::from_str(text).map_err(|e: toml::de::Error| Error::Parse {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().replace('\n', "\n  "),
+            message: crate::config::one_line_toml_error(text, &e),
         })?;
         let invalid = |key: String, message: String| Error::Invalid {
             path: path.to_path_buf(),

@@ -27,7 +27,7 @@ fn keyframes_interpolate_and_hold_at_the_ends() {
     assert_eq!(start.left.squeeze, 0.0);
     assert!(start.right.grip.is_none(), "right hand not in the script");
     assert!((script.frame_at(0.25, 0).left.squeeze - 0.5).abs() < 1e-12);
-    // Halfway through the reach (0.5 s → 2.5 s).
+    // Two thirds of the way over the cube (0.5 s → 2.0 s).
     let mid = script
         .frame_at(1.5, 0)
         .left
@@ -36,12 +36,12 @@ fn keyframes_interpolate_and_hold_at_the_ends() {
         .translation
         .vector;
     assert!(
-        (mid - Vector3::new(-0.2, 1.025, -0.375)).norm() < 1e-12,
+        (mid - Vector3::new(-0.2, 1.0, -0.3 - 0.05 * 2.0 / 3.0)).norm() < 1e-12,
         "{mid}"
     );
-    // Head pitch −20° → −30° about stage X: halfway −25°.
+    // Head pitch −20° → −35° about stage X: two thirds, −30°.
     let head = script.frame_at(1.5, 0).head.unwrap();
-    assert!((head.rotation.angle() - 25f64.to_radians()).abs() < 1e-9);
+    assert!((head.rotation.angle() - 30f64.to_radians()).abs() < 1e-9);
     let end = script.frame_at(100.0, 0);
     assert_eq!(end.left.squeeze, 0.0);
     assert_eq!(script.frame_at(-1.0, 0).left, start.left);
@@ -106,12 +106,12 @@ fn the_pick_script_moves_the_humanoid_tool_with_the_hand() {
             at_placing = pipeline.tool_pose(0).translation.vector;
         }
     }
-    // Between engaging (t = 0.5, hand at (−0.2, 1.1, −0.3)) and placing (hand at (0, 0.95,
-    // −0.45)) the hand moved 0.2 m right, 0.15 m down, 0.15 m forward: in the robot's frame
-    // +0.15 x, −0.2 y, −0.15 z.
+    // Between engaging (t = 0.5, hand at (−0.2, 1.1, −0.3)) and placing (hand at (0, 0.85,
+    // −0.35)) the hand moved 0.2 m right, 0.25 m down, 0.05 m forward: in the robot's frame
+    // +0.05 x, −0.2 y, −0.25 z.
     let moved = at_placing - start;
     assert!(
-        (moved - Vector3::new(0.15, -0.2, -0.15)).norm() < 5e-3,
+        (moved - Vector3::new(0.05, -0.2, -0.25)).norm() < 5e-3,
         "tool moved {moved}"
     );
     // After the clutch is released at the end, nothing moves.
