@@ -63,6 +63,8 @@ pub struct Summary {
     pub distance_to_target_m: f64,
     /// How high the cube was lifted above its start (m): proof it was carried, not pushed.
     pub highest_lift_m: f64,
+    /// The largest contact force on a left finger while the cube was in the air (N).
+    pub grip_force_n: f64,
     /// The cube is within 3 cm of the spot and resting on the table.
     pub success: bool,
     pub ik: Histogram,
@@ -78,10 +80,11 @@ impl std::fmt::Display for Summary {
         let us = |h: &Histogram, p: f64| h.percentile(p) as f64 / 1e3;
         writeln!(
             f,
-            "task: {} — cube {:.1} cm from the spot (goal < 3 cm), lifted {:.1} cm on the way",
+            "task: {} — cube {:.1} cm from the spot (goal < 3 cm), lifted {:.1} cm on the way, gripped with up to {:.0} N per finger",
             if self.success { "SUCCESS" } else { "FAILED" },
             self.distance_to_target_m * 100.0,
-            self.highest_lift_m * 100.0
+            self.highest_lift_m * 100.0,
+            self.grip_force_n
         )?;
         writeln!(
             f,
@@ -161,10 +164,14 @@ pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Erro
         Vector3::repeat(layout::CUBE_SIZE),
         Some(layout::CUBE_MASS),
     );
+    let fingers: Vec<usize> = ["left_finger_a_link", "left_finger_b_link"]
+        .iter()
+        .filter_map(|name| model.link_id(name))
+        .collect();
     let dt = pipeline.tick_period_s();
     let duration = script.duration() + settle_s;
     let ticks = (duration / dt).ceil() as u64;
-    let mut state = RobotState::zeros(sim.dof());
+    let mut state = RobotState::zeros(sim.dof(), sim.links());
     let mut summary = Summary {
         simulated_s: 0.0,
         wall_s: 0.0,
@@ -174,6 +181,7 @@ pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Erro
         target: Vector3::from(layout::TARGET),
         distance_to_target_m: f64::INFINITY,
         highest_lift_m: 0.0,
+        grip_force_n: 0.0,
         success: false,
         ik: Histogram::default(),
         tick: Histogram::default(),
@@ -205,6 +213,11 @@ pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Erro
         }
         let lift = sim.object_pose(cube).translation.z - summary.cube_start.z;
         summary.highest_lift_m = summary.highest_lift_m.max(lift);
+        if lift > 0.01 {
+            for &finger in &fingers {
+                summary.grip_force_n = summary.grip_force_n.max(state.contact_forces[finger]);
+            }
+        }
     }
     summary.wall_s = started.elapsed().as_secs_f64();
     summary.simulated_s = sim.time_s();

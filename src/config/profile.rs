@@ -57,6 +57,12 @@ pub struct EndEffector {
     /// Weight of 1 rad of orientation error (default 1; 0 = position only).
     #[serde(default = "one")]
     pub rotation_weight: f64,
+    /// Tool motion per unit of hand motion (default 1).
+    #[serde(default = "one")]
+    pub motion_scale: f64,
+    /// The box the tool is kept in, in the base link's frame (m); default: unbounded.
+    pub workspace_min: Option<[f64; 3]>,
+    pub workspace_max: Option<[f64; 3]>,
 }
 
 /// The head: the operator's head orientation drives the chain base → tip (orientation only).
@@ -238,6 +244,15 @@ impl Profile {
                         format!("must be a number ≥ 0, got {w}"),
                     ));
                 }
+            }
+            positive(&format!("{key}.motion_scale"), e.motion_scale)?;
+            let min = e.workspace_min.unwrap_or([f64::NEG_INFINITY; 3]);
+            let max = e.workspace_max.unwrap_or([f64::INFINITY; 3]);
+            if (0..3).any(|k| min[k].is_nan() || max[k].is_nan() || min[k] >= max[k]) {
+                return Err(invalid(
+                    format!("{key}.workspace_min"),
+                    format!("must be below workspace_max on every axis: {min:?} vs {max:?}"),
+                ));
             }
             if self.end_effectors[..i].iter().any(|o| o.hand == e.hand) {
                 return Err(invalid(

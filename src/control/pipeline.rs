@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use nalgebra::Rotation3;
+use nalgebra::{Rotation3, Vector3};
 
 use super::safety::{Limits, SafetyFilter};
 use crate::config::{Hand, Profile};
@@ -133,7 +133,13 @@ impl Pipeline {
                 rotation_weight: e.rotation_weight,
                 ..Task::new(c.clone())
             });
-            hand_chains.push((e.hand, tasks.len() - 1, c));
+            let settings = HandSettings {
+                motion_scale: e.motion_scale,
+                workspace_min: Vector3::from(e.workspace_min.unwrap_or([f64::NEG_INFINITY; 3])),
+                workspace_max: Vector3::from(e.workspace_max.unwrap_or([f64::INFINITY; 3])),
+                ..HandSettings::default()
+            };
+            hand_chains.push((e.hand, tasks.len() - 1, c, settings));
         }
         let neck_chain = match &profile.neck {
             Some(n) => {
@@ -173,13 +179,13 @@ impl Pipeline {
         solver.set_velocity_limits(&velocities);
         let hands = hand_chains
             .into_iter()
-            .map(|(hand, task, chain)| HandSlot {
+            .map(|(hand, task, chain, settings)| HandSlot {
                 hand,
                 task,
                 solver_vars: solver_vars(&chain, &solver),
                 q_chain: vec![0.0; chain.dof()],
                 chain,
-                retarget: HandRetargeter::new(HandSettings::default()),
+                retarget: HandRetargeter::new(settings),
             })
             .collect();
         let neck = neck_chain.map(|(task, chain)| NeckSlot {

@@ -124,7 +124,7 @@ impl ControlThread {
         let handle = std::thread::spawn(move || {
             let period = Duration::from_secs_f64(pipeline.tick_period_s());
             let mut stats = LoopStats::default();
-            let mut state = RobotState::zeros(robot.dof());
+            let mut state = RobotState::zeros(robot.dof(), robot.links());
             let mut deadline = Instant::now() + period;
             while !stop_flag.load(Ordering::Relaxed) {
                 let started = Instant::now();

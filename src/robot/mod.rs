@@ -10,16 +10,20 @@ pub struct RobotState {
     pub velocities: Vec<f64>,
     /// Joint efforts (N·m or N); 0 where unknown.
     pub efforts: Vec<f64>,
+    /// Contact force on each link (model link order, N): the magnitude of the sum of the normal
+    /// forces the link feels from everything it touches (what a fingertip sensor reads).
+    pub contact_forces: Vec<f64>,
 }
 
 impl RobotState {
-    /// A state for `dof` joints, all zero.
-    pub fn zeros(dof: usize) -> RobotState {
+    /// A state for `dof` joints and `links` links, all zero.
+    pub fn zeros(dof: usize, links: usize) -> RobotState {
         RobotState {
             time_ns: 0,
             positions: vec![0.0; dof],
             velocities: vec![0.0; dof],
             efforts: vec![0.0; dof],
+            contact_forces: vec![0.0; links],
         }
     }
 }
@@ -38,6 +42,8 @@ pub enum Error {
 pub trait Robot: Send {
     /// Number of joint values in commands and states (the model's `dof`).
     fn dof(&self) -> usize;
+    /// Number of links in contact readings (the model's links).
+    fn links(&self) -> usize;
     /// Position command for every joint, in the model's `q` order.
     fn command(&mut self, positions: &[f64]) -> Result<(), Error>;
     /// The latest state, written into `out` (sized by [`RobotState::zeros`]).

@@ -416,6 +416,23 @@ impl Sim {
         }
     }
 
+    /// |Σ contact impulses| / dt on a body over the last step (N), from the body's own side.
+    fn contact_force(&self, body: RigidBodyHandle) -> f64 {
+        let mut impulse = Vector::ZERO;
+        for &collider in self.world.bodies[body].colliders() {
+            for pair in self.world.narrow_phase.contact_pairs_with(collider) {
+                // The impulse pushes collider1 away from collider2 along the normal (1 → 2).
+                let sign = if pair.collider1 == collider {
+                    -1.0
+                } else {
+                    1.0
+                };
+                impulse += pair.total_impulse() * sign;
+            }
+        }
+        impulse.length() as f64 / PHYSICS_DT
+    }
+
     /// A joint's coordinate and rate as simulated.
     fn joint_state(&self, servo: &Servo) -> (f64, f64) {
         match self.world.multibody_joints.get(servo.joint) {
@@ -435,6 +452,10 @@ impl Sim {
 impl Robot for Sim {
     fn dof(&self) -> usize {
         self.servos.len()
+    }
+
+    fn links(&self) -> usize {
+        self.link_bodies.len()
     }
 
     fn command(&mut self, positions: &[f64]) -> Result<(), robot::Error> {
@@ -459,6 +480,9 @@ impl Robot for Sim {
             let (p, v) = self.joint_state(servo);
             out.positions[i] = p;
             out.velocities[i] = v;
+        }
+        for (force, &body) in out.contact_forces.iter_mut().zip(&self.link_bodies) {
+            *force = self.contact_force(body);
         }
         Ok(())
     }

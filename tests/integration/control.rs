@@ -222,6 +222,23 @@ fn a_target_out_of_reach_moves_towards_it_within_limits() {
 }
 
 #[test]
+fn the_profile_workspace_box_stops_the_tool() {
+    let (mut pipeline, limits, _) = setup();
+    let mut clock = 0;
+    let grip = Vector3::new(-0.2, 1.1, -0.3);
+    run(&mut pipeline, &limits, &mut clock, 0.1, |t| {
+        Some(frame(t, grip, 1.0, 0.0))
+    });
+    // 1 m up: the bundled profile keeps the left tool below z = 0.8 m (pelvis frame), which
+    // the arm could reach past.
+    run(&mut pipeline, &limits, &mut clock, 3.0, |t| {
+        Some(frame(t, grip + Vector3::new(0.0, 1.0, 0.0), 1.0, 0.0))
+    });
+    let z = pipeline.tool_pose(0).translation.z;
+    assert!((z - 0.8).abs() < 5e-3, "tool stopped at the box: z = {z}");
+}
+
+#[test]
 fn the_trigger_closes_the_gripper() {
     let (profile, model) = humanoid();
     let (mut pipeline, limits, _) = setup();
@@ -274,6 +291,9 @@ struct EchoRobot {
 impl Robot for EchoRobot {
     fn dof(&self) -> usize {
         self.positions.len()
+    }
+    fn links(&self) -> usize {
+        0
     }
     fn command(&mut self, positions: &[f64]) -> Result<(), RobotError> {
         if positions.len() != self.positions.len() {

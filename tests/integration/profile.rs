@@ -61,9 +61,9 @@ fn unknown_keys_are_refused_by_name() {
         ),
         ("fov_deg = 90", "fov_degrees = 90", "fov_degrees"),
         (
-            "rotation_weight = 0.5\n\n[[end_effector]]",
-            "rot_weight = 0.5\n\n[[end_effector]]",
-            "rot_weight",
+            "motion_scale = 1.0\nworkspace_min = [0.05, -0.4",
+            "motion_scal = 1.0\nworkspace_min = [0.05, -0.4",
+            "motion_scal",
         ),
         (
             "acceleration = 5\nweight = 4\n\n[joint.waist_pitch_joint]",
@@ -105,6 +105,21 @@ fn bad_values_are_refused_naming_the_key() {
         ),
         ("hand = \"right\"\nbase", "hand = \"middle\"\nbase", "hand"),
         ("fov_deg = 90", "fov_deg = 200", "camera.fov_deg"),
+        (
+            "workspace_max = [0.8, 0.7, 0.8]",
+            "workspace_max = [0.8, -0.5, 0.8]",
+            "end_effector[0].workspace_min",
+        ),
+        (
+            "workspace_max = [0.8, 0.7, 0.8]",
+            "workspace_max = [0.8, 0.7]",
+            "workspace_max",
+        ),
+        (
+            "motion_scale = 1.0\nworkspace_min = [0.05, -0.7",
+            "motion_scale = 0.0\nworkspace_min = [0.05, -0.7",
+            "end_effector[1].motion_scale",
+        ),
         (
             "open = 0.04\nclosed = 0.0\n\n[[gripper]]",
             "open = 0.4\nclosed = 0.0\n\n[[gripper]]",

@@ -77,7 +77,7 @@ fn servos_reach_commanded_joints_against_gravity_within_velocity_limits() {
     // As the control loop drives it: through the safety filter at 500 Hz.
     let limits = Limits::from_profile(&model, &profile, 1.0);
     let mut safety = SafetyFilter::new(limits.clone(), &q0);
-    let mut state = RobotState::zeros(sim.dof());
+    let mut state = RobotState::zeros(sim.dof(), sim.links());
     let mut fastest = vec![0.0f64; sim.dof()];
     for _ in 0..750 {
         let _ = safety.step(Some(&goal), 0.002);
@@ -141,4 +141,24 @@ fn a_box_rests_on_the_table() {
         (p - Vector3::new(0.55, 0.1, table_top + 0.02)).norm() < 2e-3,
         "cube at {p}"
     );
+}
+
+#[test]
+fn a_non_finite_or_wrong_length_command_is_refused_and_the_robot_holds() {
+    let (profile, model) = humanoid();
+    let q = rest(&profile, &model);
+    let mut sim = Sim::new(&model, &q, &world_from_root(), ServoGains::default()).unwrap();
+    let mut bad = q.clone();
+    bad[3] = f64::NAN;
+    assert!(sim.command(&bad).is_err());
+    assert!(sim.command(&q[..3]).is_err());
+    sim.advance(0.5);
+    let mut state = RobotState::zeros(sim.dof(), sim.links());
+    sim.read_state(&mut state).unwrap();
+    for (i, (&p, &g)) in state.positions.iter().zip(&q).enumerate() {
+        assert!(
+            p.is_finite() && (p - g).abs() < 0.02,
+            "joint {i}: {p} held near {g}"
+        );
+    }
 }
