@@ -4,12 +4,13 @@
 //! whether it got there (by physics: the fingers hold it by friction, nothing teleports it).
 
 use std::path::Path;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use nalgebra::{Translation3, Vector3};
 
 use crate::config::Profile;
-use crate::control::{Histogram, Pipeline, TickOutcome};
+use crate::control::{ControlThread, FrameCell, Histogram, Pipeline, TickOutcome};
 use crate::kinematics::Pose;
 use crate::model::Model;
 use crate::operator::Script;
@@ -27,6 +28,8 @@ pub mod layout {
     pub const CUBE_MASS: f64 = 0.1;
     /// The cube's centre at the start: where the tool centre arrives to grasp.
     pub const CUBE: [f64; 3] = [0.548, 0.292, 0.93];
+    /// A tray on the table, out of the way (its centre).
+    pub const TRAY: [f64; 3] = [0.72, -0.15, TABLE_TOP + 0.01];
     /// Where the cube should end up (the marked spot), its centre.
     pub const TARGET: [f64; 3] = [0.548, 0.092, 0.93];
     /// The table: top just under the cube, from x = 0.42 to 0.82, y = −0.3 to 0.5.
@@ -71,6 +74,8 @@ pub struct Summary {
     pub tick: Histogram,
     /// Largest difference between a commanded and a simulated joint position (rad or m).
     pub max_tracking_error: f64,
+    /// Control ticks that ended after their deadline (real-time runs only).
+    pub deadline_misses: Option<u64>,
     pub held_no_clutch: u64,
     pub held_stale: u64,
 }
@@ -108,11 +113,15 @@ impl std::fmt::Display for Summary {
         )?;
         writeln!(
             f,
-            "latency: IK p50 {:.1} µs, p99 {:.1} µs; whole tick p50 {:.1} µs, p99 {:.1} µs (headless: no deadlines)",
+            "latency: IK p50 {:.1} µs, p99 {:.1} µs; whole tick p50 {:.1} µs, p99 {:.1} µs; {}",
             us(&self.ik, 50.0),
             us(&self.ik, 99.0),
             us(&self.tick, 50.0),
-            us(&self.tick, 99.0)
+            us(&self.tick, 99.0),
+            match self.deadline_misses {
+                Some(n) => format!("{n} deadline misses"),
+                None => "headless, faster than real time: no deadlines".to_string(),
+            }
         )?;
         write!(
             f,
@@ -144,11 +153,20 @@ pub fn start_posture(profile: &Profile, model: &Model) -> Vec<f64> {
 
 /// Runs the demo with the robot `profile` and operator `script`, plus `settle_s` seconds after
 /// the script ends.
-pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Error> {
+/// Everything a run needs, built from the files.
+struct Setup {
+    script: Script,
+    pipeline: Pipeline,
+    sim: Sim,
+    cube: usize,
+    fingers: Vec<usize>,
+}
+
+fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
     let (profile, model) = Profile::load(profile)?;
     let script = Script::load(script)?;
     let q = start_posture(&profile, &model);
-    let mut pipeline = Pipeline::new(&model, &profile, &q, 0.1)?;
+    let pipeline = Pipeline::new(&model, &profile, &q, 0.1)?;
     let mut sim = Sim::new(&model, &q, &at(layout::PELVIS), ServoGains::default())?;
     let [tx, ty] = layout::TABLE_CENTER_XY;
     let [sx, sy] = layout::TABLE_SIZE_XY;
@@ -164,31 +182,73 @@ pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Erro
         Vector3::repeat(layout::CUBE_SIZE),
         Some(layout::CUBE_MASS),
     );
+    // A tray off to the side: a second, flat object that must stay where it is.
+    sim.add_box(
+        "tray",
+        &at(layout::TRAY),
+        Vector3::new(0.2, 0.15, 0.02),
+        Some(0.3),
+    );
     let fingers: Vec<usize> = ["left_finger_a_link", "left_finger_b_link"]
         .iter()
         .filter_map(|name| model.link_id(name))
         .collect();
+    Ok(Setup {
+        script,
+        pipeline,
+        sim,
+        cube,
+        fingers,
+    })
+}
+
+/// What the robot side watches while the demo runs.
+#[derive(Debug, Default)]
+struct Watch {
+    highest_lift_m: f64,
+    grip_force_n: f64,
+    max_tracking_error: f64,
+}
+
+impl Watch {
+    fn observe(
+        &mut self,
+        sim: &Sim,
+        state: &RobotState,
+        command: &[f64],
+        cube: usize,
+        fingers: &[usize],
+        cube_start_z: f64,
+    ) {
+        for (a, b) in state.positions.iter().zip(command) {
+            self.max_tracking_error = self.max_tracking_error.max((a - b).abs());
+        }
+        let lift = sim.object_pose(cube).translation.z - cube_start_z;
+        self.highest_lift_m = self.highest_lift_m.max(lift);
+        if lift > 0.01 {
+            for &finger in fingers {
+                self.grip_force_n = self.grip_force_n.max(state.contact_forces[finger]);
+            }
+        }
+    }
+}
+
+/// Runs the demo with the robot `profile` and operator `script`, plus `settle_s` seconds after
+/// the script ends, headless and as fast as the CPU allows (deterministic).
+pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Error> {
+    let Setup {
+        script,
+        mut pipeline,
+        mut sim,
+        cube,
+        fingers,
+    } = setup(profile, script)?;
     let dt = pipeline.tick_period_s();
     let duration = script.duration() + settle_s;
     let ticks = (duration / dt).ceil() as u64;
     let mut state = RobotState::zeros(sim.dof(), sim.links());
-    let mut summary = Summary {
-        simulated_s: 0.0,
-        wall_s: 0.0,
-        ticks,
-        cube_start: sim.object_pose(cube).translation.vector,
-        cube_end: Vector3::zeros(),
-        target: Vector3::from(layout::TARGET),
-        distance_to_target_m: f64::INFINITY,
-        highest_lift_m: 0.0,
-        grip_force_n: 0.0,
-        success: false,
-        ik: Histogram::default(),
-        tick: Histogram::default(),
-        max_tracking_error: 0.0,
-        held_no_clutch: 0,
-        held_stale: 0,
-    };
+    let mut summary = Summary::new(&sim, cube, ticks);
+    let mut watch = Watch::default();
     let started = Instant::now();
     for k in 0..ticks {
         let t = k as f64 * dt;
@@ -208,23 +268,145 @@ pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Erro
         }
         sim.advance(dt);
         sim.read_state(&mut state)?;
-        for (a, b) in state.positions.iter().zip(pipeline.command()) {
-            summary.max_tracking_error = summary.max_tracking_error.max((a - b).abs());
-        }
-        let lift = sim.object_pose(cube).translation.z - summary.cube_start.z;
-        summary.highest_lift_m = summary.highest_lift_m.max(lift);
-        if lift > 0.01 {
-            for &finger in &fingers {
-                summary.grip_force_n = summary.grip_force_n.max(state.contact_forces[finger]);
-            }
-        }
+        watch.observe(
+            &sim,
+            &state,
+            pipeline.command(),
+            cube,
+            &fingers,
+            summary.cube_start.z,
+        );
     }
     summary.wall_s = started.elapsed().as_secs_f64();
-    summary.simulated_s = sim.time_s();
-    summary.cube_end = sim.object_pose(cube).translation.vector;
-    let offset = summary.cube_end - summary.target;
-    summary.distance_to_target_m = offset.xy().norm();
-    let resting = (summary.cube_end.z - layout::CUBE[2]).abs() < 0.01;
-    summary.success = summary.distance_to_target_m < 0.03 && resting;
+    summary.finish(&sim, cube, watch);
+    Ok(summary)
+}
+
+impl Summary {
+    fn new(sim: &Sim, cube: usize, ticks: u64) -> Summary {
+        Summary {
+            simulated_s: 0.0,
+            wall_s: 0.0,
+            ticks,
+            cube_start: sim.object_pose(cube).translation.vector,
+            cube_end: Vector3::zeros(),
+            target: Vector3::from(layout::TARGET),
+            distance_to_target_m: f64::INFINITY,
+            highest_lift_m: 0.0,
+            grip_force_n: 0.0,
+            success: false,
+            ik: Histogram::default(),
+            tick: Histogram::default(),
+            deadline_misses: None,
+            max_tracking_error: 0.0,
+            held_no_clutch: 0,
+            held_stale: 0,
+        }
+    }
+
+    fn finish(&mut self, sim: &Sim, cube: usize, watch: Watch) {
+        self.simulated_s = sim.time_s();
+        self.cube_end = sim.object_pose(cube).translation.vector;
+        self.distance_to_target_m = (self.cube_end - self.target).xy().norm();
+        let resting = (self.cube_end.z - layout::CUBE[2]).abs() < 0.01;
+        self.success = self.distance_to_target_m < 0.03 && resting;
+        self.highest_lift_m = watch.highest_lift_m;
+        self.grip_force_n = watch.grip_force_n;
+        self.max_tracking_error = watch.max_tracking_error;
+    }
+}
+
+/// The robot side of a real-time run: each command advances the simulation by one control
+/// period, so the control thread's clock is the simulation's.
+struct SteppedSim {
+    shared: Arc<Mutex<(Sim, Watch)>>,
+    dt: f64,
+    state: RobotState,
+    command: Vec<f64>,
+    cube: usize,
+    cube_start_z: f64,
+    fingers: Vec<usize>,
+}
+
+impl Robot for SteppedSim {
+    fn dof(&self) -> usize {
+        self.state.positions.len()
+    }
+
+    fn links(&self) -> usize {
+        self.state.contact_forces.len()
+    }
+
+    fn command(&mut self, positions: &[f64]) -> Result<(), crate::robot::Error> {
+        let mut guard = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        let (sim, watch) = &mut *guard;
+        sim.command(positions)?;
+        self.command.copy_from_slice(positions);
+        sim.advance(self.dt);
+        sim.read_state(&mut self.state)?;
+        watch.observe(
+            sim,
+            &self.state,
+            &self.command,
+            self.cube,
+            &self.fingers,
+            self.cube_start_z,
+        );
+        Ok(())
+    }
+
+    fn read_state(&mut self, out: &mut RobotState) -> Result<(), crate::robot::Error> {
+        out.clone_from(&self.state);
+        Ok(())
+    }
+}
+
+/// The demo in real time: the control loop on its own thread at the profile's rate (each tick
+/// also steps the simulation), the script publishing operator frames at 90 Hz from this thread
+/// as a headset would. Reports the loop's deadline misses.
+pub fn run_realtime(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Error> {
+    let Setup {
+        script,
+        pipeline,
+        sim,
+        cube,
+        fingers,
+    } = setup(profile, script)?;
+    let dt = pipeline.tick_period_s();
+    let mut summary = Summary::new(&sim, cube, 0);
+    let state = RobotState::zeros(sim.dof(), sim.links());
+    let shared = Arc::new(Mutex::new((sim, Watch::default())));
+    let robot = SteppedSim {
+        shared: Arc::clone(&shared),
+        dt,
+        command: vec![0.0; state.positions.len()],
+        state,
+        cube,
+        cube_start_z: summary.cube_start.z,
+        fingers,
+    };
+    let frames = Arc::new(FrameCell::default());
+    let epoch = Instant::now();
+    let thread = ControlThread::spawn(pipeline, Box::new(robot), Arc::clone(&frames), epoch);
+    let duration = script.duration() + settle_s;
+    loop {
+        let t = epoch.elapsed().as_secs_f64();
+        if t > duration {
+            break;
+        }
+        frames.publish(script.frame_at(t, (t * 1e9) as u64));
+        std::thread::sleep(Duration::from_secs_f64(1.0 / 90.0));
+    }
+    let (stats, _) = thread.stop()?;
+    summary.wall_s = epoch.elapsed().as_secs_f64();
+    summary.ticks = stats.ticks;
+    summary.ik = stats.ik.clone();
+    summary.tick = stats.tick.clone();
+    summary.deadline_misses = Some(stats.deadline_misses);
+    summary.held_no_clutch = stats.held_no_clutch;
+    summary.held_stale = stats.held_stale;
+    let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let (sim, watch) = &mut *guard;
+    summary.finish(sim, cube, std::mem::take(watch));
     Ok(summary)
 }

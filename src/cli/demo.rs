@@ -13,15 +13,20 @@ fn bundled(relative: &str) -> PathBuf {
     }
 }
 
-pub fn run(robot: Option<PathBuf>, script: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn run(robot: Option<PathBuf>, script: Option<PathBuf>, realtime: bool) -> anyhow::Result<()> {
     let profile = robot.unwrap_or_else(|| bundled("profiles/teleop_humanoid.toml"));
     let script = script.unwrap_or_else(|| bundled("scripts/pick_cube.toml"));
     eprintln!(
-        "demo: {} driven by {} in the simulation (headless)…",
+        "demo: {} driven by {} in the simulation ({})…",
         profile.display(),
-        script.display()
+        script.display(),
+        if realtime { "real time" } else { "headless" }
     );
-    let summary = crate::demo::run(&profile, &script, 1.0)?;
+    let summary = if realtime {
+        crate::demo::run_realtime(&profile, &script, 1.0)?
+    } else {
+        crate::demo::run(&profile, &script, 1.0)?
+    };
     println!("{summary}");
     if summary.success {
         Ok(())

@@ -32,6 +32,10 @@ enum Command {
         /// Operator script (TOML keyframes); default: the bundled pick-and-place.
         #[arg(long)]
         script: Option<PathBuf>,
+        /// Real time: the control loop on its own thread at the profile's rate, frames at
+        /// 90 Hz, deadline misses reported (default: headless, as fast as possible).
+        #[arg(long)]
+        realtime: bool,
     },
     /// Describe a URDF: tree, DoF, joint limits, suggested chains, mesh status.
     Inspect {
@@ -68,8 +72,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command.unwrap_or(Command::Demo {
         robot: None,
         script: None,
+        realtime: false,
     }) {
-        Command::Demo { robot, script } => demo::run(robot, script),
+        Command::Demo {
+            robot,
+            script,
+            realtime,
+        } => demo::run(robot, script, realtime),
         Command::Inspect { urdf, json } => inspect::run(&urdf, json),
         Command::Kin(command) => kin::run(command),
     }
