@@ -270,21 +270,7 @@ fn humanoid_solver() -> Solver {
 /// Each task's chain and, for each of its variables, the index in the solver's `q`.
 fn task_chains(solver: &Solver) -> Vec<(Chain, Vec<usize>)> {
     (0..3)
-        .map(|t| {
-            let chain = solver.task(t).chain.clone();
-            let vars = chain
-                .model_vars()
-                .iter()
-                .map(|mv| {
-                    solver
-                        .model_vars()
-                        .iter()
-                        .position(|v| v == mv)
-                        .expect("var")
-                })
-                .collect();
-            (chain, vars)
-        })
+        .map(|t| (solver.task(t).chain.clone(), solver.task_vars(t).to_vec()))
         .collect()
 }
 

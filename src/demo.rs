@@ -12,7 +12,6 @@ use nalgebra::{Translation3, Vector3};
 use crate::config::Profile;
 use crate::control::{ControlThread, FrameCell, Histogram, Pipeline, TickOutcome};
 use crate::kinematics::Pose;
-use crate::model::Model;
 use crate::operator::Script;
 use crate::robot::{Robot, RobotState};
 use crate::sim::{ServoGains, Sim};
@@ -135,22 +134,6 @@ fn at(p: [f64; 3]) -> Pose {
     Pose::from_parts(Translation3::new(p[0], p[1], p[2]), Default::default())
 }
 
-/// The robot's start posture: the profile's rest, grippers open, others at 0.
-pub fn start_posture(profile: &Profile, model: &Model) -> Vec<f64> {
-    model
-        .dof_names()
-        .map(|name| {
-            profile.rest.get(name).copied().unwrap_or_else(|| {
-                profile
-                    .grippers
-                    .iter()
-                    .find(|g| g.joint == name)
-                    .map_or(0.0, |g| g.open)
-            })
-        })
-        .collect()
-}
-
 /// Runs the demo with the robot `profile` and operator `script`, plus `settle_s` seconds after
 /// the script ends.
 /// Everything a run needs, built from the files.
@@ -165,7 +148,7 @@ struct Setup {
 fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
     let (profile, model) = Profile::load(profile)?;
     let script = Script::load(script)?;
-    let q = start_posture(&profile, &model);
+    let q = profile.start_posture(&model);
     let pipeline = Pipeline::new(&model, &profile, &q, 0.1)?;
     let mut sim = Sim::new(&model, &q, &at(layout::PELVIS), ServoGains::default())?;
     let [tx, ty] = layout::TABLE_CENTER_XY;

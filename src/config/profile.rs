@@ -330,6 +330,28 @@ impl Profile {
         Ok(())
     }
 
+    /// A posture to start from (model `q` order): the rest posture where the profile gives one,
+    /// grippers open, every other joint at 0 clamped into its limits.
+    pub fn start_posture(&self, model: &Model) -> Vec<f64> {
+        model
+            .dofs
+            .iter()
+            .map(|&j| {
+                let joint = &model.joints[j];
+                let value = self.rest.get(&joint.name).copied().unwrap_or_else(|| {
+                    self.grippers
+                        .iter()
+                        .find(|g| g.joint == joint.name)
+                        .map_or(0.0, |g| g.open)
+                });
+                match joint.limits.position {
+                    Some((lo, hi)) => value.clamp(lo, hi),
+                    None => value,
+                }
+            })
+            .collect()
+    }
+
     /// The settings for `joint`, defaults where the profile names none.
     pub fn joint_settings(&self, joint: &str) -> JointSettings {
         self.joints.get(joint).copied().unwrap_or_default()

@@ -97,21 +97,6 @@ pub struct Pipeline {
     axes: Rotation3<f64>,
 }
 
-/// Each chain variable's index in the solver's `q`.
-fn solver_vars(chain: &Chain, solver: &Solver) -> Vec<usize> {
-    chain
-        .model_vars()
-        .iter()
-        .map(|mv| {
-            solver
-                .model_vars()
-                .iter()
-                .position(|v| v == mv)
-                .expect("the solver holds every task chain's variables")
-        })
-        .collect()
-}
-
 impl Pipeline {
     /// A pipeline for `model` as `profile` describes it, starting at rest at `q` (model order).
     /// Inputs older than `stale_after_s` hold the robot.
@@ -182,7 +167,7 @@ impl Pipeline {
             .map(|(hand, task, chain, settings)| HandSlot {
                 hand,
                 task,
-                solver_vars: solver_vars(&chain, &solver),
+                solver_vars: solver.task_vars(task).to_vec(),
                 q_chain: vec![0.0; chain.dof()],
                 chain,
                 retarget: HandRetargeter::new(settings),
@@ -190,7 +175,7 @@ impl Pipeline {
             .collect();
         let neck = neck_chain.map(|(task, chain)| NeckSlot {
             task,
-            solver_vars: solver_vars(&chain, &solver),
+            solver_vars: solver.task_vars(task).to_vec(),
             q_chain: vec![0.0; chain.dof()],
             chain,
         });

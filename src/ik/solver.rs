@@ -369,6 +369,11 @@ impl Solver {
         &self.tasks[index].task
     }
 
+    /// For each variable of task `index`'s chain, its index in the solver's `q`.
+    pub fn task_vars(&self, index: usize) -> &[usize] {
+        &self.tasks[index].solver_var
+    }
+
     pub fn set_target(&mut self, task: usize, target: Target) {
         self.tasks[task].task.target = target;
     }

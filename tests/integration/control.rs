@@ -24,22 +24,6 @@ fn humanoid() -> (Profile, Model) {
     Profile::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The profile's rest posture (others at 0, grippers open).
-fn rest(profile: &Profile, model: &Model) -> Vec<f64> {
-    model
-        .dof_names()
-        .map(|name| {
-            profile.rest.get(name).copied().unwrap_or_else(|| {
-                profile
-                    .grippers
-                    .iter()
-                    .find(|g| g.joint == name)
-                    .map_or(0.0, |g| g.open)
-            })
-        })
-        .collect()
-}
-
 fn frame(time_ns: u64, left: Vector3<f64>, squeeze: f64, trigger: f64) -> OperatorFrame {
     OperatorFrame {
         time_ns,
@@ -89,7 +73,7 @@ fn run(
 
 fn setup() -> (Pipeline, Limits, Vec<f64>) {
     let (profile, model) = humanoid();
-    let q = rest(&profile, &model);
+    let q = profile.start_posture(&model);
     let pipeline = Pipeline::new(&model, &profile, &q, 0.1).unwrap_or_else(|e| panic!("{e}"));
     (pipeline, Limits::from_profile(&model, &profile, 1.0), q)
 }
@@ -351,7 +335,7 @@ fn the_control_thread_ticks_the_pipeline_and_reports_latencies() {
     // The tool moved forward with the hand.
     let start = {
         let (profile, model) = humanoid();
-        Pipeline::new(&model, &profile, &rest(&profile, &model), 0.1)
+        Pipeline::new(&model, &profile, &profile.start_posture(&model), 0.1)
             .unwrap()
             .tool_pose(0)
     };

@@ -84,16 +84,7 @@ fn the_pick_script_moves_the_humanoid_tool_with_the_hand() {
     let script = Script::load(&bundled()).unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/teleop_humanoid.toml");
     let (profile, model) = Profile::load(&path).unwrap();
-    let q: Vec<f64> = model
-        .dof_names()
-        .map(|n| {
-            profile
-                .rest
-                .get(n)
-                .copied()
-                .unwrap_or(if n.contains("finger") { 0.04 } else { 0.0 })
-        })
-        .collect();
+    let q = profile.start_posture(&model);
     let mut pipeline = Pipeline::new(&model, &profile, &q, 0.1).unwrap();
     let start = pipeline.tool_pose(0).translation.vector;
     let rate = profile.control_rate_hz;

@@ -17,19 +17,6 @@ fn humanoid() -> (Profile, Model) {
     Profile::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn rest(profile: &Profile, model: &Model) -> Vec<f64> {
-    model
-        .dof_names()
-        .map(|n| {
-            profile
-                .rest
-                .get(n)
-                .copied()
-                .unwrap_or(if n.contains("finger") { 0.04 } else { 0.0 })
-        })
-        .collect()
-}
-
 fn world_from_root() -> Pose {
     Pose::from_parts(Translation3::new(0.0, 0.0, 1.0), Default::default())
 }
@@ -52,7 +39,7 @@ fn link_mismatch(sim: &Sim, model: &Model, q: &[f64]) -> f64 {
 #[test]
 fn links_start_where_the_kinematics_puts_them() {
     let (profile, model) = humanoid();
-    let q = rest(&profile, &model);
+    let q = profile.start_posture(&model);
     let sim = Sim::new(&model, &q, &world_from_root(), ServoGains::default()).unwrap();
     let mismatch = link_mismatch(&sim, &model, &q);
     assert!(mismatch < 1e-4, "links off by {mismatch}");
@@ -61,7 +48,7 @@ fn links_start_where_the_kinematics_puts_them() {
 #[test]
 fn servos_reach_commanded_joints_against_gravity_within_velocity_limits() {
     let (profile, model) = humanoid();
-    let q0 = rest(&profile, &model);
+    let q0 = profile.start_posture(&model);
     let mut sim = Sim::new(&model, &q0, &world_from_root(), ServoGains::default()).unwrap();
     let mut goal = q0.clone();
     for (i, name) in model.dof_names().enumerate() {
@@ -114,7 +101,7 @@ fn servos_reach_commanded_joints_against_gravity_within_velocity_limits() {
 #[test]
 fn a_box_rests_on_the_table() {
     let (profile, model) = humanoid();
-    let q = rest(&profile, &model);
+    let q = profile.start_posture(&model);
     let mut sim = Sim::new(&model, &q, &world_from_root(), ServoGains::default()).unwrap();
     let table_top = 0.75;
     sim.add_box(
@@ -146,7 +133,7 @@ fn a_box_rests_on_the_table() {
 #[test]
 fn a_non_finite_or_wrong_length_command_is_refused_and_the_robot_holds() {
     let (profile, model) = humanoid();
-    let q = rest(&profile, &model);
+    let q = profile.start_posture(&model);
     let mut sim = Sim::new(&model, &q, &world_from_root(), ServoGains::default()).unwrap();
     let mut bad = q.clone();
     bad[3] = f64::NAN;
