@@ -339,7 +339,7 @@ impl Robot for SteppedSim {
     }
 
     fn read_state(&mut self, out: &mut RobotState) -> Result<(), crate::robot::Error> {
-        out.clone_from(&self.state);
+        out.copy_from(&self.state);
         Ok(())
     }
 }

@@ -481,8 +481,9 @@ impl Robot for Sim {
             out.positions[i] = p;
             out.velocities[i] = v;
         }
-        for (force, &body) in out.contact_forces.iter_mut().zip(&self.link_bodies) {
-            *force = self.contact_force(body);
+        for (l, &body) in self.link_bodies.iter().enumerate() {
+            out.contact_forces[l] = self.contact_force(body);
+            out.link_poses[l] = self.link_pose(l);
         }
         Ok(())
     }

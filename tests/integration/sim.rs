@@ -96,6 +96,9 @@ fn servos_reach_commanded_joints_against_gravity_within_velocity_limits() {
     // The bodies are where the kinematics puts the simulated joints (including the mimic finger).
     let mismatch = link_mismatch(&sim, &model, &state.positions);
     assert!(mismatch < 2e-3, "links off by {mismatch}");
+    // The state reports them, cameras included.
+    let camera = model.link_id("left_camera_link").unwrap();
+    assert_eq!(state.link_poses[camera], sim.link_pose(camera));
 }
 
 #[test]
