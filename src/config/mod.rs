@@ -7,8 +7,6 @@
 //! `profiles/x.toml: joint.left_elbow_joint.velocity: must be a positive number, got -1`.
 
 mod profile;
+pub mod toml_file;
 
-pub use profile::{
-    EndEffector, Error, Gripper, Hand, JointSettings, Neck, Profile, StereoCamera,
-    one_line_toml_error,
-};
+pub use profile::{EndEffector, Error, Gripper, Hand, JointSettings, Neck, Profile, StereoCamera};

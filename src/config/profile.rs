@@ -6,27 +6,15 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::toml_file::{self, FileError};
 use crate::model::{JointKind, Model};
 
-/// Why a profile could not be used. Every variant names the file; `Invalid` names the key.
+/// Why a profile could not be used. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// TOML syntax, an unknown key, a missing key or a value of the wrong type; toml's message
-    /// names the key and shows the line.
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("{path}: {key}: {message}")]
-    Invalid {
-        path: PathBuf,
-        key: String,
-        message: String,
-    },
+    /// Unreadable, not TOML, an unknown key, or a value refused naming its key.
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{path}: urdf: {source}")]
     Model {
         path: PathBuf,
@@ -146,10 +134,7 @@ fn default_acceleration() -> f64 {
 impl Profile {
     /// Reads, parses and checks the profile at `path`, and loads its URDF.
     pub fn load(path: &Path) -> Result<(Profile, Model), Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = toml_file::read(path)?;
         let mut profile = Profile::parse(&text, path)?;
         let folder = path.parent().unwrap_or(Path::new("."));
         profile.urdf = folder.join(&profile.urdf);
@@ -163,19 +148,13 @@ impl Profile {
 
     /// Parses TOML text; `path` only names the source in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Profile, Error> {
-        toml::from_str(text).map_err(|e: toml::de::Error| Error::Parse {
-            path: path.to_path_buf(),
-            message: one_line_toml_error(text, &e),
-        })
+        Ok(toml_file::parse(text, path)?)
     }
 
     /// Checks every name against `model` and every value against the URDF's limits.
     pub fn check(&self, model: &Model, path: &Path) -> Result<(), Error> {
-        let invalid = |key: String, message: String| Error::Invalid {
-            path: path.to_path_buf(),
-            key,
-            message,
-        };
+        let invalid =
+            |key: String, message: String| Error::from(FileError::invalid(path, key, message));
         let positive = |key: &str, value: f64| {
             if value.is_finite() && value > 0.0 {
                 Ok(())
@@ -362,30 +341,5 @@ impl Profile {
         self.joint_settings(joint)
             .acceleration
             .unwrap_or(self.default_acceleration)
-    }
-}
-
-/// toml's error as one line, `line L, column C: key: message` (its own rendering spans several
-/// lines with a source excerpt; the command line promises one line per error). The key is the
-/// last `name =` before the error on its line, when there is one.
-pub fn one_line_toml_error(text: &str, error: &toml::de::Error) -> String {
-    let message = error.message().trim().replace('\n', " ");
-    let Some(span) = error.span() else {
-        return message;
-    };
-    let start = span.start.min(text.len());
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line = text[..start].matches('\n').count() + 1;
-    let column = start - line_start + 1;
-    let key = text[line_start..start].rfind('=').and_then(|eq| {
-        let name = text[line_start..line_start + eq].trim_end();
-        let from = name
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
-            .map_or(0, |i| i + 1);
-        Some(&name[from..]).filter(|k| !k.is_empty())
-    });
-    match key {
-        Some(key) => format!("line {line}, column {column}: {key}: {message}"),
-        None => format!("line {line}, column {column}: {message}"),
     }
 }

@@ -11,31 +11,17 @@
 //! # `right` absent: the right hand is not tracked at this key.
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 use serde::Deserialize;
 
+use crate::config::toml_file::{self, FileError};
 use crate::msg::{HandInput, OperatorFrame};
 
-/// Why a script could not be used. Each names the file; `Invalid` names the key.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("{path}: {key}: {message}")]
-    Invalid {
-        path: PathBuf,
-        key: String,
-        message: String,
-    },
-}
+/// Why a script could not be used: unreadable, not TOML, an unknown key, or a value refused
+/// naming its key.
+pub type Error = FileError;
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,24 +94,13 @@ pub struct Script {
 
 impl Script {
     pub fn load(path: &Path) -> Result<Script, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Script::parse(&text, path)
+        Script::parse(&toml_file::read(path)?, path)
     }
 
     /// Parses TOML text; `path` only names the source in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Script, Error> {
-        let file: File = toml::from_str(text).map_err(|e: toml::de::Error| Error::Parse {
-            path: path.to_path_buf(),
-            message: crate::config::one_line_toml_error(text, &e),
-        })?;
-        let invalid = |key: String, message: String| Error::Invalid {
-            path: path.to_path_buf(),
-            key,
-            message,
-        };
+        let file: File = toml_file::parse(text, path)?;
+        let invalid = |key: String, message: String| FileError::invalid(path, key, message);
         if file.key.is_empty() {
             return Err(invalid(
                 "key".into(),

@@ -1,0 +1,79 @@
+//! Reading our TOML files (robot profiles, operator scripts): one error type that names the file
+//! and, where it can, the key; toml's multi-line diagnostics folded into one line.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+/// Why a TOML file could not be used. Every variant names the file; `Invalid` names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key, a missing key or a value of the wrong type.
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    /// A value that parsed but is not acceptable.
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+impl FileError {
+    /// A value at `key` in `path` refused for `message`.
+    pub fn invalid(path: &Path, key: impl Into<String>, message: impl Into<String>) -> FileError {
+        FileError::Invalid {
+            path: path.to_path_buf(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The file's text.
+pub fn read(path: &Path) -> Result<String, FileError> {
+    std::fs::read_to_string(path).map_err(|source| FileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// `text` deserialised; `path` only names the source in errors.
+pub fn parse<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, FileError> {
+    toml::from_str(text).map_err(|e: toml::de::Error| FileError::Parse {
+        path: path.to_path_buf(),
+        message: one_line_toml_error(text, &e),
+    })
+}
+
+/// toml's error as one line, `line L, column C: key: message` (its own rendering spans several
+/// lines with a source excerpt; the command line promises one line per error). The key is the
+/// last `name =` before the error on its line, when there is one.
+fn one_line_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim().replace('\n', " ");
+    let Some(span) = error.span() else {
+        return message;
+    };
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[..start].matches('\n').count() + 1;
+    let column = start - line_start + 1;
+    let key = text[line_start..start].rfind('=').and_then(|eq| {
+        let name = text[line_start..line_start + eq].trim_end();
+        let from = name
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
+            .map_or(0, |i| i + 1);
+        Some(&name[from..]).filter(|k| !k.is_empty())
+    });
+    match key {
+        Some(key) => format!("line {line}, column {column}: {key}: {message}"),
+        None => format!("line {line}, column {column}: {message}"),
+    }
+}
