@@ -141,11 +141,7 @@ impl Pipeline {
         let solver_to_model = solver.model_vars().to_vec();
         let joint_of = |mv: usize| &model.joints[model.dofs[mv]];
         // Profile settings for the solver's joints: rest, weights, velocity overrides.
-        let mut rest = solver_to_model
-            .iter()
-            .zip(solver.limits().0.iter().zip(solver.limits().1))
-            .map(|(_, (&lo, &hi))| if lo.is_finite() { 0.5 * (lo + hi) } else { 0.0 })
-            .collect::<Vec<f64>>();
+        let mut rest = solver.rest().to_vec();
         let mut weights = vec![1.0; solver_to_model.len()];
         let mut velocities = solver.velocity_limits().to_vec();
         for (i, &mv) in solver_to_model.iter().enumerate() {

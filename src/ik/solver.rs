@@ -349,6 +349,11 @@ impl Solver {
         self.max_velocity.copy_from_slice(limits);
     }
 
+    /// The posture the null space is pulled towards in tracking.
+    pub fn rest(&self) -> &[f64] {
+        &self.rest
+    }
+
     /// The posture the null space is pulled towards in tracking (default: the middle of each
     /// joint's range, 0 for continuous joints).
     pub fn set_rest(&mut self, rest: &[f64]) {
