@@ -98,6 +98,12 @@ pub struct Sim {
     objects: Vec<(String, RigidBodyHandle)>,
 }
 
+/// The multibody joint a servo drives.
+fn joint_mut<'a>(world: &'a mut PhysicsWorld, servo: &Servo) -> Option<&'a mut MultibodyJoint> {
+    let (mb, link) = world.multibody_joints.get_mut(servo.joint)?;
+    Some(&mut mb.link_mut(link)?.joint)
+}
+
 fn groups(member: Group, filter: Group) -> InteractionGroups {
     InteractionGroups::new(member, filter, InteractionTestMode::And)
 }
@@ -296,11 +302,9 @@ impl Sim {
     /// Moves the joints to `q` (from their build-time zero) and the bodies with them.
     fn set_joint_coordinates(&mut self, q: &[f64]) {
         let set = |world: &mut PhysicsWorld, servo: &Servo, value: f64| {
-            if let Some((mb, link)) = world.multibody_joints.get_mut(servo.joint)
-                && let Some(link) = mb.link_mut(link)
-            {
-                let now = link.joint.coords()[servo.coordinate] as f64;
-                link.joint.apply_displacement(&[(value - now) as f32]);
+            if let Some(joint) = joint_mut(world, servo) {
+                let now = joint.coords()[servo.coordinate] as f64;
+                joint.apply_displacement(&[(value - now) as f32]);
             }
         };
         for (servo, &value) in self.servos.iter().zip(q) {
@@ -389,10 +393,8 @@ impl Sim {
             }
             let gains = self.gains;
             let set_motor = |world: &mut PhysicsWorld, servo: &Servo, target: f64, rate: f64| {
-                if let Some((mb, link)) = world.multibody_joints.get_mut(servo.joint)
-                    && let Some(link) = mb.link_mut(link)
-                {
-                    link.joint.data.set_motor(
+                if let Some(joint) = joint_mut(world, servo) {
+                    joint.data.set_motor(
                         servo.axis,
                         target as f32,
                         rate as f32,
