@@ -36,6 +36,8 @@ enum Command {
         /// 90 Hz, deadline misses reported (default: headless, as fast as possible).
         #[arg(long)]
         realtime: bool,
+        #[command(flatten)]
+        view: demo::ViewArgs,
     },
     /// Describe a URDF: tree, DoF, joint limits, suggested chains, mesh status.
     Inspect {
@@ -73,12 +75,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         robot: None,
         script: None,
         realtime: false,
+        view: demo::ViewArgs::default(),
     }) {
         Command::Demo {
             robot,
             script,
             realtime,
-        } => demo::run(robot, script, realtime),
+            view,
+        } => demo::run(robot, script, realtime, view),
         Command::Inspect { urdf, json } => inspect::run(&urdf, json),
         Command::Kin(command) => kin::run(command),
     }
