@@ -420,10 +420,46 @@ pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Erro
     )
 }
 
-/// [`run`] with a view: PNG frames rendered at [`layout::VIEW_RATE_HZ`] of simulated time.
+/// [`run`] with a view: PNG frames rendered at [`layout::VIEW_RATE_HZ`] of simulated time,
+/// and/or a window. With a window the simulation runs on a worker thread (still deterministic,
+/// as fast as it goes) and this, the main thread, shows its newest state.
 pub fn run_with(profile: &Path, script: &Path, options: &Options) -> Result<Summary, Error> {
     let setup = setup(profile, script)?;
-    let mut frames = FrameSink::start(&setup, &options.view)?;
+    let frames = FrameSink::start(&setup, &options.view)?;
+    let (true, Some(rig)) = (options.view.window, setup.rig.clone()) else {
+        return simulate(setup, frames, options.settle_s, None);
+    };
+    let scene = setup.scene();
+    let cell = Arc::new(StateCell::new(scene.state()));
+    let done = Arc::new(AtomicBool::new(false));
+    let worker = {
+        let (cell, done) = (Arc::clone(&cell), Arc::clone(&done));
+        let settle_s = options.settle_s;
+        std::thread::Builder::new()
+            .name("simulation".into())
+            .spawn(move || {
+                let summary = simulate(setup, frames, settle_s, Some(&cell));
+                done.store(true, Ordering::Relaxed);
+                summary
+            })
+            .map_err(|e| crate::robot::Error::Backend(format!("simulation thread: {e}")))?
+    };
+    let window = show_window(scene, rig, cell, done);
+    let mut summary = worker
+        .join()
+        .map_err(|_| crate::robot::Error::Backend("the simulation thread panicked".into()))??;
+    summary.add_view(window);
+    Ok(summary)
+}
+
+/// The headless loop: script → pipeline → simulation, tick by tick; views rendered into
+/// `frames` and/or offered to `window` once per view period.
+fn simulate(
+    setup: Setup,
+    mut frames: Frames,
+    settle_s: f64,
+    window: Option<&StateCell>,
+) -> Result<Summary, Error> {
     let Setup {
         script,
         mut pipeline,
@@ -434,10 +470,11 @@ pub fn run_with(profile: &Path, script: &Path, options: &Options) -> Result<Summ
         ..
     } = setup;
     let dt = pipeline.tick_period_s();
-    let duration = script.duration() + options.settle_s;
+    let duration = script.duration() + settle_s;
     let ticks = (duration / dt).ceil() as u64;
     let ticks_per_view = ((1.0 / layout::VIEW_RATE_HZ) / dt).round().max(1.0) as u64;
     let mut state = RobotState::zeros(sim.dof(), sim.links());
+    let mut poses = vec![Pose::identity(); objects.len()];
     let mut summary = Summary::new(&sim, cube, ticks);
     let mut watch = Watch::default();
     let started = Instant::now();
@@ -467,20 +504,55 @@ pub fn run_with(profile: &Path, script: &Path, options: &Options) -> Result<Summ
             &fingers,
             summary.cube_start.z,
         );
-        if let Frames::On(sink) = &mut frames
-            && k % ticks_per_view == 0
-        {
-            sink.offer(now_ns, &state, &sim, &objects);
+        if k % ticks_per_view == 0 {
+            if let Frames::On(sink) = &mut frames {
+                sink.offer(now_ns, &state, &sim, &objects);
+            }
+            if let Some(cell) = window {
+                object_poses(&sim, &objects, &mut poses);
+                cell.try_publish(now_ns, &state.link_poses, &poses);
+            }
         }
     }
     summary.wall_s = started.elapsed().as_secs_f64();
     summary.finish(&sim, cube, watch);
-    summary.view = match frames {
-        Frames::On(sink) => Some(sink.finish()?),
-        Frames::Unavailable(why) => Some(why),
-        Frames::Off => None,
-    };
+    summary.add_view(frames.finish()?);
     Ok(summary)
+}
+
+/// Runs the window on this thread until `done` (or the user closes it); what it showed, or why
+/// there was none (said once, as a warning).
+fn show_window(
+    scene: render::Scene,
+    rig: StereoRig,
+    cell: Arc<StateCell>,
+    done: Arc<AtomicBool>,
+) -> Option<String> {
+    let options = render::WindowOptions {
+        world_from_base: at(layout::PELVIS),
+        ..Default::default()
+    };
+    Some(match render::run_window(scene, rig, cell, done, options) {
+        Ok(report) => format!(
+            "window showed {} frames on {}",
+            report.frames_presented, report.adapter
+        ),
+        Err(e) => {
+            tracing::warn!("{e}; going on without a window");
+            format!("no window ({e})")
+        }
+    })
+}
+
+impl Frames {
+    /// Drains the PNG writer; what was written, or why nothing was.
+    fn finish(self) -> Result<Option<String>, Error> {
+        Ok(match self {
+            Frames::On(sink) => Some(sink.finish()?),
+            Frames::Unavailable(why) => Some(why),
+            Frames::Off => None,
+        })
+    }
 }
 
 impl Summary {
@@ -503,6 +575,16 @@ impl Summary {
             held_no_clutch: 0,
             held_stale: 0,
             view: None,
+        }
+    }
+
+    /// Adds a line about the view (frames, window) to the summary.
+    fn add_view(&mut self, line: Option<String>) {
+        if let Some(line) = line {
+            self.view = Some(match self.view.take() {
+                Some(before) => format!("{before}; {line}"),
+                None => line,
+            });
         }
     }
 
@@ -655,25 +737,10 @@ pub fn run_realtime_with(
             .map_err(|e| crate::robot::Error::Backend(format!("operator thread: {e}")))?
     };
     // The main thread: the view.
-    let mut view_report = None;
-    if let (Some(scene), Some(rig)) = (window_scene, rig) {
-        let window = render::WindowOptions {
-            world_from_base: at(layout::PELVIS),
-            ..Default::default()
-        };
-        match render::run_window(scene, rig, Arc::clone(&cell), Arc::clone(&done), window) {
-            Ok(report) => {
-                view_report = Some(format!(
-                    "window showed {} frames on {}",
-                    report.frames_presented, report.adapter
-                ))
-            }
-            Err(e) => {
-                tracing::warn!("{e}; going on without a window");
-                view_report = Some(format!("no window ({e})"));
-            }
-        }
-    }
+    let window = match (window_scene, rig) {
+        (Some(scene), Some(rig)) => show_window(scene, rig, Arc::clone(&cell), Arc::clone(&done)),
+        _ => None,
+    };
     if let Frames::On(sink) = &mut frames {
         let period = Duration::from_secs_f64(1.0 / layout::VIEW_RATE_HZ);
         let mut seen = 0;
@@ -701,10 +768,7 @@ pub fn run_realtime_with(
     let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
     let (sim, watch) = &mut *guard;
     summary.finish(sim, cube, std::mem::take(watch));
-    summary.view = match frames {
-        Frames::On(sink) => Some(sink.finish()?),
-        Frames::Unavailable(why) => Some(why),
-        Frames::Off => view_report,
-    };
+    summary.add_view(frames.finish()?);
+    summary.add_view(window);
     Ok(summary)
 }

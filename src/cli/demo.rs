@@ -27,7 +27,8 @@ pub struct ViewArgs {
     /// Per-eye PNG size, WIDTHxHEIGHT (default: the profile's camera size).
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     frame_size: Option<(u32, u32)>,
-    /// Show the stereo view (and an overview) in a desktop window; implies --realtime.
+    /// Show the stereo view (and an overview) in a desktop window (headless runs show the
+    /// deterministic simulation as fast as it goes; add --realtime for real time).
     #[arg(long)]
     window: bool,
 }
@@ -54,7 +55,6 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let profile = robot.unwrap_or_else(|| bundled("profiles/teleop_humanoid.toml"));
     let script = script.unwrap_or_else(|| bundled("scripts/pick_cube.toml"));
-    let realtime = realtime || view.window;
     eprintln!(
         "demo: {} driven by {} in the simulation ({})…",
         profile.display(),

@@ -63,10 +63,16 @@ impl Gpu {
 
     /// A GPU for offscreen rendering only.
     pub fn headless() -> Result<Gpu, Error> {
-        Gpu::new(
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle()),
-            None,
-        )
+        Gpu::new(Gpu::instance(), None)
+    }
+
+    /// An instance on the primary backends (Vulkan, Metal, DX12), or those `WGPU_BACKEND`
+    /// names. OpenGL is left out by default: where Vulkan exists it is never chosen, and where
+    /// it does not, probing EGL only logs driver errors (lavapipe is the software fallback).
+    pub fn instance() -> wgpu::Instance {
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+        descriptor.backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
+        wgpu::Instance::new(descriptor)
     }
 
     /// The adapter's name and backend, for logs and benchmark tables.

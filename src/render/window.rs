@@ -119,7 +119,7 @@ impl App {
             )
             .map_err(|e| Error::Window(e.to_string()))?;
         let window = Arc::new(window);
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let instance = Gpu::instance();
         let surface = instance
             .create_surface(Arc::clone(&window))
             .map_err(|e| Error::Window(e.to_string()))?;
