@@ -12,6 +12,7 @@ use nalgebra::{Translation3, Vector3};
 use crate::config::Profile;
 use crate::control::{ControlThread, FrameCell, Histogram, Pipeline, TickOutcome};
 use crate::kinematics::Pose;
+use crate::msg::TickSink;
 use crate::operator::Script;
 use crate::robot::{Robot, RobotState};
 use crate::sim::{ServoGains, Sim};
@@ -35,6 +36,14 @@ pub mod layout {
     pub const TABLE_TOP: f64 = CUBE[2] - CUBE_SIZE / 2.0;
     pub const TABLE_CENTER_XY: [f64; 2] = [0.62, 0.1];
     pub const TABLE_SIZE_XY: [f64; 2] = [0.4, 0.8];
+
+    /// For the cube's final centre: its horizontal distance to the spot (m), and success
+    /// (within 3 cm of the spot, resting on the table).
+    pub fn judge(cube_end: &nalgebra::Vector3<f64>) -> (f64, bool) {
+        let distance = (cube_end - nalgebra::Vector3::from(TARGET)).xy().norm();
+        let resting = (cube_end.z - CUBE[2]).abs() < 0.01;
+        (distance, distance < 0.03 && resting)
+    }
 }
 
 /// Why the demo could not run.
@@ -134,20 +143,21 @@ fn at(p: [f64; 3]) -> Pose {
     Pose::from_parts(Translation3::new(p[0], p[1], p[2]), Default::default())
 }
 
-/// Runs the demo with the robot `profile` and operator `script`, plus `settle_s` seconds after
-/// the script ends.
-/// Everything a run needs, built from the files.
-struct Setup {
-    script: Script,
-    pipeline: Pipeline,
-    sim: Sim,
-    cube: usize,
-    fingers: Vec<usize>,
+/// The demo's world, built from a robot profile: the pipeline at the rest posture, the
+/// simulation with the table, cube and tray (see [`layout`]), and where the cube and the left
+/// fingers are in it. Replays build the same world.
+pub struct Scene {
+    pub pipeline: Pipeline,
+    pub sim: Sim,
+    /// The cube's object index in `sim`.
+    pub cube: usize,
+    /// The left fingers' link indices.
+    pub fingers: Vec<usize>,
 }
 
-fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
+/// Builds the demo's [`Scene`] for the robot `profile`.
+pub fn scene(profile: &Path) -> Result<Scene, Error> {
     let (profile, model) = Profile::load(profile)?;
-    let script = Script::load(script)?;
     let q = profile.start_posture(&model);
     let pipeline = Pipeline::new(&model, &profile, &q, 0.1)?;
     let mut sim = Sim::new(&model, &q, &at(layout::PELVIS), ServoGains::default())?;
@@ -176,6 +186,31 @@ fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
         .iter()
         .filter_map(|name| model.link_id(name))
         .collect();
+    Ok(Scene {
+        pipeline,
+        sim,
+        cube,
+        fingers,
+    })
+}
+
+/// Everything a run needs, built from the files.
+struct Setup {
+    script: Script,
+    pipeline: Pipeline,
+    sim: Sim,
+    cube: usize,
+    fingers: Vec<usize>,
+}
+
+fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
+    let Scene {
+        pipeline,
+        sim,
+        cube,
+        fingers,
+    } = scene(profile)?;
+    let script = Script::load(script)?;
     Ok(Setup {
         script,
         pipeline,
@@ -219,6 +254,16 @@ impl Watch {
 /// Runs the demo with the robot `profile` and operator `script`, plus `settle_s` seconds after
 /// the script ends, headless and as fast as the CPU allows (deterministic).
 pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Error> {
+    run_with_sink(profile, script, settle_s, None)
+}
+
+/// [`run`], handing every tick to `sink` (the recorder).
+pub fn run_with_sink(
+    profile: &Path,
+    script: &Path,
+    settle_s: f64,
+    mut sink: Option<&mut dyn TickSink>,
+) -> Result<Summary, Error> {
     let Setup {
         script,
         mut pipeline,
@@ -232,6 +277,7 @@ pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Erro
     let mut state = RobotState::zeros(sim.dof(), sim.links());
     let mut summary = Summary::new(&sim, cube, ticks);
     let mut watch = Watch::default();
+    let mut sample = sink.as_ref().map(|s| s.new_sample());
     let started = Instant::now();
     for k in 0..ticks {
         let t = k as f64 * dt;
@@ -251,6 +297,15 @@ pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Erro
         }
         sim.advance(dt);
         sim.read_state(&mut state)?;
+        if let (Some(sink), Some(sample)) = (&mut sink, &mut sample) {
+            sample.time_ns = now_ns;
+            sample.wall_ns = crate::control::wall_clock_ns();
+            sample.operator = Some(frame);
+            pipeline.fill_sample(&report, sample);
+            crate::control::fill_sample_state(sample, &state);
+            sample.tick_ns = tick_started.elapsed().as_nanos() as u64;
+            sink.tick(sample);
+        }
         watch.observe(
             &sim,
             &state,
@@ -290,9 +345,7 @@ impl Summary {
     fn finish(&mut self, sim: &Sim, cube: usize, watch: Watch) {
         self.simulated_s = sim.time_s();
         self.cube_end = sim.object_pose(cube).translation.vector;
-        self.distance_to_target_m = (self.cube_end - self.target).xy().norm();
-        let resting = (self.cube_end.z - layout::CUBE[2]).abs() < 0.01;
-        self.success = self.distance_to_target_m < 0.03 && resting;
+        (self.distance_to_target_m, self.success) = layout::judge(&self.cube_end);
         self.highest_lift_m = watch.highest_lift_m;
         self.grip_force_n = watch.grip_force_n;
         self.max_tracking_error = watch.max_tracking_error;
@@ -348,6 +401,16 @@ impl Robot for SteppedSim {
 /// also steps the simulation), the script publishing operator frames at 90 Hz from this thread
 /// as a headset would. Reports the loop's deadline misses.
 pub fn run_realtime(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Error> {
+    run_realtime_with_sink(profile, script, settle_s, None)
+}
+
+/// [`run_realtime`], the control thread handing every tick to `sink` (the recorder).
+pub fn run_realtime_with_sink(
+    profile: &Path,
+    script: &Path,
+    settle_s: f64,
+    sink: Option<Box<dyn TickSink>>,
+) -> Result<Summary, Error> {
     let Setup {
         script,
         pipeline,
@@ -370,7 +433,8 @@ pub fn run_realtime(profile: &Path, script: &Path, settle_s: f64) -> Result<Summ
     };
     let frames = Arc::new(FrameCell::default());
     let epoch = Instant::now();
-    let thread = ControlThread::spawn(pipeline, Box::new(robot), Arc::clone(&frames), epoch);
+    let thread =
+        ControlThread::spawn_with_sink(pipeline, Box::new(robot), Arc::clone(&frames), epoch, sink);
     let duration = script.duration() + settle_s;
     loop {
         let t = epoch.elapsed().as_secs_f64();

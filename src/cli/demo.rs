@@ -13,7 +13,13 @@ fn bundled(relative: &str) -> PathBuf {
     }
 }
 
-pub fn run(robot: Option<PathBuf>, script: Option<PathBuf>, realtime: bool) -> anyhow::Result<()> {
+pub fn run(
+    robot: Option<PathBuf>,
+    script: Option<PathBuf>,
+    realtime: bool,
+    record: Option<PathBuf>,
+    operator: Option<String>,
+) -> anyhow::Result<()> {
     let profile = robot.unwrap_or_else(|| bundled("profiles/teleop_humanoid.toml"));
     let script = script.unwrap_or_else(|| bundled("scripts/pick_cube.toml"));
     eprintln!(
@@ -22,6 +28,9 @@ pub fn run(robot: Option<PathBuf>, script: Option<PathBuf>, realtime: bool) -> a
         script.display(),
         if realtime { "real time" } else { "headless" }
     );
+    if let Some(dir) = record {
+        return super::record::demo(&profile, &script, realtime, dir, operator);
+    }
     let summary = if realtime {
         crate::demo::run_realtime(&profile, &script, 1.0)?
     } else {
