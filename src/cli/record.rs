@@ -86,7 +86,12 @@ pub fn replay(file: &Path, from_operator: bool, robot: Option<PathBuf>) -> anyho
     }
 }
 
-pub fn export(out: &Path, files: &[PathBuf], fps: f64, include_discarded: bool) -> anyhow::Result<()> {
+pub fn export(
+    out: &Path,
+    files: &[PathBuf],
+    fps: f64,
+    include_discarded: bool,
+) -> anyhow::Result<()> {
     let report = record::export_lerobot(
         out,
         files,

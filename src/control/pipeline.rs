@@ -12,8 +12,8 @@ use crate::ik::{self, Options, Solver, Target, Task};
 use crate::kinematics::{Chain, Pose};
 use crate::model::Model;
 use crate::msg::{HandInput, OperatorFrame, TickSample};
-use crate::robot::RobotState;
 use crate::retarget::{HandCommand, HandRetargeter, HandSettings, gripper_position};
+use crate::robot::RobotState;
 
 /// Why a pipeline could not be built from a profile.
 #[derive(Debug, thiserror::Error)]

@@ -156,7 +156,8 @@ impl ControlThread {
                     pipeline.fill_sample(&report, sample);
                     fill_sample_state(sample, &state);
                     sample.robot_ns = robot_done.saturating_duration_since(sent).as_nanos() as u64;
-                    sample.tick_ns = robot_done.saturating_duration_since(started).as_nanos() as u64;
+                    sample.tick_ns =
+                        robot_done.saturating_duration_since(started).as_nanos() as u64;
                     sink.tick(sample);
                     done = Instant::now();
                 }

@@ -318,9 +318,12 @@ impl EpisodeWriter {
             operator.wall_ns = wall_ns;
             operator.frame_time_ns = f.time_ns;
             operator.head = f.head.as_ref().map(PoseMsg::from_isometry);
-            operator.head_valid = operator
-                .head
-                .is_some_and(|h| h.position.iter().chain(&h.orientation).all(|v| v.is_finite()));
+            operator.head_valid = operator.head.is_some_and(|h| {
+                h.position
+                    .iter()
+                    .chain(&h.orientation)
+                    .all(|v| v.is_finite())
+            });
             hand_msg(&mut operator.left, &f.left);
             hand_msg(&mut operator.right, &f.right);
             self.sink.put(Topic::Operator, t, operator)?;
@@ -341,7 +344,8 @@ impl EpisodeWriter {
                 .map(|e| e.0.clone())
                 .collect();
             fill(&mut clutch.engaged, &s.engaged);
-            clutch.base_from_stage = PoseMsg::from_isometry(&crate::retarget::stage_to_robot_axes());
+            clutch.base_from_stage =
+                PoseMsg::from_isometry(&crate::retarget::stage_to_robot_axes());
             self.sink.put(Topic::Clutch, t, clutch)?;
         }
         ik.mono_ns = mono_ns;

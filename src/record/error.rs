@@ -57,6 +57,10 @@ impl Error {
 
     pub(crate) fn mcap(path: impl Into<PathBuf>) -> impl FnOnce(mcap::McapError) -> Error {
         let path = path.into();
-        move |source| Error::Mcap { path, source }
+        // An I/O failure says what the system said (disk full, …), not just "I/O error".
+        move |source| match source {
+            mcap::McapError::Io(source) => Error::Io { path, source },
+            source => Error::Mcap { path, source },
+        }
     }
 }

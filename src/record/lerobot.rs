@@ -149,23 +149,47 @@ fn stats_columns(prefix: &str, s: &Value) -> Vec<(String, Column)> {
     };
     let count = s["count"][0].as_i64().unwrap_or(0);
     vec![
-        (format!("stats/{prefix}/min"), Column::F64List(vec![list("min")])),
-        (format!("stats/{prefix}/max"), Column::F64List(vec![list("max")])),
-        (format!("stats/{prefix}/mean"), Column::F64List(vec![list("mean")])),
-        (format!("stats/{prefix}/std"), Column::F64List(vec![list("std")])),
-        (format!("stats/{prefix}/count"), Column::I64List(vec![vec![count]])),
+        (
+            format!("stats/{prefix}/min"),
+            Column::F64List(vec![list("min")]),
+        ),
+        (
+            format!("stats/{prefix}/max"),
+            Column::F64List(vec![list("max")]),
+        ),
+        (
+            format!("stats/{prefix}/mean"),
+            Column::F64List(vec![list("mean")]),
+        ),
+        (
+            format!("stats/{prefix}/std"),
+            Column::F64List(vec![list("std")]),
+        ),
+        (
+            format!("stats/{prefix}/count"),
+            Column::I64List(vec![vec![count]]),
+        ),
     ]
 }
 
 /// Exports `files` into a new LeRobotDataset v3.0 at `out` (which must not exist, or be empty).
-pub fn export(out: &Path, files: &[PathBuf], options: &ExportOptions) -> Result<ExportReport, Error> {
+pub fn export(
+    out: &Path,
+    files: &[PathBuf],
+    options: &ExportOptions,
+) -> Result<ExportReport, Error> {
     if !(options.fps.is_finite() && options.fps > 0.0) {
         return Err(Error::Invalid {
             path: out.to_path_buf(),
             message: format!("fps must be positive, got {}", options.fps),
         });
     }
-    if out.exists() && std::fs::read_dir(out).map_err(Error::io(out))?.next().is_some() {
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map_err(Error::io(out))?
+            .next()
+            .is_some()
+    {
         return Err(Error::Invalid {
             path: out.to_path_buf(),
             message: "the output folder exists and is not empty".into(),

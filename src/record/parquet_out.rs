@@ -42,7 +42,11 @@ impl Column {
     }
 }
 
-fn leaf(name: &str, physical: PhysicalType, string: bool) -> Result<Type, parquet::errors::ParquetError> {
+fn leaf(
+    name: &str,
+    physical: PhysicalType,
+    string: bool,
+) -> Result<Type, parquet::errors::ParquetError> {
     Type::primitive_type_builder(name, physical)
         .with_repetition(Repetition::REQUIRED)
         .with_logical_type(string.then_some(LogicalType::String))
@@ -147,7 +151,10 @@ pub fn write<N: AsRef<str>>(
         let leaves: Vec<Leaf> = match column {
             Column::I64(v) => vec![Leaf::I64(v, None)],
             Column::F32(v) => vec![Leaf::F32(v, None)],
-            Column::Str(v) => vec![Leaf::Bytes(v.iter().map(|s| s.as_str().into()).collect(), None)],
+            Column::Str(v) => vec![Leaf::Bytes(
+                v.iter().map(|s| s.as_str().into()).collect(),
+                None,
+            )],
             Column::F32List(v) => vec![Leaf::F32Owned(v.concat(), Some(levels(v)))],
             Column::F64List(v) => vec![Leaf::F64(v.concat(), Some(levels(v)))],
             Column::I64List(v) => vec![Leaf::I64Owned(v.concat(), Some(levels(v)))],

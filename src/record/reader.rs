@@ -229,7 +229,10 @@ impl EpisodeFile {
         let file = std::fs::File::create(out).map_err(Error::io(out))?;
         let mut w = WriteOptions::new()
             .compression(Some(Compression::Zstd))
-            .library(format!("teleop-bridge {} (repair)", env!("CARGO_PKG_VERSION")))
+            .library(format!(
+                "teleop-bridge {} (repair)",
+                env!("CARGO_PKG_VERSION")
+            ))
             .create(BufWriter::new(file))
             .map_err(Error::mcap(out))?;
         let mut schema_ids = BTreeMap::new();
@@ -273,10 +276,7 @@ impl EpisodeFile {
             metadata.insert("outcome".into(), Outcome::Interrupted.name().into());
             metadata.insert("end_wall_ns".into(), end.to_string());
             metadata.insert("end_time".into(), super::episode::rfc3339(end));
-            metadata.insert(
-                "repaired".into(),
-                self.damage.clone().unwrap_or_default(),
-            );
+            metadata.insert("repaired".into(), self.damage.clone().unwrap_or_default());
             w.write_metadata(&Metadata {
                 name: "episode".into(),
                 metadata,

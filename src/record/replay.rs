@@ -94,7 +94,13 @@ pub fn replay(path: &Path, options: &ReplayOptions) -> Result<ReplaySummary, Err
     let profile = match &options.profile {
         Some(p) => p.clone(),
         None => {
-            let p = PathBuf::from(episode.metadata.get("profile_path").cloned().unwrap_or_default());
+            let p = PathBuf::from(
+                episode
+                    .metadata
+                    .get("profile_path")
+                    .cloned()
+                    .unwrap_or_default(),
+            );
             if !p.is_file() {
                 return Err(invalid(format!(
                     "the recorded robot profile {:?} is not here; pass --robot PROFILE",

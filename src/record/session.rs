@@ -97,7 +97,10 @@ impl RobotInfo {
         m.insert("urdf_path".into(), self.urdf_path.display().to_string());
         m.insert("urdf".into(), self.urdf_text.clone());
         m.insert("urdf_sha256".into(), sha256_hex(self.urdf_text.as_bytes()));
-        m.insert("profile_path".into(), self.profile_path.display().to_string());
+        m.insert(
+            "profile_path".into(),
+            self.profile_path.display().to_string(),
+        );
         m.insert("profile".into(), self.profile_text.clone());
         m.insert("control_rate_hz".into(), self.control_rate_hz.to_string());
         m.insert("joint_names".into(), json(&self.joint_names));
@@ -367,7 +370,10 @@ impl Recorder {
     /// Messages dropped so far, per topic (queues full).
     pub fn drops(&self) -> Vec<(&'static str, u64)> {
         let d = self.shared.drops();
-        Topic::ALL.iter().map(|t| (t.name(), d[t.index()])).collect()
+        Topic::ALL
+            .iter()
+            .map(|t| (t.name(), d[t.index()]))
+            .collect()
     }
 
     /// Closes an open episode (unlabelled), stops the threads; every episode closed in this
@@ -378,7 +384,11 @@ impl Recorder {
             return Err(Error::Stopped(e));
         }
         Ok(std::mem::take(
-            &mut *self.shared.episodes.lock().unwrap_or_else(|e| e.into_inner()),
+            &mut *self
+                .shared
+                .episodes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
         ))
     }
 
@@ -470,7 +480,8 @@ fn writer_main(
                         crate::control::wall_clock_ns(),
                     ) {
                         Ok(mut e) => {
-                            let _ = e.annotate(None, crate::control::wall_clock_ns(), "start", None);
+                            let _ =
+                                e.annotate(None, crate::control::wall_clock_ns(), "start", None);
                             episode = Some((e, shared.drops()));
                             shared.recording.store(true, Ordering::Relaxed);
                             last_flush = Instant::now();
@@ -496,9 +507,10 @@ fn writer_main(
                     _ => Ok(()),
                 };
                 if let Some(reply) = reply {
-                    let _ = reply.send(r.map_err(|e| {
-                        e.unwrap_or_else(|| "no episode is being recorded".into())
-                    }));
+                    let _ =
+                        reply.send(r.map_err(|e| {
+                            e.unwrap_or_else(|| "no episode is being recorded".into())
+                        }));
                 }
                 result
             }
@@ -792,7 +804,10 @@ impl CameraSink {
         match self.tx.try_send(frame) {
             Ok(()) => {
                 // The next slot on the rate's grid, so the average rate is the configured one.
-                let next = self.next_ns.unwrap_or(time_ns).saturating_add(self.min_interval_ns);
+                let next = self
+                    .next_ns
+                    .unwrap_or(time_ns)
+                    .saturating_add(self.min_interval_ns);
                 self.next_ns = Some(if next <= time_ns {
                     time_ns.saturating_add(self.min_interval_ns)
                 } else {

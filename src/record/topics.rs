@@ -89,12 +89,16 @@ impl Topic {
             Topic::Operator => {
                 "raw operator frames as the source gave them: head, controllers, buttons, validity"
             }
-            Topic::Clutch => "clutch state per end-effector and the stage→base calibration, on change",
+            Topic::Clutch => {
+                "clutch state per end-effector and the stage→base calibration, on change"
+            }
             Topic::Ik => "IK targets (base_from_tool) and residuals, every tick",
             Topic::JointCommand => "joint position and velocity commands after the safety filter",
             Topic::JointState => "measured joint position, velocity, effort",
             Topic::Contact => "contact force per link (N), fingertips included",
-            Topic::Tf => "world_from_link of tools and cameras (measured), base_from_tool (commanded)",
+            Topic::Tf => {
+                "world_from_link of tools and cameras (measured), base_from_tool (commanded)"
+            }
             Topic::Camera => "side-by-side stereo camera frames, JPEG, at the configured rate",
             Topic::Latency => "per-stage durations of the tick and the operator frame's age",
             Topic::Annotations => "episode events and operator markers",
@@ -162,7 +166,14 @@ impl Topic {
                     "iterations": {"type": "integer"},
                     "targets": {"type": "array", "items": pose, "description": "base_from_tool per end-effector"}
                 }),
-                &["ran", "ok", "position_error_m", "rotation_error_rad", "iterations", "targets"],
+                &[
+                    "ran",
+                    "ok",
+                    "position_error_m",
+                    "rotation_error_rad",
+                    "iterations",
+                    "targets",
+                ],
             ),
             Topic::JointCommand => (
                 json!({"position": numbers, "velocity": numbers}),
@@ -210,7 +221,14 @@ impl Topic {
                     "safety_ns": {"type": "integer"}, "robot_ns": {"type": "integer"},
                     "tick_ns": {"type": "integer"}
                 }),
-                &["frame_age_ns", "retarget_ns", "ik_ns", "safety_ns", "robot_ns", "tick_ns"],
+                &[
+                    "frame_age_ns",
+                    "retarget_ns",
+                    "ik_ns",
+                    "safety_ns",
+                    "robot_ns",
+                    "tick_ns",
+                ],
             ),
             Topic::Annotations => (
                 json!({"label": {"type": "string"}, "outcome": {"type": ["string", "null"]}}),
@@ -259,7 +277,8 @@ impl PoseMsg {
         let [x, y, z, w] = self.orientation;
         nalgebra::Isometry3::from_parts(
             nalgebra::Translation3::from(nalgebra::Vector3::from(self.position)),
-            nalgebra::UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(w, x, y, z)),
+            // Recorded from a unit quaternion: renormalising would change its last bits.
+            nalgebra::UnitQuaternion::new_unchecked(nalgebra::Quaternion::new(w, x, y, z)),
         )
     }
 }
@@ -457,7 +476,10 @@ mod tests {
                 );
             }
             assert_eq!(Topic::from_name(topic.name()), Some(topic));
-            assert_eq!(topic.index(), Topic::ALL.iter().position(|t| *t == topic).unwrap());
+            assert_eq!(
+                topic.index(),
+                Topic::ALL.iter().position(|t| *t == topic).unwrap()
+            );
         }
     }
 
