@@ -523,10 +523,8 @@ fn writer_main(
                 None => Ok(()),
             },
             Some(Item::Control(Control::Shutdown)) => {
-                let r = close(&mut episode, &shared, Outcome::Unlabelled);
-                match r {
-                    Err(Some(e)) => fail(&shared, &mut episode, e),
-                    _ => {}
+                if let Err(Some(e)) = close(&mut episode, &shared, Outcome::Unlabelled) {
+                    fail(&shared, &mut episode, e);
                 }
                 break;
             }
