@@ -14,6 +14,7 @@ use crate::config::Profile;
 use crate::control::{ControlThread, FrameCell, Histogram, Pipeline, TickOutcome};
 use crate::kinematics::Pose;
 use crate::model::Model;
+use crate::msg::TickSink;
 use crate::operator::Script;
 use crate::render::{self, SceneObject, SceneState, StateCell, StereoRig, StereoView};
 use crate::robot::{Robot, RobotState};
@@ -45,6 +46,14 @@ pub mod layout {
     pub const TRAY_COLOR: [f64; 4] = [0.08, 0.2, 0.75, 1.0];
     /// How often the view is rendered, in simulated time (Hz).
     pub const VIEW_RATE_HZ: f64 = 30.0;
+
+    /// For the cube's final centre: its horizontal distance to the spot (m), and success
+    /// (within 3 cm of the spot, resting on the table).
+    pub fn judge(cube_end: &nalgebra::Vector3<f64>) -> (f64, bool) {
+        let distance = (cube_end - nalgebra::Vector3::from(TARGET)).xy().norm();
+        let resting = (cube_end.z - CUBE[2]).abs() < 0.01;
+        (distance, distance < 0.03 && resting)
+    }
 }
 
 /// What to show while the demo runs (nothing by default: no GPU or display needed).
@@ -182,26 +191,28 @@ fn at(p: [f64; 3]) -> Pose {
     Pose::from_parts(Translation3::new(p[0], p[1], p[2]), Default::default())
 }
 
-/// Runs the demo with the robot `profile` and operator `script`, plus `settle_s` seconds after
-/// the script ends.
-/// Everything a run needs, built from the files.
-struct Setup {
-    script: Script,
-    pipeline: Pipeline,
-    sim: Sim,
-    model: Model,
-    cube: usize,
-    fingers: Vec<usize>,
+/// The demo's world for any operator source (script, replay, headset), built from a robot
+/// profile: the pipeline at the start posture, the simulation with the table, cube and tray (see
+/// [`layout`]), and what the view needs to draw them.
+pub struct Scene {
+    pub profile: Profile,
+    pub model: Model,
+    pub pipeline: Pipeline,
+    pub sim: Sim,
+    /// The cube's object index in `sim`.
+    pub cube: usize,
+    /// The left fingers' link indices.
+    pub fingers: Vec<usize>,
     /// Simulation ids of the scene's objects, in the order of `scene_objects`.
-    objects: Vec<usize>,
-    scene_objects: Vec<SceneObject>,
+    pub objects: Vec<usize>,
+    pub scene_objects: Vec<SceneObject>,
     /// The robot's eyes, if the profile names camera links.
-    rig: Option<StereoRig>,
+    pub rig: Option<StereoRig>,
 }
 
-fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
+/// Builds the demo's [`Scene`] for the robot `profile`.
+pub fn scene(profile: &Path) -> Result<Scene, Error> {
     let (profile, model) = Profile::load(profile)?;
-    let script = Script::load(script)?;
     let q = profile.start_posture(&model);
     let pipeline = Pipeline::new(&model, &profile, &q, 0.1)?;
     let mut sim = Sim::new(&model, &q, &at(layout::PELVIS), ServoGains::default())?;
@@ -247,6 +258,60 @@ fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
         .camera
         .as_ref()
         .and_then(|camera| StereoRig::new(&model, camera));
+    Ok(Scene {
+        profile,
+        model,
+        pipeline,
+        sim,
+        cube,
+        fingers,
+        objects,
+        scene_objects,
+        rig,
+    })
+}
+
+impl Scene {
+    /// What the renderer draws: the robot and the objects.
+    pub fn render_scene(&self) -> render::Scene {
+        render_scene(&self.model, &self.scene_objects)
+    }
+}
+
+fn render_scene(model: &Model, objects: &[SceneObject]) -> render::Scene {
+    let scene = render::Scene::new(model, objects);
+    for skipped in &scene.skipped {
+        tracing::warn!("view: not drawn: {skipped}");
+    }
+    scene
+}
+
+/// Everything a scripted run needs, built from the files.
+struct Setup {
+    script: Script,
+    pipeline: Pipeline,
+    sim: Sim,
+    model: Model,
+    cube: usize,
+    fingers: Vec<usize>,
+    objects: Vec<usize>,
+    scene_objects: Vec<SceneObject>,
+    rig: Option<StereoRig>,
+}
+
+fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
+    let Scene {
+        model,
+        pipeline,
+        sim,
+        cube,
+        fingers,
+        objects,
+        scene_objects,
+        rig,
+        ..
+    } = scene(profile)?;
+    let script = Script::load(script)?;
     Ok(Setup {
         script,
         pipeline,
@@ -261,13 +326,8 @@ fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
 }
 
 impl Setup {
-    /// The scene to draw: the robot and the objects.
-    fn scene(&self) -> render::Scene {
-        let scene = render::Scene::new(&self.model, &self.scene_objects);
-        for skipped in &scene.skipped {
-            tracing::warn!("view: not drawn: {skipped}");
-        }
-        scene
+    fn render_scene(&self) -> render::Scene {
+        render_scene(&self.model, &self.scene_objects)
     }
 }
 
@@ -309,7 +369,7 @@ impl FrameSink {
             rig = rig.with_size(w, h);
         }
         let writer = render::FrameWriter::new(dir)?;
-        let scene = setup.scene();
+        let scene = setup.render_scene();
         let state = scene.state();
         match StereoView::headless(scene, rig) {
             Ok(stereo) => Ok(Frames::On(Box::new(FrameSink {
@@ -420,6 +480,16 @@ pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Erro
     )
 }
 
+/// [`run`], handing every tick to `sink` (the recorder).
+pub fn run_with_sink(
+    profile: &Path,
+    script: &Path,
+    settle_s: f64,
+    sink: Option<&mut dyn TickSink>,
+) -> Result<Summary, Error> {
+    simulate(setup(profile, script)?, Frames::Off, settle_s, None, sink)
+}
+
 /// [`run`] with a view: PNG frames rendered at [`layout::VIEW_RATE_HZ`] of simulated time,
 /// and/or a window. With a window the simulation runs on a worker thread (still deterministic,
 /// as fast as it goes) and this, the main thread, shows its newest state.
@@ -427,9 +497,9 @@ pub fn run_with(profile: &Path, script: &Path, options: &Options) -> Result<Summ
     let setup = setup(profile, script)?;
     let frames = FrameSink::start(&setup, &options.view)?;
     let (true, Some(rig)) = (options.view.window, setup.rig.clone()) else {
-        return simulate(setup, frames, options.settle_s, None);
+        return simulate(setup, frames, options.settle_s, None, None);
     };
-    let scene = setup.scene();
+    let scene = setup.render_scene();
     let cell = Arc::new(StateCell::new(scene.state()));
     let done = Arc::new(AtomicBool::new(false));
     let worker = {
@@ -438,7 +508,7 @@ pub fn run_with(profile: &Path, script: &Path, options: &Options) -> Result<Summ
         std::thread::Builder::new()
             .name("simulation".into())
             .spawn(move || {
-                let summary = simulate(setup, frames, settle_s, Some(&cell));
+                let summary = simulate(setup, frames, settle_s, Some(&cell), None);
                 done.store(true, Ordering::Relaxed);
                 summary
             })
@@ -453,12 +523,13 @@ pub fn run_with(profile: &Path, script: &Path, options: &Options) -> Result<Summ
 }
 
 /// The headless loop: script → pipeline → simulation, tick by tick; views rendered into
-/// `frames` and/or offered to `window` once per view period.
+/// `frames` and/or offered to `window` once per view period; every tick handed to `sink`.
 fn simulate(
     setup: Setup,
     mut frames: Frames,
     settle_s: f64,
     window: Option<&StateCell>,
+    mut sink: Option<&mut dyn TickSink>,
 ) -> Result<Summary, Error> {
     let Setup {
         script,
@@ -477,6 +548,7 @@ fn simulate(
     let mut poses = vec![Pose::identity(); objects.len()];
     let mut summary = Summary::new(&sim, cube, ticks);
     let mut watch = Watch::default();
+    let mut sample = sink.as_ref().map(|s| s.new_sample());
     let started = Instant::now();
     for k in 0..ticks {
         let t = k as f64 * dt;
@@ -496,6 +568,15 @@ fn simulate(
         }
         sim.advance(dt);
         sim.read_state(&mut state)?;
+        if let (Some(sink), Some(sample)) = (&mut sink, &mut sample) {
+            sample.time_ns = now_ns;
+            sample.wall_ns = crate::control::wall_clock_ns();
+            sample.operator = Some(frame);
+            pipeline.fill_sample(&report, sample);
+            crate::control::fill_sample_state(sample, &state);
+            sample.tick_ns = tick_started.elapsed().as_nanos() as u64;
+            sink.tick(sample);
+        }
         watch.observe(
             &sim,
             &state,
@@ -591,9 +672,7 @@ impl Summary {
     fn finish(&mut self, sim: &Sim, cube: usize, watch: Watch) {
         self.simulated_s = sim.time_s();
         self.cube_end = sim.object_pose(cube).translation.vector;
-        self.distance_to_target_m = (self.cube_end - self.target).xy().norm();
-        let resting = (self.cube_end.z - layout::CUBE[2]).abs() < 0.01;
-        self.success = self.distance_to_target_m < 0.03 && resting;
+        (self.distance_to_target_m, self.success) = layout::judge(&self.cube_end);
         self.highest_lift_m = watch.highest_lift_m;
         self.grip_force_n = watch.grip_force_n;
         self.max_tracking_error = watch.max_tracking_error;
@@ -671,15 +750,42 @@ pub fn run_realtime(profile: &Path, script: &Path, settle_s: f64) -> Result<Summ
     )
 }
 
+/// [`run_realtime`], the control thread handing every tick to `sink` (the recorder).
+pub fn run_realtime_with_sink(
+    profile: &Path,
+    script: &Path,
+    settle_s: f64,
+    sink: Option<Box<dyn TickSink>>,
+) -> Result<Summary, Error> {
+    realtime(
+        profile,
+        script,
+        &Options {
+            settle_s,
+            ..Options::default()
+        },
+        sink,
+    )
+}
+
 /// [`run_realtime`] with a view.
 pub fn run_realtime_with(
     profile: &Path,
     script: &Path,
     options: &Options,
 ) -> Result<Summary, Error> {
+    realtime(profile, script, options, None)
+}
+
+fn realtime(
+    profile: &Path,
+    script: &Path,
+    options: &Options,
+    sink: Option<Box<dyn TickSink>>,
+) -> Result<Summary, Error> {
     let setup = setup(profile, script)?;
     let mut frames = FrameSink::start(&setup, &options.view)?;
-    let window_scene = (options.view.window && setup.rig.is_some()).then(|| setup.scene());
+    let window_scene = (options.view.window && setup.rig.is_some()).then(|| setup.render_scene());
     let rig = setup.rig.clone();
     let Setup {
         script,
@@ -716,7 +822,13 @@ pub fn run_realtime_with(
     };
     let frames_cell = Arc::new(FrameCell::default());
     let epoch = Instant::now();
-    let thread = ControlThread::spawn(pipeline, Box::new(robot), Arc::clone(&frames_cell), epoch);
+    let thread = ControlThread::spawn_with_sink(
+        pipeline,
+        Box::new(robot),
+        Arc::clone(&frames_cell),
+        epoch,
+        sink,
+    );
     let duration = script.duration() + options.settle_s;
     let done = Arc::new(AtomicBool::new(false));
     let operator = {

@@ -25,6 +25,7 @@
 //! - [`config`]: robot profiles (TOML), checked against the URDF.
 //! - [`control`]: the safety filter between the IK and the robot.
 //! - [`msg`], [`retarget`]: operator frames; clutch, scaling, workspace box, jitter filter.
+//! - [`record`]: demonstrations to MCAP episodes; replay; LeRobot export.
 //! - [`cli`]: the `teleop` command line.
 
 #![deny(unsafe_code)]
@@ -38,6 +39,7 @@ pub mod kinematics;
 pub mod model;
 pub mod msg;
 pub mod operator;
+pub mod record;
 pub mod render;
 pub mod retarget;
 pub mod robot;

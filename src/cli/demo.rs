@@ -52,6 +52,8 @@ pub fn run(
     script: Option<PathBuf>,
     realtime: bool,
     view: ViewArgs,
+    record: Option<PathBuf>,
+    operator: Option<String>,
 ) -> anyhow::Result<()> {
     let profile = robot.unwrap_or_else(|| bundled("profiles/teleop_humanoid.toml"));
     let script = script.unwrap_or_else(|| bundled("scripts/pick_cube.toml"));
@@ -61,6 +63,12 @@ pub fn run(
         script.display(),
         if realtime { "real time" } else { "headless" }
     );
+    if let Some(dir) = record {
+        if view.frames.is_some() || view.window {
+            anyhow::bail!("--record does not combine with --frames or --window yet");
+        }
+        return super::record::demo(&profile, &script, realtime, dir, operator);
+    }
     let options = Options {
         settle_s: 1.0,
         view: View {

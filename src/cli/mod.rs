@@ -4,6 +4,7 @@
 mod demo;
 mod inspect;
 mod kin;
+mod record;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,41 @@ enum Command {
         realtime: bool,
         #[command(flatten)]
         view: demo::ViewArgs,
+        /// Record the run as an episode (MCAP) in this folder.
+        #[arg(long, value_name = "DIR")]
+        record: Option<PathBuf>,
+        /// Operator id written into recorded episodes (default: $USER).
+        #[arg(long, requires = "record")]
+        operator: Option<String>,
+    },
+    /// Episode files: repair a cut-off one, show one's contents.
+    #[command(subcommand)]
+    Record(record::RecordCommand),
+    /// Drive the simulated demo scene from a recorded episode.
+    Replay {
+        file: PathBuf,
+        /// Re-run retarget → IK → safety from the recorded operator frames instead of sending
+        /// the recorded joint commands.
+        #[arg(long)]
+        from_operator: bool,
+        /// Robot profile (default: the one the episode was recorded with).
+        #[arg(long)]
+        robot: Option<PathBuf>,
+    },
+    /// Convert episodes to a dataset for policy training.
+    Export {
+        /// Write a LeRobotDataset v3.0 folder here.
+        #[arg(long, value_name = "OUT")]
+        lerobot: PathBuf,
+        /// Episode files (MCAP).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Frames per second of the dataset.
+        #[arg(long, default_value_t = 30.0)]
+        fps: f64,
+        /// Also export episodes the operator discarded.
+        #[arg(long)]
+        include_discarded: bool,
     },
     /// Describe a URDF: tree, DoF, joint limits, suggested chains, mesh status.
     Inspect {
@@ -76,13 +112,29 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         script: None,
         realtime: false,
         view: demo::ViewArgs::default(),
+        record: None,
+        operator: None,
     }) {
         Command::Demo {
             robot,
             script,
             realtime,
             view,
-        } => demo::run(robot, script, realtime, view),
+            record,
+            operator,
+        } => demo::run(robot, script, realtime, view, record, operator),
+        Command::Record(command) => record::run(command),
+        Command::Replay {
+            file,
+            from_operator,
+            robot,
+        } => record::replay(&file, from_operator, robot),
+        Command::Export {
+            lerobot,
+            files,
+            fps,
+            include_discarded,
+        } => record::export(&lerobot, &files, fps, include_discarded),
         Command::Inspect { urdf, json } => inspect::run(&urdf, json),
         Command::Kin(command) => kin::run(command),
     }

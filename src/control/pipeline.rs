@@ -11,8 +11,9 @@ use crate::config::{Hand, Profile};
 use crate::ik::{self, Options, Solver, Target, Task};
 use crate::kinematics::{Chain, Pose};
 use crate::model::Model;
-use crate::msg::{HandInput, OperatorFrame};
+use crate::msg::{HandInput, OperatorFrame, TickSample};
 use crate::retarget::{HandCommand, HandRetargeter, HandSettings, gripper_position};
+use crate::robot::RobotState;
 
 /// Why a pipeline could not be built from a profile.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +96,8 @@ pub struct Pipeline {
     dt: f64,
     stale_after_ns: u64,
     axes: Rotation3<f64>,
+    /// Each hand's IK target of the last tick (`base_from_tool`), for the recorder.
+    targets: Vec<Pose>,
 }
 
 impl Pipeline {
@@ -158,7 +161,7 @@ impl Pipeline {
         solver.set_rest(&rest);
         solver.set_joint_weights(&weights);
         solver.set_velocity_limits(&velocities);
-        let hands = hand_chains
+        let hands: Vec<HandSlot> = hand_chains
             .into_iter()
             .map(|(hand, task, chain, settings)| HandSlot {
                 hand,
@@ -193,6 +196,7 @@ impl Pipeline {
             .rotation
             .to_rotation_matrix();
         Ok(Pipeline {
+            targets: vec![Pose::identity(); hands.len()],
             solver_q: vec![0.0; solver_to_model.len()],
             wanted: vec![0.0; model.dof()],
             safety: SafetyFilter::new(limits, q),
@@ -253,6 +257,7 @@ impl Pipeline {
                 HandCommand::Hold => tool,
             };
             self.solver.set_target(slot.task, Target::Pose(target));
+            self.targets[index] = target;
         }
         if let Some(neck) = &mut self.neck {
             let q = self.safety.position();
@@ -311,6 +316,58 @@ impl Pipeline {
         report.times = stage_times(started, retargeted, solved, Instant::now());
         report
     }
+}
+
+impl Pipeline {
+    /// Writes what the last tick did (`report`) into the recorder's `sample`, without allocating:
+    /// clutch, IK targets and residuals, the command and its tool poses, stage times.
+    pub fn fill_sample(&mut self, report: &TickReport, sample: &mut TickSample) {
+        sample.outcome = match report.outcome {
+            TickOutcome::Tracking => "tracking",
+            TickOutcome::NoClutch => "no_clutch",
+            TickOutcome::Stale => "stale",
+        };
+        for index in 0..self.hands.len().min(sample.engaged.len()) {
+            sample.engaged[index] = self.hands[index].retarget.engaged();
+            sample.targets[index] = self.targets[index];
+            sample.tools[index] = self.tool_pose(index);
+        }
+        sample.ik_ran = report.ik.is_some();
+        if let Some(ik) = &report.ik {
+            sample.ik_ok = ik.ok;
+            sample.ik_position_error_m = ik.position_error_m;
+            sample.ik_rotation_error_rad = ik.rotation_error_rad;
+            sample.ik_iterations = ik.iterations as u32;
+        }
+        sample
+            .command_positions
+            .copy_from_slice(self.safety.position());
+        sample
+            .command_velocities
+            .copy_from_slice(self.safety.velocity());
+        sample.retarget_ns = report.times.retarget_ns;
+        sample.ik_ns = report.times.ik_ns;
+        sample.safety_ns = report.times.safety_ns;
+    }
+}
+
+/// Writes the robot's measured `state` into the recorder's `sample`, without allocating.
+pub fn fill_sample_state(sample: &mut TickSample, state: &RobotState) {
+    sample.state_time_ns = state.time_ns;
+    sample.positions.copy_from_slice(&state.positions);
+    sample.velocities.copy_from_slice(&state.velocities);
+    sample.efforts.copy_from_slice(&state.efforts);
+    sample.contact_forces.copy_from_slice(&state.contact_forces);
+    for (pose, &link) in sample.link_poses.iter_mut().zip(&sample.pose_links) {
+        *pose = state.link_poses[link];
+    }
+}
+
+/// Nanoseconds since the Unix epoch by the wall clock (0 if the clock is before 1970).
+pub fn wall_clock_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 fn stage_times(start: Instant, retargeted: Instant, solved: Instant, done: Instant) -> StageTimes {

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::pipeline::{Pipeline, TickOutcome};
-use crate::msg::OperatorFrame;
+use super::pipeline::{Pipeline, TickOutcome, fill_sample_state, wall_clock_ns};
+use crate::msg::{OperatorFrame, TickSink};
 use crate::robot::{self, Robot, RobotState};
 
 /// The newest operator frame, written by a source thread and read by the control thread.
@@ -114,10 +114,22 @@ impl ControlThread {
     /// Starts ticking `pipeline` at its profile's rate against `robot`. Times are measured from
     /// `epoch` (operator frames carry nanoseconds since the same instant).
     pub fn spawn(
+        pipeline: Pipeline,
+        robot: Box<dyn Robot>,
+        frames: Arc<FrameCell>,
+        epoch: Instant,
+    ) -> ControlThread {
+        Self::spawn_with_sink(pipeline, robot, frames, epoch, None)
+    }
+
+    /// Like [`ControlThread::spawn`], also handing each tick's sample to `sink` (the recorder),
+    /// which must not block; its cost is part of the measured tick.
+    pub fn spawn_with_sink(
         mut pipeline: Pipeline,
         mut robot: Box<dyn Robot>,
         frames: Arc<FrameCell>,
         epoch: Instant,
+        mut sink: Option<Box<dyn TickSink>>,
     ) -> ControlThread {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = Arc::clone(&stop);
@@ -125,6 +137,7 @@ impl ControlThread {
             let period = Duration::from_secs_f64(pipeline.tick_period_s());
             let mut stats = LoopStats::default();
             let mut state = RobotState::zeros(robot.dof(), robot.links());
+            let mut sample = sink.as_ref().map(|s| s.new_sample());
             let mut deadline = Instant::now() + period;
             while !stop_flag.load(Ordering::Relaxed) {
                 let started = Instant::now();
@@ -134,7 +147,20 @@ impl ControlThread {
                 let sent = Instant::now();
                 robot.command(pipeline.command())?;
                 robot.read_state(&mut state)?;
-                let done = Instant::now();
+                let robot_done = Instant::now();
+                let mut done = robot_done;
+                if let (Some(sink), Some(sample)) = (&mut sink, &mut sample) {
+                    sample.time_ns = now_ns;
+                    sample.wall_ns = wall_clock_ns();
+                    sample.operator = frame;
+                    pipeline.fill_sample(&report, sample);
+                    fill_sample_state(sample, &state);
+                    sample.robot_ns = robot_done.saturating_duration_since(sent).as_nanos() as u64;
+                    sample.tick_ns =
+                        robot_done.saturating_duration_since(started).as_nanos() as u64;
+                    sink.tick(sample);
+                    done = Instant::now();
+                }
                 stats.ticks += 1;
                 match report.outcome {
                     TickOutcome::Tracking => {}
@@ -146,7 +172,7 @@ impl ControlThread {
                 stats.safety.record(report.times.safety_ns);
                 stats
                     .robot
-                    .record(done.saturating_duration_since(sent).as_nanos() as u64);
+                    .record(robot_done.saturating_duration_since(sent).as_nanos() as u64);
                 stats
                     .tick
                     .record(done.saturating_duration_since(started).as_nanos() as u64);

@@ -8,6 +8,8 @@
 //! t = 0.0
 //! head = { position = [0.0, 1.6, 0.0] }
 //! left = { position = [-0.2, 1.1, -0.3], squeeze = 1.0, trigger = 0.0 }
+//! # Buttons (optional, held from this key to the next): primary (A/X), secondary (B/Y), menu.
+//! right = { position = [0.2, 1.1, -0.3], primary = true }
 //! # `right` absent: the right hand is not tracked at this key.
 //! ```
 
@@ -17,7 +19,7 @@ use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 use serde::Deserialize;
 
 use crate::config::toml_file::{self, FileError};
-use crate::msg::{HandInput, OperatorFrame};
+use crate::msg::{Buttons, HandInput, OperatorFrame};
 
 /// Why a script could not be used: unreadable, not TOML, an unknown key, or a value refused
 /// naming its key.
@@ -41,6 +43,23 @@ struct HandKey {
     squeeze: f64,
     #[serde(default)]
     trigger: f64,
+    /// Buttons held from this key until the next (A/X, B/Y, menu).
+    #[serde(default)]
+    primary: bool,
+    #[serde(default)]
+    secondary: bool,
+    #[serde(default)]
+    menu: bool,
+}
+
+impl HandKey {
+    fn buttons(&self) -> Buttons {
+        Buttons {
+            primary: self.primary,
+            secondary: self.secondary,
+            menu: self.menu,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -81,6 +100,7 @@ fn hand(key: Option<&HandKey>) -> HandInput {
             grip: Some(pose(k.position, k.rpy_deg)),
             trigger: k.trigger,
             squeeze: k.squeeze,
+            buttons: k.buttons(),
         },
         None => HandInput::IDLE,
     }
@@ -187,6 +207,7 @@ impl Script {
                 )),
                 trigger: x.trigger + s * (y.trigger - x.trigger),
                 squeeze: x.squeeze + s * (y.squeeze - x.squeeze),
+                buttons: x.buttons(),
             },
             (x, _) => hand(x),
         };

@@ -35,6 +35,7 @@ fn frame(time_ns: u64, left: Vector3<f64>, squeeze: f64, trigger: f64) -> Operat
             )),
             trigger,
             squeeze,
+            ..HandInput::IDLE
         },
         right: HandInput::IDLE,
     }

@@ -21,6 +21,7 @@ fn hand(x: f64, y: f64, z: f64, squeeze: f64) -> HandInput {
         grip: Some(Isometry3::translation(x, y, z)),
         trigger: 0.0,
         squeeze,
+        ..HandInput::IDLE
     }
 }
 

@@ -1,0 +1,213 @@
+//! Small Parquet tables written with the `parquet` crate's low-level column writer (no Arrow:
+//! far less to build): flat columns of numbers and strings, lists of numbers or strings, and
+//! the `{bytes, path}` struct Hugging Face datasets use for images. One row group per file.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use parquet::basic::{LogicalType, Repetition, Type as PhysicalType};
+use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, FloatType, Int64Type};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::{Type, TypePtr};
+
+use super::Error;
+
+/// One column's values, one entry per row.
+pub enum Column {
+    I64(Vec<i64>),
+    F32(Vec<f32>),
+    Str(Vec<String>),
+    F32List(Vec<Vec<f32>>),
+    F64List(Vec<Vec<f64>>),
+    I64List(Vec<Vec<i64>>),
+    StrList(Vec<Vec<String>>),
+    /// An image as Hugging Face datasets store one: encoded bytes and a name.
+    Image(Vec<(Vec<u8>, String)>),
+}
+
+impl Column {
+    fn rows(&self) -> usize {
+        match self {
+            Column::I64(v) => v.len(),
+            Column::F32(v) => v.len(),
+            Column::Str(v) => v.len(),
+            Column::F32List(v) => v.len(),
+            Column::F64List(v) => v.len(),
+            Column::I64List(v) => v.len(),
+            Column::StrList(v) => v.len(),
+            Column::Image(v) => v.len(),
+        }
+    }
+}
+
+fn leaf(
+    name: &str,
+    physical: PhysicalType,
+    string: bool,
+) -> Result<Type, parquet::errors::ParquetError> {
+    Type::primitive_type_builder(name, physical)
+        .with_repetition(Repetition::REQUIRED)
+        .with_logical_type(string.then_some(LogicalType::String))
+        .build()
+}
+
+/// `REQUIRED group name (LIST) { REPEATED group list { REQUIRED <element> } }`.
+fn list(name: &str, element: Type) -> Result<Type, parquet::errors::ParquetError> {
+    let repeated = Type::group_type_builder("list")
+        .with_repetition(Repetition::REPEATED)
+        .with_fields(vec![Arc::new(element)])
+        .build()?;
+    Type::group_type_builder(name)
+        .with_repetition(Repetition::REQUIRED)
+        .with_logical_type(Some(LogicalType::List))
+        .with_fields(vec![Arc::new(repeated)])
+        .build()
+}
+
+fn field(name: &str, column: &Column) -> Result<Type, parquet::errors::ParquetError> {
+    use PhysicalType::*;
+    match column {
+        Column::I64(_) => leaf(name, INT64, false),
+        Column::F32(_) => leaf(name, FLOAT, false),
+        Column::Str(_) => leaf(name, BYTE_ARRAY, true),
+        Column::F32List(_) => list(name, leaf("element", FLOAT, false)?),
+        Column::F64List(_) => list(name, leaf("element", DOUBLE, false)?),
+        Column::I64List(_) => list(name, leaf("element", INT64, false)?),
+        Column::StrList(_) => list(name, leaf("element", BYTE_ARRAY, true)?),
+        Column::Image(_) => Type::group_type_builder(name)
+            .with_repetition(Repetition::REQUIRED)
+            .with_fields(vec![
+                Arc::new(leaf("bytes", BYTE_ARRAY, false)?),
+                Arc::new(leaf("path", BYTE_ARRAY, true)?),
+            ])
+            .build(),
+    }
+}
+
+/// Definition and repetition levels of a list column whose element is required.
+fn levels<T>(rows: &[Vec<T>]) -> (Vec<i16>, Vec<i16>) {
+    let mut def = Vec::new();
+    let mut rep = Vec::new();
+    for row in rows {
+        if row.is_empty() {
+            def.push(0);
+            rep.push(0);
+        }
+        for i in 0..row.len() {
+            def.push(1);
+            rep.push(i16::from(i > 0));
+        }
+    }
+    (def, rep)
+}
+
+/// Writes `columns` (same row count each) to `path`, with `key_value` file metadata.
+pub fn write<N: AsRef<str>>(
+    path: &Path,
+    columns: &[(N, Column)],
+    key_value: Vec<(String, String)>,
+) -> Result<(), Error> {
+    let err = |source| Error::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let rows = columns.first().map_or(0, |(_, c)| c.rows());
+    if let Some((name, _)) = columns.iter().find(|(_, c)| c.rows() != rows) {
+        return Err(Error::Invalid {
+            path: path.to_path_buf(),
+            message: format!("column {} has a different number of rows", name.as_ref()),
+        });
+    }
+    let fields: Vec<TypePtr> = columns
+        .iter()
+        .map(|(name, c)| field(name.as_ref(), c).map(Arc::new))
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    let schema = Arc::new(
+        Type::group_type_builder("schema")
+            .with_fields(fields)
+            .build()
+            .map_err(err)?,
+    );
+    let key_value = key_value
+        .into_iter()
+        .map(|(k, v)| KeyValue::new(k, v))
+        .collect();
+    let props = Arc::new(
+        WriterProperties::builder()
+            .set_key_value_metadata(Some(key_value))
+            .build(),
+    );
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    }
+    let file = std::fs::File::create(path).map_err(Error::io(path))?;
+    let mut writer = SerializedFileWriter::new(file, schema, props).map_err(err)?;
+    let mut group = writer.next_row_group().map_err(err)?;
+    for (_, column) in columns {
+        // An image is two leaf columns; everything else one.
+        let leaves: Vec<Leaf> = match column {
+            Column::I64(v) => vec![Leaf::I64(v, None)],
+            Column::F32(v) => vec![Leaf::F32(v, None)],
+            Column::Str(v) => vec![Leaf::Bytes(
+                v.iter().map(|s| s.as_str().into()).collect(),
+                None,
+            )],
+            Column::F32List(v) => vec![Leaf::F32Owned(v.concat(), Some(levels(v)))],
+            Column::F64List(v) => vec![Leaf::F64(v.concat(), Some(levels(v)))],
+            Column::I64List(v) => vec![Leaf::I64Owned(v.concat(), Some(levels(v)))],
+            Column::StrList(v) => vec![Leaf::Bytes(
+                v.iter().flatten().map(|s| s.as_str().into()).collect(),
+                Some(levels(v)),
+            )],
+            Column::Image(v) => vec![
+                Leaf::Bytes(v.iter().map(|(b, _)| b.clone().into()).collect(), None),
+                Leaf::Bytes(v.iter().map(|(_, p)| p.as_str().into()).collect(), None),
+            ],
+        };
+        for leaf in leaves {
+            let Some(mut col) = group.next_column().map_err(err)? else {
+                break;
+            };
+            match &leaf {
+                Leaf::I64(v, l) => write_leaf::<Int64Type>(&mut col, v, l),
+                Leaf::I64Owned(v, l) => write_leaf::<Int64Type>(&mut col, v, l),
+                Leaf::F32(v, l) => write_leaf::<FloatType>(&mut col, v, l),
+                Leaf::F32Owned(v, l) => write_leaf::<FloatType>(&mut col, v, l),
+                Leaf::F64(v, l) => write_leaf::<DoubleType>(&mut col, v, l),
+                Leaf::Bytes(v, l) => write_leaf::<ByteArrayType>(&mut col, v, l),
+            }
+            .map_err(err)?;
+            col.close().map_err(err)?;
+        }
+    }
+    group.close().map_err(err)?;
+    writer.close().map_err(err)?;
+    Ok(())
+}
+
+type Levels = Option<(Vec<i16>, Vec<i16>)>;
+
+enum Leaf<'a> {
+    I64(&'a [i64], Levels),
+    I64Owned(Vec<i64>, Levels),
+    F32(&'a [f32], Levels),
+    F32Owned(Vec<f32>, Levels),
+    F64(Vec<f64>, Levels),
+    Bytes(Vec<ByteArray>, Levels),
+}
+
+fn write_leaf<T: parquet::data_type::DataType>(
+    col: &mut parquet::file::writer::SerializedColumnWriter<'_>,
+    values: &[T::T],
+    levels: &Levels,
+) -> parquet::errors::Result<()> {
+    let (def, rep) = match levels {
+        Some((d, r)) => (Some(d.as_slice()), Some(r.as_slice())),
+        None => (None, None),
+    };
+    col.typed::<T>().write_batch(values, def, rep)?;
+    Ok(())
+}
