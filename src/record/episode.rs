@@ -161,6 +161,11 @@ fn fill<T: Copy>(out: &mut Vec<T>, from: &[T]) {
     out.extend_from_slice(from);
 }
 
+fn fill_nano(out: &mut Vec<f64>, from: &[f64]) {
+    out.clear();
+    out.extend(from.iter().map(|&v| nano(v)));
+}
+
 impl EpisodeWriter {
     /// Creates `path` (which must not exist) and its sidecar `path.json`, and writes the
     /// channels and the starting metadata.
@@ -353,12 +358,12 @@ impl EpisodeWriter {
         ik.ran = s.ik_ran;
         ik.ok = s.ik_ran && s.ik_ok;
         ik.position_error_m = if s.ik_ran {
-            finite(s.ik_position_error_m)
+            finite(nano(s.ik_position_error_m))
         } else {
             None
         };
         ik.rotation_error_rad = if s.ik_ran {
-            finite(s.ik_rotation_error_rad)
+            finite(nano(s.ik_rotation_error_rad))
         } else {
             None
         };
@@ -370,21 +375,21 @@ impl EpisodeWriter {
 
         command.mono_ns = mono_ns;
         command.wall_ns = wall_ns;
-        fill(&mut command.position, &s.command_positions);
-        fill(&mut command.velocity, &s.command_velocities);
+        fill_nano(&mut command.position, &s.command_positions);
+        fill_nano(&mut command.velocity, &s.command_velocities);
         self.sink.put(Topic::JointCommand, t, command)?;
 
         state.mono_ns = mono_ns;
         state.wall_ns = wall_ns;
         state.state_ns = s.state_time_ns;
-        fill(&mut state.position, &s.positions);
-        fill(&mut state.velocity, &s.velocities);
-        fill(&mut state.effort, &s.efforts);
+        fill_nano(&mut state.position, &s.positions);
+        fill_nano(&mut state.velocity, &s.velocities);
+        fill_nano(&mut state.effort, &s.efforts);
         self.sink.put(Topic::JointState, t, state)?;
 
         contact.mono_ns = mono_ns;
         contact.wall_ns = wall_ns;
-        fill(&mut contact.force, &s.contact_forces);
+        fill_nano(&mut contact.force, &s.contact_forces);
         self.sink.put(Topic::Contact, t, contact)?;
 
         // Measured world_from_link for tools and cameras, then per tool the commanded pose and

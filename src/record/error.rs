@@ -1,45 +1,41 @@
 use std::path::PathBuf;
 
 /// Why recording, reading, replaying or exporting an episode failed. Every variant names the
-/// file or folder.
+/// file or folder, and says the underlying reason in its own message (not as a `source`, so
+/// an error chain prints it once).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("recording: cannot use folder {path}: {source}")]
+    #[error("recording: cannot use folder {path}: {error}")]
     Folder {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Mcap {
         path: PathBuf,
-        #[source]
-        source: mcap::McapError,
+        error: mcap::McapError,
     },
     /// The recorder thread stopped (its first error, already one line).
     #[error("recording stopped: {0}")]
     Stopped(String),
     #[error("{path}: not an episode file: {reason}")]
     NotEpisode { path: PathBuf, reason: String },
-    #[error("{path}: message {index} on {topic}: {source}")]
+    #[error("{path}: message {index} on {topic}: {error}")]
     Decode {
         path: PathBuf,
         topic: String,
         index: usize,
-        #[source]
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Parquet {
         path: PathBuf,
-        #[source]
-        source: parquet::errors::ParquetError,
+        error: parquet::errors::ParquetError,
     },
     #[error(transparent)]
     Profile(#[from] crate::config::Error),
@@ -52,15 +48,15 @@ pub enum Error {
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
-        move |source| Error::Io { path, source }
+        move |error| Error::Io { path, error }
     }
 
     pub(crate) fn mcap(path: impl Into<PathBuf>) -> impl FnOnce(mcap::McapError) -> Error {
         let path = path.into();
         // An I/O failure says what the system said (disk full, …), not just "I/O error".
-        move |source| match source {
-            mcap::McapError::Io(source) => Error::Io { path, source },
-            source => Error::Mcap { path, source },
+        move |error| match error {
+            mcap::McapError::Io(error) => Error::Io { path, error },
+            error => Error::Mcap { path, error },
         }
     }
 }

@@ -109,9 +109,9 @@ pub fn write<N: AsRef<str>>(
     columns: &[(N, Column)],
     key_value: Vec<(String, String)>,
 ) -> Result<(), Error> {
-    let err = |source| Error::Parquet {
+    let err = |error| Error::Parquet {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let rows = columns.first().map_or(0, |(_, c)| c.rows());
     if let Some((name, _)) = columns.iter().find(|(_, c)| c.rows() != rows) {

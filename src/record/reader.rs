@@ -182,11 +182,11 @@ impl EpisodeFile {
         self.on(topic)
             .enumerate()
             .map(|(index, m)| {
-                serde_json::from_slice(&m.data).map_err(|source| Error::Decode {
+                serde_json::from_slice(&m.data).map_err(|error| Error::Decode {
                     path: self.path.clone(),
                     topic: topic.name().into(),
                     index,
-                    source,
+                    error,
                 })
             })
             .collect()
@@ -286,7 +286,7 @@ impl EpisodeFile {
         w.finish().map_err(Error::mcap(out))?;
         let file = w.into_inner().into_inner().map_err(|e| Error::Io {
             path: out.to_path_buf(),
-            source: e.into_error(),
+            error: e.into_error(),
         })?;
         file.sync_all().map_err(Error::io(out))
     }

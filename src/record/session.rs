@@ -237,9 +237,9 @@ impl Recorder {
     /// Creates the folder (a clear error if it cannot) and starts the threads. No episode is
     /// open yet.
     pub fn start(config: RecorderConfig) -> Result<Recorder, Error> {
-        let folder_error = |source| Error::Folder {
+        let folder_error = |error| Error::Folder {
             path: config.dir.clone(),
-            source,
+            error,
         };
         std::fs::create_dir_all(&config.dir).map_err(folder_error)?;
         // Probe now, so an unwritable folder is reported before anyone starts teleoperating.

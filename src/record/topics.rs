@@ -268,9 +268,14 @@ impl PoseMsg {
         }
     }
 
+    /// A computed pose (IK target), to 1e-9.
     pub fn from_matrix(p: &nalgebra::IsometryMatrix3<f64>) -> PoseMsg {
         let q = nalgebra::UnitQuaternion::from_rotation_matrix(&p.rotation);
-        PoseMsg::from_isometry(&nalgebra::Isometry3::from_parts(p.translation, q))
+        let m = PoseMsg::from_isometry(&nalgebra::Isometry3::from_parts(p.translation, q));
+        PoseMsg {
+            position: m.position.map(nano),
+            orientation: m.orientation.map(nano),
+        }
     }
 
     pub fn to_isometry(self) -> nalgebra::Isometry3<f64> {
@@ -399,15 +404,15 @@ impl FrameTransformMsg {
         let q = nalgebra::UnitQuaternion::from_rotation_matrix(&p.rotation).coords;
         let t = p.translation.vector;
         self.translation = Vector3Msg {
-            x: t.x,
-            y: t.y,
-            z: t.z,
+            x: nano(t.x),
+            y: nano(t.y),
+            z: nano(t.z),
         };
         self.rotation = QuaternionMsg {
-            x: q.x,
-            y: q.y,
-            z: q.z,
-            w: q.w,
+            x: nano(q.x),
+            y: nano(q.y),
+            z: nano(q.z),
+            w: nano(q.w),
         };
     }
 }
@@ -451,6 +456,13 @@ pub struct AnnotationMsg {
     pub wall_ns: u64,
     pub label: String,
     pub outcome: Option<String>,
+}
+
+/// `x` to 1e-9 (nm, nrad, nN): measured and computed values carry no more, and the shorter
+/// decimal text compresses far better than 17 significant digits of noise.
+pub fn nano(x: f64) -> f64 {
+    let r = (x * 1e9).round() / 1e9;
+    if r.is_finite() { r } else { x }
 }
 
 /// `Some(x)` when finite (JSON has no NaN or infinity).
