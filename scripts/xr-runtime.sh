@@ -185,8 +185,8 @@ cmd_exec() {
         mkdir -p "$root$project"
         mount --bind "$project" "$root$project"
         exec chroot "$root" "$@"
-    ' sh "$ROOT" "$PROJECT" env -i PATH="$CHROOT_PATH" HOME=/root XDG_RUNTIME_DIR=/run/xr \
-        ${pass[@]+"${pass[@]}"} -C "$cwd" "$staged" "$@"
+    ' sh "$ROOT" "$PROJECT" env -i -C "$cwd" PATH="$CHROOT_PATH" HOME=/root XDG_RUNTIME_DIR=/run/xr \
+        ${pass[@]+"${pass[@]}"} "$staged" "$@"
 }
 
 cmd_hello() {

@@ -12,6 +12,7 @@ use nalgebra::{Translation3, Vector3};
 use crate::config::Profile;
 use crate::control::{ControlThread, FrameCell, Histogram, Pipeline, TickOutcome};
 use crate::kinematics::Pose;
+use crate::model::Model;
 use crate::operator::Script;
 use crate::robot::{Robot, RobotState};
 use crate::sim::{ServoGains, Sim};
@@ -134,8 +135,6 @@ fn at(p: [f64; 3]) -> Pose {
     Pose::from_parts(Translation3::new(p[0], p[1], p[2]), Default::default())
 }
 
-/// Runs the demo with the robot `profile` and operator `script`, plus `settle_s` seconds after
-/// the script ends.
 /// Everything a run needs, built from the files.
 struct Setup {
     script: Script,
@@ -146,8 +145,39 @@ struct Setup {
 }
 
 fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
-    let (profile, model) = Profile::load(profile)?;
+    let Scene {
+        pipeline,
+        sim,
+        cube,
+        fingers,
+        ..
+    } = scene(profile)?;
     let script = Script::load(script)?;
+    Ok(Setup {
+        script,
+        pipeline,
+        sim,
+        cube,
+        fingers,
+    })
+}
+
+/// The demo's world for any operator source: the robot at its start posture behind a table
+/// with the cube and a tray, and the pipeline that drives it.
+pub struct Scene {
+    pub profile: Profile,
+    pub model: Model,
+    pub pipeline: Pipeline,
+    pub sim: Sim,
+    /// The cube's object index in the simulation.
+    pub cube: usize,
+    /// The left fingers' link indices.
+    pub fingers: Vec<usize>,
+}
+
+/// Builds the demo's [`Scene`] for the robot `profile`.
+pub fn scene(profile: &Path) -> Result<Scene, Error> {
+    let (profile, model) = Profile::load(profile)?;
     let q = profile.start_posture(&model);
     let pipeline = Pipeline::new(&model, &profile, &q, 0.1)?;
     let mut sim = Sim::new(&model, &q, &at(layout::PELVIS), ServoGains::default())?;
@@ -176,8 +206,9 @@ fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
         .iter()
         .filter_map(|name| model.link_id(name))
         .collect();
-    Ok(Setup {
-        script,
+    Ok(Scene {
+        profile,
+        model,
         pipeline,
         sim,
         cube,

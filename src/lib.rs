@@ -41,3 +41,4 @@ pub mod operator;
 pub mod retarget;
 pub mod robot;
 pub mod sim;
+pub mod xr;

@@ -4,6 +4,7 @@
 mod demo;
 mod inspect;
 mod kin;
+mod xr;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,17 @@ enum Command {
         /// 90 Hz, deadline misses reported (default: headless, as fast as possible).
         #[arg(long)]
         realtime: bool,
+        #[command(flatten)]
+        xr: xr::XrArgs,
+    },
+    /// The simulated humanoid driven by an operator source (`--input xr`: a headset through
+    /// any OpenXR runtime), in real time, until the session ends.
+    Run {
+        /// Robot profile (TOML); default: the bundled humanoid.
+        #[arg(long)]
+        robot: Option<PathBuf>,
+        #[command(flatten)]
+        xr: xr::XrArgs,
     },
     /// Describe a URDF: tree, DoF, joint limits, suggested chains, mesh status.
     Inspect {
@@ -73,12 +85,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         robot: None,
         script: None,
         realtime: false,
+        xr: xr::XrArgs::default(),
     }) {
         Command::Demo {
             robot,
             script,
             realtime,
-        } => demo::run(robot, script, realtime),
+            xr,
+        } => match xr.input {
+            xr::Input::Script => demo::run(robot, script, realtime),
+            xr::Input::Xr => xr::run(robot, &xr),
+        },
+        Command::Run { robot, xr } => match xr.input {
+            xr::Input::Xr => xr::run(robot, &xr),
+            xr::Input::Script => demo::run(robot, None, true),
+        },
         Command::Inspect { urdf, json } => inspect::run(&urdf, json),
         Command::Kin(command) => kin::run(command),
     }
