@@ -149,7 +149,9 @@ impl HeadlessClient {
                     )?;
                     return Ok(state.predicted_display_time);
                 }
-                Err(xr::sys::Result::ERROR_CALL_ORDER_INVALID) if self.runtime.enabled.convert_timespec => {
+                Err(xr::sys::Result::ERROR_CALL_ORDER_INVALID)
+                    if self.runtime.enabled.convert_timespec =>
+                {
                     tracing::warn!(
                         runtime = %self.runtime.name,
                         "headless xrBeginFrame refused (CALL_ORDER_INVALID, Monado 25.0): pacing frames ourselves"
@@ -168,13 +170,19 @@ impl HeadlessClient {
             }
             *next = (*next + self.period).max(Instant::now());
         }
-        let now = check("xrConvertTimespecTimeToTimeKHR", self.runtime.instance.now())?;
+        let now = check(
+            "xrConvertTimespecTimeToTimeKHR",
+            self.runtime.instance.now(),
+        )?;
         Ok(now)
     }
 
     fn poll_events(&mut self) -> Result<(), Error> {
         loop {
-            let event = match check("xrPollEvent", self.runtime.instance.poll_event(&mut self.events))? {
+            let event = match check(
+                "xrPollEvent",
+                self.runtime.instance.poll_event(&mut self.events),
+            )? {
                 None => return Ok(()),
                 Some(xr::Event::SessionStateChanged(e)) => match SessionState::from_xr(e.state()) {
                     Some(state) => {
@@ -205,10 +213,12 @@ impl HeadlessClient {
             Action::Begin => {
                 check(
                     "xrBeginSession",
-                    self.session.begin(xr::ViewConfigurationType::PRIMARY_STEREO),
+                    self.session
+                        .begin(xr::ViewConfigurationType::PRIMARY_STEREO),
                 )?;
                 self.machine.begun();
-                self.input.read_profiles(&self.runtime.instance, &self.session)?;
+                self.input
+                    .read_profiles(&self.runtime.instance, &self.session)?;
             }
             Action::End => {
                 check("xrEndSession", self.session.end())?;
@@ -222,7 +232,8 @@ impl HeadlessClient {
                 Err(result) => return Err(Error::from_call("xrRequestExitSession", result)),
             },
             Action::ReadProfiles => {
-                self.input.read_profiles(&self.runtime.instance, &self.session)?;
+                self.input
+                    .read_profiles(&self.runtime.instance, &self.session)?;
             }
         }
         Ok(())

@@ -18,7 +18,6 @@ use crate::control::{FrameCell, TickOutcome};
 use crate::demo::{self, Scene};
 use crate::robot::{Robot, RobotState};
 
-
 /// Why an XR run could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -83,7 +82,13 @@ pub fn percentile(samples: &[i64], p: f64) -> Option<i64> {
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let profile = |p: &String| if p.is_empty() { "none".to_string() } else { p.clone() };
+        let profile = |p: &String| {
+            if p.is_empty() {
+                "none".to_string()
+            } else {
+                p.clone()
+            }
+        };
         writeln!(
             f,
             "xr: {}; controllers: left {}, right {}",
@@ -94,7 +99,11 @@ impl std::fmt::Display for Report {
         writeln!(
             f,
             "frames: {} sampled, {} with input focus; control: {} ticks, {} following the operator, {} deadline misses",
-            self.samples, self.focused_samples, self.ticks, self.tracking_ticks, self.deadline_misses
+            self.samples,
+            self.focused_samples,
+            self.ticks,
+            self.tracking_ticks,
+            self.deadline_misses
         )?;
         match (
             self.latency_ms(50.0),

@@ -26,9 +26,7 @@ pub enum Error {
         call: &'static str,
         result: xr::sys::Result,
     },
-    #[error(
-        "the OpenXR runtime went away ({call}: {result}); the robot holds where it is"
-    )]
+    #[error("the OpenXR runtime went away ({call}: {result}); the robot holds where it is")]
     RuntimeLost {
         call: &'static str,
         result: xr::sys::Result,

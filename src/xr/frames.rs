@@ -111,7 +111,10 @@ mod tests {
         // robot 0.5 m forward (+X), 0.1 m to the right (−Y), 1.6 m up (+Z).
         let p_in_xr = Vector3::new(0.1, 1.6, -0.5);
         let p_in_robot = robot_from_xr() * p_in_xr;
-        assert!(close(&p_in_robot, &Vector3::new(0.5, -0.1, 1.6)), "{p_in_robot}");
+        assert!(
+            close(&p_in_robot, &Vector3::new(0.5, -0.1, 1.6)),
+            "{p_in_robot}"
+        );
         // And each axis on its own.
         assert!(close(&(robot_from_xr() * Vector3::x()), &-Vector3::y()));
         assert!(close(&(robot_from_xr() * Vector3::y()), &Vector3::z()));
@@ -123,10 +126,16 @@ mod tests {
         let head = Isometry3::translation(0.1, 1.6, -0.5);
         let robot = robot_pose_from_xr(&head);
         assert!(robot.rotation.angle() < 1e-12);
-        assert!(close(&robot.translation.vector, &Vector3::new(0.5, -0.1, 1.6)));
+        assert!(close(
+            &robot.translation.vector,
+            &Vector3::new(0.5, -0.1, 1.6)
+        ));
         // The thing's forward axis: −Z in XR, +X for the robot.
         let forward_xr = head.rotation * -Vector3::z();
-        assert!(close(&(robot_from_xr() * forward_xr), &(robot.rotation * Vector3::x())));
+        assert!(close(
+            &(robot_from_xr() * forward_xr),
+            &(robot.rotation * Vector3::x())
+        ));
     }
 
     #[test]
@@ -170,8 +179,8 @@ mod tests {
         };
         let valid =
             xr::SpaceLocationFlags::ORIENTATION_VALID | xr::SpaceLocationFlags::POSITION_VALID;
-        let tracked = xr::SpaceLocationFlags::ORIENTATION_TRACKED
-            | xr::SpaceLocationFlags::POSITION_TRACKED;
+        let tracked =
+            xr::SpaceLocationFlags::ORIENTATION_TRACKED | xr::SpaceLocationFlags::POSITION_TRACKED;
         assert!(tracked_pose(&with(valid | tracked)).is_some());
         // Valid but not tracked (last known, inferred): not a pose to drive with.
         assert!(tracked_pose(&with(valid)).is_none());

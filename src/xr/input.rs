@@ -248,7 +248,10 @@ impl Input {
                 result: xr::sys::Result::ERROR_PATH_UNSUPPORTED,
             });
         }
-        check("xrAttachSessionActionSets", session.attach_action_sets(&[&set]))?;
+        check(
+            "xrAttachSessionActionSets",
+            session.attach_action_sets(&[&set]),
+        )?;
         let space = |action: &xr::Action<xr::Posef>, hand| {
             check(
                 "xrCreateActionSpace",
@@ -377,7 +380,10 @@ impl Input {
             "xrSyncActions",
             session.sync_actions(&[xr::ActiveActionSet::new(&self.set)]),
         )?;
-        let head = oriented_pose(&check("xrLocateSpace (view)", self.view.locate(&self.reference, time))?);
+        let head = oriented_pose(&check(
+            "xrLocateSpace (view)",
+            self.view.locate(&self.reference, time),
+        )?);
         let mut controllers = [Controller::IDLE; 2];
         for (i, c) in controllers.iter_mut().enumerate() {
             *c = self.controller(session, i, time)?;
@@ -416,13 +422,20 @@ impl Input {
         let hand = self.hands[i];
         let float = |a: &xr::Action<f32>| -> Result<f64, Error> {
             let s = check("xrGetActionStateFloat", a.state(session, hand))?;
-            Ok(if s.is_active { s.current_state as f64 } else { 0.0 })
+            Ok(if s.is_active {
+                s.current_state as f64
+            } else {
+                0.0
+            })
         };
         let boolean = |a: &xr::Action<bool>| -> Result<bool, Error> {
             let s = check("xrGetActionStateBoolean", a.state(session, hand))?;
             Ok(s.is_active && s.current_state)
         };
-        let stick = check("xrGetActionStateVector2f", self.thumbstick.state(session, hand))?;
+        let stick = check(
+            "xrGetActionStateVector2f",
+            self.thumbstick.state(session, hand),
+        )?;
         let grip_active = check("xrGetActionStatePose", self.grip.is_active(session, hand))?;
         let aim_active = check("xrGetActionStatePose", self.aim.is_active(session, hand))?;
         let mut c = Controller {

@@ -295,7 +295,10 @@ mod tests {
         assert_eq!(m.handle(Event::ExitRequested), Action::Leave);
         assert_eq!(drive(&mut m, SessionState::Ready), Action::Nothing);
         let mut m = Machine::default();
-        assert_eq!(m.handle(Event::InteractionProfileChanged), Action::ReadProfiles);
+        assert_eq!(
+            m.handle(Event::InteractionProfileChanged),
+            Action::ReadProfiles
+        );
     }
 
     #[test]

@@ -1,11 +1,16 @@
 //! The OpenXR client against a real runtime (Monado 25, headless, remote driver): see
 //! `xr_support` for how each test gets its own service inside the chroot.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use nalgebra::{Isometry3, Translation3, UnitQuaternion};
+use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
+use teleop_bridge::control::TickOutcome;
+use teleop_bridge::demo;
+use teleop_bridge::msg::OperatorFrame;
+use teleop_bridge::robot::{Robot, RobotState};
 use teleop_bridge::xr::remote::{Injector, RemoteState, Streamer};
-use teleop_bridge::xr::{HeadlessClient, Sample, SessionState, Step};
+use teleop_bridge::xr::{Error as XrError, HeadlessClient, Sample, SessionState, Step};
 
 use super::xr_support::{Devices, inside};
 
@@ -96,10 +101,18 @@ fn headless_session_reaches_focused_reads_head_and_controllers_and_exits() {
     assert_eq!(s.frame.right.squeeze, 0.0, "{s:?}");
     assert_eq!(s.frame.left.trigger, 0.0);
     assert!(s.right.aim.is_some() && s.left.aim.is_some());
-    assert!(client.profiles()[0].contains("index_controller"), "{:?}", client.profiles());
+    assert!(
+        client.profiles()[0].contains("index_controller"),
+        "{:?}",
+        client.profiles()
+    );
     // The frame's time is the pipeline's clock: since the epoch, close to now.
     let now_ns = epoch.elapsed().as_nanos() as i64;
-    assert!((s.frame.time_ns as i64 - now_ns).abs() < 200_000_000, "{} vs {now_ns}", s.frame.time_ns);
+    assert!(
+        (s.frame.time_ns as i64 - now_ns).abs() < 200_000_000,
+        "{} vs {now_ns}",
+        s.frame.time_ns
+    );
     client.request_exit().unwrap();
     finish(&mut client);
     drop(streamer);
@@ -114,6 +127,183 @@ fn finish(client: &mut HeadlessClient) {
             Ok(_) => {}
             Err(e) => panic!("exiting: {e}"),
         }
-        assert!(Instant::now() < deadline, "exit stuck in {:?}", client.state());
+        assert!(
+            Instant::now() < deadline,
+            "exit stuck in {:?}",
+            client.state()
+        );
     }
 }
+
+/// The demo's scene driven through the runtime: the test scripts the injected poses against
+/// simulated time, and each loop steps the OpenXR client once and the control loop a few ticks
+/// (debug builds simulate slower than real time; the script follows the simulation's clock).
+struct Rig {
+    client: HeadlessClient,
+    streamer: Streamer,
+    scene: demo::Scene,
+    epoch: Instant,
+    state: RobotState,
+    tcp: usize,
+    gripper: usize,
+    frame: Option<OperatorFrame>,
+    outcomes: Vec<TickOutcome>,
+}
+
+const TICKS_PER_SAMPLE: usize = 3;
+
+impl Rig {
+    /// The bundled humanoid with the left hand's motion scale set to `scale`.
+    fn new(scale: f64) -> Rig {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("profiles/teleop_humanoid.toml")).unwrap();
+        let urdf = root.join("urdf/teleop_humanoid.urdf");
+        let text = text
+            .replace(
+                "\"../urdf/teleop_humanoid.urdf\"",
+                &format!("{:?}", urdf.display().to_string()),
+            )
+            .replacen(
+                "motion_scale = 1.0",
+                &format!("motion_scale = {scale:?}"),
+                1,
+            );
+        let dir = tempfile::tempdir().unwrap();
+        let profile = dir.path().join("scaled.toml");
+        std::fs::write(&profile, text).unwrap();
+        let scene = demo::scene(&profile).unwrap_or_else(|e| panic!("{e}"));
+        let tcp = scene.model.link_id("left_tcp_link").unwrap();
+        let joint = scene.model.joint_id("left_gripper_finger_joint").unwrap();
+        let gripper = scene.model.dof_of_joint[joint].unwrap();
+        let streamer = Streamer::start(
+            Injector::connect(Duration::from_secs(10)).expect("remote driver port"),
+            RemoteState::standing(),
+            200.0,
+        );
+        let epoch = Instant::now();
+        let mut client = HeadlessClient::new(epoch, 90.0).unwrap_or_else(|e| panic!("{e}"));
+        step_until(&mut client, Duration::from_secs(15), |c, _| c.focused());
+        let state = RobotState::zeros(scene.sim.dof(), scene.sim.links());
+        Rig {
+            client,
+            streamer,
+            scene,
+            epoch,
+            state,
+            tcp,
+            gripper,
+            frame: None,
+            outcomes: Vec::new(),
+        }
+    }
+
+    /// Runs until simulated time `until_s`, injecting `script(t)` as it goes.
+    fn run(&mut self, until_s: f64, script: impl Fn(f64, &mut RemoteState)) -> Result<(), XrError> {
+        let dt = self.scene.pipeline.tick_period_s();
+        while self.scene.sim.time_s() < until_s {
+            let t = self.scene.sim.time_s();
+            self.streamer.update(|s| script(t, s));
+            if let Step::Sample(sample) = self.client.step()? {
+                self.frame = Some(sample.frame);
+            }
+            for _ in 0..TICKS_PER_SAMPLE {
+                let now_ns = self.epoch.elapsed().as_nanos() as u64;
+                let report = self.scene.pipeline.tick(self.frame.as_ref(), now_ns);
+                self.outcomes.push(report.outcome);
+                self.scene
+                    .sim
+                    .command(self.scene.pipeline.command())
+                    .unwrap();
+                self.scene.sim.advance(dt);
+            }
+        }
+        self.scene.sim.read_state(&mut self.state).unwrap();
+        Ok(())
+    }
+
+    /// Where the simulated left tool is (world frame; the pelvis is not rotated, so these are
+    /// also the robot base's axes).
+    fn tool(&self) -> Vector3<f64> {
+        self.scene.sim.link_pose(self.tcp).translation.vector
+    }
+
+    fn gripper(&self) -> f64 {
+        self.state.positions[self.gripper]
+    }
+}
+
+/// The left hand's injected position over the test: 0.2 m forward (stage −Z) from 1 to 2 s
+/// with the squeeze held; released at 3 s and moved back from 3.2 to 4.2 s; squeezed again at
+/// 4.5 s and the trigger pulled at 5 s.
+fn left_hand_script(t: f64, s: &mut RemoteState) {
+    let start = Vector3::new(-0.2, 1.2, -0.3);
+    let ramp = |a: f64, b: f64| ((t - a) / (b - a)).clamp(0.0, 1.0);
+    let forward = 0.2 * (ramp(1.0, 2.0) - ramp(3.2, 4.2));
+    s.left.pose = Isometry3::translation(start.x, start.y, start.z - forward);
+    let squeezed = (0.5..3.0).contains(&t) || t >= 4.5;
+    s.left.squeeze = if squeezed { 1.0 } else { 0.0 };
+    s.left.trigger = if t >= 5.0 { 1.0 } else { 0.0 };
+}
+
+#[test]
+fn injected_hand_motion_moves_the_simulated_hand_and_the_trigger_closes_the_gripper() {
+    if !inside(
+        "xr::injected_hand_motion_moves_the_simulated_hand_and_the_trigger_closes_the_gripper",
+        Devices::Remote,
+    ) {
+        return;
+    }
+    let mut rig = Rig::new(0.5);
+    let scale = rig.scene.profile.end_effectors[0].motion_scale;
+    assert_eq!(scale, 0.5);
+    let open = rig.scene.profile.grippers[0].open;
+    let closed = rig.scene.profile.grippers[0].closed;
+    rig.run(0.45, left_hand_script).unwrap();
+    assert!(
+        rig.outcomes.iter().all(|o| *o != TickOutcome::Tracking),
+        "nothing moves before the squeeze"
+    );
+    rig.run(1.0, left_hand_script).unwrap();
+    let p0 = rig.tool();
+    rig.run(3.0, left_hand_script).unwrap();
+    let p1 = rig.tool();
+    let moved = p1 - p0;
+    let expected = Vector3::new(0.2 * scale, 0.0, 0.0);
+    eprintln!("tool moved {moved:?} (expected {expected:?})");
+    assert!(
+        (moved - expected).norm() < TRACKING_TOLERANCE_M,
+        "hand 0.2 m forward with the clutch held: tool moved {moved:?}, expected {expected:?}"
+    );
+    // Clutch released: the hand goes back, the robot stays.
+    rig.run(4.4, left_hand_script).unwrap();
+    let p2 = rig.tool();
+    eprintln!("after release and moving back: {:?}", p2 - p1);
+    assert!((p2 - p1).norm() < HOLD_TOLERANCE_M, "held: {:?}", p2 - p1);
+    assert!(
+        (rig.gripper() - open).abs() < 0.005,
+        "open: {}",
+        rig.gripper()
+    );
+    // Clutch again, trigger: the gripper closes (the robot does not jump on re-engaging).
+    rig.run(6.0, left_hand_script).unwrap();
+    let p3 = rig.tool();
+    assert!(
+        (p3 - p2).norm() < HOLD_TOLERANCE_M,
+        "re-anchored: {:?}",
+        p3 - p2
+    );
+    eprintln!("gripper {} (open {open}, closed {closed})", rig.gripper());
+    assert!(
+        (rig.gripper() - closed).abs() < 0.005,
+        "trigger → gripper closes: {}",
+        rig.gripper()
+    );
+    rig.client.request_exit().unwrap();
+    finish(&mut rig.client);
+}
+
+/// How close the simulated tool must follow the scaled hand motion (m): the servos' steady
+/// tracking error after a second of settling, plus the One Euro filter's lag.
+const TRACKING_TOLERANCE_M: f64 = 0.01;
+/// How still a held tool must stay (m).
+const HOLD_TOLERANCE_M: f64 = 0.003;

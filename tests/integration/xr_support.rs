@@ -62,7 +62,10 @@ pub fn inside(test: &str, devices: Devices) -> bool {
     let mode = match devices {
         Devices::Remote => "remote",
     };
-    let started = Command::new(script()).args(["start", mode]).output().unwrap();
+    let started = Command::new(script())
+        .args(["start", mode])
+        .output()
+        .unwrap();
     assert!(
         started.status.success(),
         "starting monado-service: {}",
@@ -110,7 +113,10 @@ pub fn inside(test: &str, devices: Devices) -> bool {
         "{test} inside the chroot: {status:?}\n--- stdout\n{out}\n--- stderr\n{err}\n--- monado-service log (tail)\n{}",
         tail(&log, 40)
     );
-    assert!(stopped.is_ok_and(|s| s.status.success()), "stopping monado-service");
+    assert!(
+        stopped.is_ok_and(|s| s.status.success()),
+        "stopping monado-service"
+    );
     print!("{out}");
     eprint!("{err}");
     false
