@@ -112,6 +112,9 @@ impl HeadlessClient {
     }
 
     fn step_inner(&mut self) -> Result<Step, Error> {
+        if self.machine.lost() {
+            return Ok(Step::Finished);
+        }
         self.poll_events()?;
         if self.machine.finished() {
             return Ok(Step::Finished);

@@ -307,3 +307,130 @@ fn injected_hand_motion_moves_the_simulated_hand_and_the_trigger_closes_the_grip
 const TRACKING_TOLERANCE_M: f64 = 0.01;
 /// How still a held tool must stay (m).
 const HOLD_TOLERANCE_M: f64 = 0.003;
+
+/// Kills the service by its PID (SIGKILL: no goodbye to its clients).
+fn kill_service() {
+    let pid = super::xr_support::service_pid();
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -KILL {pid}")])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {pid}");
+}
+
+#[test]
+fn runtime_killed_mid_session_is_reported_and_the_robot_holds() {
+    if !inside(
+        "xr::runtime_killed_mid_session_is_reported_and_the_robot_holds",
+        Devices::Remote,
+    ) {
+        return;
+    }
+    let mut rig = Rig::new(1.0);
+    // The robot is following a moving hand when the runtime dies.
+    rig.run(1.5, left_hand_script).unwrap();
+    assert_eq!(rig.outcomes.last(), Some(&TickOutcome::Tracking));
+    kill_service();
+    let killed_at = rig.scene.sim.time_s();
+    let error = loop {
+        match rig.run(rig.scene.sim.time_s() + 0.05, left_hand_script) {
+            Ok(()) => assert!(
+                rig.scene.sim.time_s() < killed_at + 5.0,
+                "no error 5 s after the runtime died"
+            ),
+            Err(e) => break e,
+        }
+    };
+    eprintln!("reported: {error}");
+    assert!(error.is_runtime_lost(), "{error:?}");
+    assert!(error.to_string().contains("runtime went away"), "{error}");
+    // Nothing new arrives: the pipeline's input goes stale and the robot brakes, then holds.
+    let dt = rig.scene.pipeline.tick_period_s();
+    let tick = |rig: &mut Rig| {
+        let now_ns = rig.epoch.elapsed().as_nanos() as u64;
+        let report = rig.scene.pipeline.tick(rig.frame.as_ref(), now_ns);
+        rig.scene.sim.command(rig.scene.pipeline.command()).unwrap();
+        rig.scene.sim.advance(dt);
+        report.outcome
+    };
+    std::thread::sleep(Duration::from_millis(150));
+    for _ in 0..250 {
+        assert_eq!(tick(&mut rig), TickOutcome::Stale);
+    }
+    let braked = rig.tool();
+    for _ in 0..250 {
+        tick(&mut rig);
+    }
+    assert!(
+        (rig.tool() - braked).norm() < HOLD_TOLERANCE_M,
+        "holds: {:?}",
+        rig.tool() - braked
+    );
+    // The session is over; nothing more is asked of the dead runtime.
+    assert_eq!(rig.client.step().ok(), Some(Step::Finished));
+}
+
+#[test]
+fn teleop_run_with_xr_input_exits_cleanly_with_a_clear_message_when_the_runtime_dies() {
+    if !inside(
+        "xr::teleop_run_with_xr_input_exits_cleanly_with_a_clear_message_when_the_runtime_dies",
+        Devices::Remote,
+    ) {
+        return;
+    }
+    let streamer = Streamer::start(
+        Injector::connect(Duration::from_secs(10)).expect("remote driver port"),
+        RemoteState::standing(),
+        200.0,
+    );
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(["run", "--input", "xr", "--headless", "--seconds", "120"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Squeeze after a moment (the clutch opens only after a release), then move the hand.
+    while started.elapsed() < Duration::from_secs(4) {
+        let t = started.elapsed().as_secs_f64();
+        streamer.update(|s| left_hand_script(t, s));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    kill_service();
+    let killed = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(15),
+            "still running 15 s after the runtime died"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    eprintln!("--- stdout\n{stdout}--- stderr (teleop lines)");
+    for line in stderr
+        .lines()
+        .filter(|l| l.starts_with("xr:") || l.starts_with("error:"))
+    {
+        eprintln!("{line}");
+    }
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(error.contains("runtime went away"), "{error}");
+    // The run's report came first: it had the headset's input and drove the robot.
+    assert!(stdout.contains("valve/index_controller"), "{stdout}");
+    assert!(
+        stdout.contains("latency, predicted display time"),
+        "{stdout}"
+    );
+}
