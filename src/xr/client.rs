@@ -34,96 +34,52 @@ pub enum Step {
     Finished,
 }
 
-/// A headless OpenXR session. Fields drop in order: input, frame stream, session, instance.
-pub struct HeadlessClient {
-    input: Input,
-    stream: xr::FrameStream<xr::Headless>,
-    waiter: xr::FrameWaiter,
-    session: xr::Session<xr::Headless>,
-    runtime: Runtime,
-    machine: Machine,
-    pacing: Pacing,
-    /// The self-paced period.
-    period: Duration,
-    epoch: Instant,
+/// What every session kind shares: the runtime, the session, its input and its state machine.
+/// Fields drop in order: input (spaces, actions), session, then the instance.
+pub(crate) struct Core<G: xr::Graphics> {
+    pub(crate) input: Input,
+    pub(crate) session: xr::Session<G>,
+    pub(crate) machine: Machine,
     events: xr::EventDataBuffer,
+    epoch: Instant,
+    pub(crate) runtime: Runtime,
 }
 
-impl HeadlessClient {
-    /// Connects to the runtime and creates the session. `epoch` is the pipeline's time zero
-    /// (operator frames are stamped in ns since it); `rate_hz` paces a self-paced loop.
-    pub fn new(epoch: Instant, rate_hz: f64) -> Result<HeadlessClient, Error> {
-        let runtime = Runtime::new(SessionKind::Headless, epoch)?;
-        let (session, waiter, stream) =
-            handshake::create_headless_session(&runtime.instance, runtime.system)?;
+impl<G: xr::Graphics> Core<G> {
+    pub(crate) fn new(
+        runtime: Runtime,
+        session: xr::Session<G>,
+        epoch: Instant,
+    ) -> Result<Self, Error> {
         let input = Input::new(&runtime.instance, &session, runtime.enabled.hand_tracking)?;
-        Ok(HeadlessClient {
+        Ok(Core {
             input,
-            stream,
-            waiter,
             session,
-            runtime,
             machine: Machine::default(),
-            pacing: Pacing::Runtime,
-            period: Duration::from_secs_f64(1.0 / rate_hz),
-            epoch,
             events: xr::EventDataBuffer::new(),
+            epoch,
+            runtime,
         })
     }
 
-    pub fn runtime(&self) -> &Runtime {
-        &self.runtime
-    }
-
-    pub fn state(&self) -> SessionState {
-        self.machine.state()
-    }
-
-    pub fn focused(&self) -> bool {
-        self.machine.focused()
-    }
-
-    /// The interaction profile of each hand (left, right); empty when none.
-    pub fn profiles(&self) -> &[String; 2] {
-        &self.input.profiles
-    }
-
-    pub fn hand_tracking(&self) -> bool {
-        self.input.hand_tracking()
-    }
-
-    /// Asks the runtime to end the session; keep stepping until [`Step::Finished`].
-    pub fn request_exit(&mut self) -> Result<(), Error> {
-        let action = self.machine.handle(Event::ExitRequested);
-        self.perform(action)
-    }
-
-    /// One iteration: handle the runtime's events, then (while running) time one frame and
-    /// sample the input at its display time. An error that means the runtime is gone leaves
-    /// the client finished.
-    pub fn step(&mut self) -> Result<Step, Error> {
-        let result = self.step_inner();
-        if let Err(e) = &result
-            && e.is_runtime_lost()
-        {
-            self.machine.handle(Event::RuntimeLost);
-        }
-        result
-    }
-
-    fn step_inner(&mut self) -> Result<Step, Error> {
+    /// Handles the runtime's events; `Some(step)` when there is no frame to run now.
+    pub(crate) fn begin_step(&mut self) -> Result<Option<Step>, Error> {
         if self.machine.lost() {
-            return Ok(Step::Finished);
+            return Ok(Some(Step::Finished));
         }
         self.poll_events()?;
         if self.machine.finished() {
-            return Ok(Step::Finished);
+            return Ok(Some(Step::Finished));
         }
         if !self.machine.running() {
             std::thread::sleep(Duration::from_millis(10));
-            return Ok(Step::Waiting);
+            return Ok(Some(Step::Waiting));
         }
-        let time = self.frame()?;
+        Ok(None)
+    }
+
+    /// The operator's input at `time` (idle unless focused).
+    pub(crate) fn sample(&mut self, time: xr::Time) -> Result<Step, Error> {
         let time_ns = self
             .runtime
             .epoch_ns(time)
@@ -136,48 +92,19 @@ impl HeadlessClient {
         Ok(Step::Sample(Box::new(sample)))
     }
 
-    /// Times one frame; returns the time to locate poses at.
-    fn frame(&mut self) -> Result<xr::Time, Error> {
-        if let Pacing::Runtime = self.pacing {
-            let state = check("xrWaitFrame", self.waiter.wait())?;
-            match self.stream.begin() {
-                Ok(()) => {
-                    check(
-                        "xrEndFrame",
-                        self.stream.end(
-                            state.predicted_display_time,
-                            xr::EnvironmentBlendMode::OPAQUE,
-                            &[],
-                        ),
-                    )?;
-                    return Ok(state.predicted_display_time);
-                }
-                Err(xr::sys::Result::ERROR_CALL_ORDER_INVALID)
-                    if self.runtime.enabled.convert_timespec =>
-                {
-                    tracing::warn!(
-                        runtime = %self.runtime.name,
-                        "headless xrBeginFrame refused (CALL_ORDER_INVALID, Monado 25.0): pacing frames ourselves"
-                    );
-                    self.pacing = Pacing::SelfPaced {
-                        next: Instant::now(),
-                    };
-                }
-                Err(result) => return Err(Error::from_call("xrBeginFrame", result)),
-            }
+    /// Marks the runtime lost when `result` says it is gone.
+    pub(crate) fn note<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
+        if let Err(e) = &result
+            && e.is_runtime_lost()
+        {
+            self.machine.handle(Event::RuntimeLost);
         }
-        if let Pacing::SelfPaced { next } = &mut self.pacing {
-            let now = Instant::now();
-            if *next > now {
-                std::thread::sleep(*next - now);
-            }
-            *next = (*next + self.period).max(Instant::now());
-        }
-        let now = check(
-            "xrConvertTimespecTimeToTimeKHR",
-            self.runtime.instance.now(),
-        )?;
-        Ok(now)
+        result
+    }
+
+    pub(crate) fn request_exit(&mut self) -> Result<(), Error> {
+        let action = self.machine.handle(Event::ExitRequested);
+        self.perform(action)
     }
 
     fn poll_events(&mut self) -> Result<(), Error> {
@@ -243,6 +170,119 @@ impl HeadlessClient {
     }
 }
 
+/// A headless OpenXR session (no graphics): input only.
+pub struct HeadlessClient {
+    stream: xr::FrameStream<xr::Headless>,
+    waiter: xr::FrameWaiter,
+    core: Core<xr::Headless>,
+    pacing: Pacing,
+    /// The self-paced period.
+    period: Duration,
+}
+
+impl HeadlessClient {
+    /// Connects to the runtime and creates the session. `epoch` is the pipeline's time zero
+    /// (operator frames are stamped in ns since it); `rate_hz` paces a self-paced loop.
+    pub fn new(epoch: Instant, rate_hz: f64) -> Result<HeadlessClient, Error> {
+        let runtime = Runtime::new(SessionKind::Headless, epoch)?;
+        let (session, waiter, stream) =
+            handshake::create_headless_session(&runtime.instance, runtime.system)?;
+        Ok(HeadlessClient {
+            stream,
+            waiter,
+            core: Core::new(runtime, session, epoch)?,
+            pacing: Pacing::Runtime,
+            period: Duration::from_secs_f64(1.0 / rate_hz),
+        })
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.core.runtime
+    }
+
+    pub fn state(&self) -> SessionState {
+        self.core.machine.state()
+    }
+
+    pub fn focused(&self) -> bool {
+        self.core.machine.focused()
+    }
+
+    /// The interaction profile of each hand (left, right); empty when none.
+    pub fn profiles(&self) -> &[String; 2] {
+        &self.core.input.profiles
+    }
+
+    pub fn hand_tracking(&self) -> bool {
+        self.core.input.hand_tracking()
+    }
+
+    /// Asks the runtime to end the session; keep stepping until [`Step::Finished`].
+    pub fn request_exit(&mut self) -> Result<(), Error> {
+        let result = self.core.request_exit();
+        self.core.note(result)
+    }
+
+    /// One iteration: handle the runtime's events, then (while running) time one frame and
+    /// sample the input at its display time. An error that means the runtime is gone leaves
+    /// the client finished.
+    pub fn step(&mut self) -> Result<Step, Error> {
+        let result = self.step_inner();
+        self.core.note(result)
+    }
+
+    fn step_inner(&mut self) -> Result<Step, Error> {
+        if let Some(step) = self.core.begin_step()? {
+            return Ok(step);
+        }
+        let time = self.frame()?;
+        self.core.sample(time)
+    }
+
+    /// Times one frame; returns the time to locate poses at.
+    fn frame(&mut self) -> Result<xr::Time, Error> {
+        if let Pacing::Runtime = self.pacing {
+            let state = check("xrWaitFrame", self.waiter.wait())?;
+            match self.stream.begin() {
+                Ok(()) => {
+                    check(
+                        "xrEndFrame",
+                        self.stream.end(
+                            state.predicted_display_time,
+                            xr::EnvironmentBlendMode::OPAQUE,
+                            &[],
+                        ),
+                    )?;
+                    return Ok(state.predicted_display_time);
+                }
+                Err(xr::sys::Result::ERROR_CALL_ORDER_INVALID)
+                    if self.core.runtime.enabled.convert_timespec =>
+                {
+                    tracing::warn!(
+                        runtime = %self.core.runtime.name,
+                        "headless xrBeginFrame refused (CALL_ORDER_INVALID, Monado 25.0): pacing frames ourselves"
+                    );
+                    self.pacing = Pacing::SelfPaced {
+                        next: Instant::now(),
+                    };
+                }
+                Err(result) => return Err(Error::from_call("xrBeginFrame", result)),
+            }
+        }
+        if let Pacing::SelfPaced { next } = &mut self.pacing {
+            let now = Instant::now();
+            if *next > now {
+                std::thread::sleep(*next - now);
+            }
+            *next = (*next + self.period).max(Instant::now());
+        }
+        check(
+            "xrConvertTimespecTimeToTimeKHR",
+            self.core.runtime.instance.now(),
+        )
+    }
+}
+
 /// An OpenXR session that yields operator samples: headless or with graphics.
 pub trait Source {
     /// One iteration of the session loop (see [`HeadlessClient::step`]).
@@ -265,10 +305,10 @@ impl Source for HeadlessClient {
     }
 
     fn runtime_name(&self) -> String {
-        self.runtime.name.clone()
+        self.core.runtime.name.clone()
     }
 
     fn profiles(&self) -> [String; 2] {
-        self.input.profiles.clone()
+        self.core.input.profiles.clone()
     }
 }

@@ -36,9 +36,11 @@ pub mod input;
 pub mod instance;
 pub mod remote;
 pub mod session;
+pub mod vulkan;
 
 pub use client::{HeadlessClient, Source, Step};
 pub use error::Error;
 pub use input::{Controller, Sample};
 pub use instance::{Runtime, SessionKind};
 pub use session::SessionState;
+pub use vulkan::{ClearEyes, EyeRenderer, EyeView, VulkanClient};

@@ -10,7 +10,9 @@ use teleop_bridge::demo;
 use teleop_bridge::msg::OperatorFrame;
 use teleop_bridge::robot::{Robot, RobotState};
 use teleop_bridge::xr::remote::{Injector, RemoteState, Streamer};
-use teleop_bridge::xr::{Error as XrError, HeadlessClient, Sample, SessionState, Step};
+use teleop_bridge::xr::{
+    ClearEyes, Error as XrError, HeadlessClient, Sample, SessionState, Source, Step, VulkanClient,
+};
 
 use super::xr_support::{Devices, inside};
 
@@ -433,4 +435,72 @@ fn teleop_run_with_xr_input_exits_cleanly_with_a_clear_message_when_the_runtime_
         stdout.contains("latency, predicted display time"),
         "{stdout}"
     );
+}
+
+#[test]
+fn vulkan_session_on_lavapipe_submits_over_a_hundred_stereo_frames() {
+    if !inside(
+        "xr::vulkan_session_on_lavapipe_submits_over_a_hundred_stereo_frames",
+        Devices::Remote,
+    ) {
+        return;
+    }
+    let streamer = Streamer::start(
+        Injector::connect(Duration::from_secs(10)).expect("remote driver port"),
+        RemoteState::standing(),
+        200.0,
+    );
+    let epoch = Instant::now();
+    let mut client =
+        VulkanClient::new(epoch, Box::new(ClearEyes)).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "runtime {}, adapter {}",
+        client.runtime().name,
+        client.adapter_name()
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut focused_samples = 0;
+    while client.frames_submitted < 110 {
+        match client
+            .step()
+            .unwrap_or_else(|e| panic!("after {} frames: {e}", client.frames_submitted))
+        {
+            Step::Sample(s) => {
+                if s.frame
+                    .head
+                    .is_some_and(|h| close(&h, &RemoteState::standing().head, 1e-3, 1e-3))
+                {
+                    focused_samples += 1;
+                }
+            }
+            Step::Waiting => {}
+            Step::Finished => panic!("session ended after {} frames", client.frames_submitted),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} frames in 60 s, state {:?}",
+            client.frames_submitted,
+            client.state()
+        );
+    }
+    assert!(client.focused(), "{:?}", client.state());
+    assert!(
+        focused_samples > 50,
+        "{focused_samples} samples saw the head"
+    );
+    client.request_exit().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.step() {
+            Ok(Step::Finished) => break,
+            Ok(_) => {}
+            Err(e) => panic!("exiting: {e}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "exit stuck in {:?}",
+            client.state()
+        );
+    }
+    drop(streamer);
 }
