@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use teleop_xr::{HeadlessClient, drive};
+use teleop_xr::{ClearEyes, HeadlessClient, Source, VulkanClient, drive};
 
 use crate::xr as teleop_xr;
 
@@ -36,19 +36,21 @@ pub struct XrArgs {
 pub fn run(robot: Option<PathBuf>, args: &XrArgs) -> anyhow::Result<()> {
     let profile = robot.unwrap_or_else(|| super::demo::bundled("profiles/teleop_humanoid.toml"));
     let epoch = Instant::now();
-    if !args.headless {
-        anyhow::bail!("--input xr needs --headless for now: the Vulkan session is not built yet");
-    }
-    let mut source = HeadlessClient::new(epoch, 90.0)?;
+    let mut source: Box<dyn Source> = if args.headless {
+        Box::new(HeadlessClient::new(epoch, 90.0)?)
+    } else {
+        // Until the stereo renderer lands, each eye shows a plain colour.
+        Box::new(VulkanClient::new(epoch, Box::new(ClearEyes))?)
+    };
     eprintln!(
         "xr: {} driving {} (squeeze: clutch, trigger: gripper, menu: quit)…",
-        source.runtime().name,
+        source.runtime_name(),
         profile.display()
     );
     let options = drive::Options {
         duration_s: args.seconds,
     };
-    let report = drive::run(&profile, &mut source, options, epoch)?;
+    let report = drive::run(&profile, source.as_mut(), options, epoch)?;
     println!("{report}");
     match report.ended {
         drive::Ended::SessionEnded => Ok(()),
