@@ -95,7 +95,7 @@ pub fn oriented_pose(location: &xr::SpaceLocation) -> Option<Isometry3<f64>> {
 
 #[cfg(test)]
 mod tests {
-    use std::f64::consts::FRAC_PI_2;
+    use std::f64::consts::{FRAC_PI_2, FRAC_PI_6};
 
     use nalgebra::{Point3, Vector3};
 
@@ -149,9 +149,9 @@ mod tests {
         assert!(close(&(robot.rotation * Vector3::x()), &Vector3::y()));
         // Pitch up 30° in XR (about +X): forward tips towards +Y; the robot's forward tips
         // towards +Z, a rotation about −Y.
-        let pitch = Isometry3::rotation(Vector3::x() * 0.5236);
+        let pitch = Isometry3::rotation(Vector3::x() * FRAC_PI_6);
         let robot = robot_pose_from_xr(&pitch);
-        let expected = UnitQuaternion::from_axis_angle(&-Vector3::y_axis(), 0.5236);
+        let expected = UnitQuaternion::from_axis_angle(&-Vector3::y_axis(), FRAC_PI_6);
         assert!(robot.rotation.angle_to(&expected) < 1e-12);
     }
 

@@ -189,31 +189,15 @@ impl Input {
             "xrCreateActionSet",
             instance.create_action_set("teleop", "Teleoperation", 0),
         )?;
-        macro_rules! action {
-            ($name:expr, $label:expr) => {
-                check("xrCreateAction", set.create_action($name, $label, &hands))?
-            };
-        }
-        let input_actions = (
-            action!("grip_pose", "Hand pose"),
-            action!("aim_pose", "Pointing pose"),
-            action!("trigger", "Close gripper"),
-            action!("squeeze", "Clutch"),
-            action!("primary", "Primary button"),
-            action!("secondary", "Secondary button"),
-            action!("menu", "Menu"),
-            action!("thumbstick", "Thumbstick"),
-        );
-        let (grip, aim, trigger, squeeze, primary, secondary, menu, thumbstick): (
-            xr::Action<xr::Posef>,
-            xr::Action<xr::Posef>,
-            xr::Action<f32>,
-            xr::Action<f32>,
-            xr::Action<bool>,
-            xr::Action<bool>,
-            xr::Action<bool>,
-            xr::Action<xr::Vector2f>,
-        ) = input_actions;
+        let both = &hands;
+        let grip: xr::Action<xr::Posef> = action(&set, "grip_pose", "Hand pose", both)?;
+        let aim: xr::Action<xr::Posef> = action(&set, "aim_pose", "Pointing pose", both)?;
+        let trigger: xr::Action<f32> = action(&set, "trigger", "Close gripper", both)?;
+        let squeeze: xr::Action<f32> = action(&set, "squeeze", "Clutch", both)?;
+        let primary: xr::Action<bool> = action(&set, "primary", "Primary button", both)?;
+        let secondary: xr::Action<bool> = action(&set, "secondary", "Secondary button", both)?;
+        let menu: xr::Action<bool> = action(&set, "menu", "Menu", both)?;
+        let thumbstick: xr::Action<xr::Vector2f> = action(&set, "thumbstick", "Thumbstick", both)?;
         let mut suggested = 0;
         for (profile, table) in BINDINGS {
             let mut bindings = Vec::new();
@@ -493,6 +477,15 @@ impl Input {
         }
         Ok(c)
     }
+}
+
+fn action<T: xr::ActionTy>(
+    set: &xr::ActionSet,
+    name: &str,
+    label: &str,
+    hands: &[xr::Path; 2],
+) -> Result<xr::Action<T>, Error> {
+    check("xrCreateAction", set.create_action(name, label, hands))
 }
 
 /// Pinch strength from the thumb and index tips: 1 when they touch (< 1.5 cm), 0 when apart

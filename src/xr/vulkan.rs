@@ -233,7 +233,7 @@ impl VulkanClient {
                 label: Some("eyes"),
             });
         let mut poses = [xr::Posef::IDENTITY; 2];
-        for eye in 0..2 {
+        for (eye, pose) in poses.iter_mut().enumerate() {
             let located = views.get(eye);
             let view = EyeView {
                 eye,
@@ -256,7 +256,7 @@ impl VulkanClient {
                 swapchain.format,
                 &view,
             );
-            poses[eye] = match rendered_from {
+            *pose = match rendered_from {
                 Some(pose) => xr_from_isometry(&pose),
                 None => located.map_or(xr::Posef::IDENTITY, |v| v.pose),
             };

@@ -209,7 +209,9 @@ impl Rig {
                 self.frame = Some(sample.frame);
             }
             for _ in 0..TICKS_PER_SAMPLE {
-                let now_ns = self.epoch.elapsed().as_nanos() as u64;
+                // Synchronous: the sample is the newest there is, however slowly a loaded
+                // machine runs this loop; the pipeline's stale check is for real-time threads.
+                let now_ns = self.frame.map_or(0, |f| f.time_ns);
                 let report = self.scene.pipeline.tick(self.frame.as_ref(), now_ns);
                 self.outcomes.push(report.outcome);
                 self.scene
