@@ -39,6 +39,9 @@ pub struct RemoteController {
     pub a: bool,
     pub b: bool,
     pub system: bool,
+    /// Finger curls (thumb to little finger, 0 open to 1 closed): the driver then also reports
+    /// a tracked hand (`XR_EXT_hand_tracking`) built from them; `None`: no hand tracking.
+    pub hand_curl: Option<[f32; 5]>,
 }
 
 impl RemoteController {
@@ -53,6 +56,7 @@ impl RemoteController {
             a: false,
             b: false,
             system: false,
+            hand_curl: None,
         }
     }
 }
@@ -91,13 +95,13 @@ impl RemoteState {
         for c in [&self.left, &self.right] {
             w.pose(&c.pose);
             w.floats(&[0.0; 6]); // linear and angular velocity
-            w.floats(&[0.0; 5]); // hand curl
+            w.floats(&c.hand_curl.unwrap_or([0.0; 5]));
             w.floats(&[c.trigger, c.squeeze, c.squeeze]); // trigger, squeeze, squeeze force
             w.floats(&c.thumbstick);
             w.floats(&[0.0; 3]); // trackpad force, trackpad
             let touch_trigger = c.trigger > 0.0;
             w.bytes(&[
-                0, // hand_tracking_active
+                c.hand_curl.is_some() as u8,
                 c.active as u8,
                 c.system as u8,
                 c.system as u8,

@@ -115,6 +115,23 @@ fn headless_session_reaches_focused_reads_head_and_controllers_and_exits() {
         "{} vs {now_ns}",
         s.frame.time_ns
     );
+    // A tracked hand where the runtime offers one: the remote driver builds it from curls.
+    if client.hand_tracking() {
+        streamer.update(|s| s.left.hand_curl = Some([0.2; 5]));
+        let mut joints = None;
+        step_until(&mut client, Duration::from_secs(5), |_, s| {
+            joints = s.and_then(|s| s.left.joints);
+            joints.is_some()
+        });
+        let joints = joints.unwrap();
+        let palm = joints[0].expect("palm tracked");
+        let from_grip = (palm.translation.vector - pose.left.pose.translation.vector).norm();
+        eprintln!(
+            "left palm {from_grip:.3} m from the grip; {} of 26 joints tracked",
+            joints.iter().flatten().count()
+        );
+        assert!(from_grip < 0.2, "palm {from_grip} m from the controller");
+    }
     client.request_exit().unwrap();
     finish(&mut client);
     drop(streamer);
