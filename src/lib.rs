@@ -25,6 +25,7 @@
 //! - [`config`]: robot profiles (TOML), checked against the URDF.
 //! - [`control`]: the safety filter between the IK and the robot.
 //! - [`msg`], [`retarget`]: operator frames; clutch, scaling, workspace box, jitter filter.
+//! - [`xr`]: the OpenXR client (headset → operator frames; the robot's view → headset).
 //! - [`cli`]: the `teleop` command line.
 
 #![deny(unsafe_code)]

@@ -523,3 +523,44 @@ fn vulkan_session_on_lavapipe_submits_over_a_hundred_stereo_frames() {
     }
     drop(streamer);
 }
+
+/// `teleop run --input xr --headless`'s one-line error.
+fn teleop_xr_error() -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(["run", "--input", "xr", "--headless", "--seconds", "1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("{stderr}"))
+        .to_string()
+}
+
+#[test]
+fn without_a_running_runtime_teleop_says_so_in_one_line() {
+    if !inside(
+        "xr::without_a_running_runtime_teleop_says_so_in_one_line",
+        Devices::NoService,
+    ) {
+        return;
+    }
+    let error = teleop_xr_error();
+    assert!(error.contains("no OpenXR runtime available"), "{error}");
+}
+
+#[test]
+fn without_an_openxr_loader_teleop_says_so_in_one_line() {
+    // On the host: Debian 12 without libopenxr-loader1 (the chroot has it).
+    if std::env::var_os("TELEOP_XR_INSIDE").is_some()
+        || Path::new("/usr/lib/x86_64-linux-gnu/libopenxr_loader.so.1").exists()
+    {
+        eprintln!("skipping: an OpenXR loader is installed here");
+        return;
+    }
+    let error = teleop_xr_error();
+    assert!(error.contains("OpenXR loader not found"), "{error}");
+}

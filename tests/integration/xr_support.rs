@@ -29,6 +29,8 @@ pub fn service_pid() -> u32 {
 pub enum Devices {
     /// Poses from our injector over TCP 4242.
     Remote,
+    /// No service running: the runtime is installed but not there.
+    NoService,
 }
 
 /// `true` when the test body should run now (we are inside the chroot). On the host: runs
@@ -60,17 +62,20 @@ pub fn inside(test: &str, devices: Devices) -> bool {
     }
     let _one_at_a_time = RUNTIME.lock().unwrap_or_else(|e| e.into_inner());
     let mode = match devices {
-        Devices::Remote => "remote",
+        Devices::Remote => Some("remote"),
+        Devices::NoService => None,
     };
-    let started = Command::new(script())
-        .args(["start", mode])
-        .output()
-        .unwrap();
-    assert!(
-        started.status.success(),
-        "starting monado-service: {}",
-        String::from_utf8_lossy(&started.stderr)
-    );
+    if let Some(mode) = mode {
+        let started = Command::new(script())
+            .args(["start", mode])
+            .output()
+            .unwrap();
+        assert!(
+            started.status.success(),
+            "starting monado-service: {}",
+            String::from_utf8_lossy(&started.stderr)
+        );
+    }
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(script())
         .arg("exec")
