@@ -167,11 +167,17 @@ cmd_exec() {
     [ $# -ge 1 ] || die "exec needs a binary"
     ready || die "no runtime at $ROOT: run '$0 setup' first"
     need_root
-    local bin="$1" staged
+    local bin staged
+    bin="$(realpath "$1")"
     shift
-    mkdir -p "$ROOT/tmp/teleop-xr"
-    staged="/tmp/teleop-xr/$(basename "$bin")"
-    cp -f "$bin" "$ROOT$staged"
+    case "$bin" in
+    "$PROJECT"/*) staged="$bin" ;; # visible inside through the bind mount below
+    *)
+        mkdir -p "$ROOT/tmp/teleop-xr"
+        staged="/tmp/teleop-xr/$(basename "$bin")"
+        cp -f "$bin" "$ROOT$staged"
+        ;;
+    esac
     local cwd="/"
     case "$PWD/" in "$PROJECT"/*) cwd="$PWD" ;; esac
     local pass=()

@@ -66,7 +66,8 @@ pub fn inside(test: &str, devices: Devices) -> bool {
         Devices::NoService => None,
     };
     if let Some(mode) = mode {
-        let started = Command::new(script())
+        let started = niced()
+            .arg(script())
             .args(["start", mode])
             .output()
             .unwrap();
@@ -77,7 +78,8 @@ pub fn inside(test: &str, devices: Devices) -> bool {
         );
     }
     let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(script())
+    let mut child = niced()
+        .arg(script())
         .arg("exec")
         .arg(&exe)
         .args([
@@ -125,6 +127,14 @@ pub fn inside(test: &str, devices: Devices) -> bool {
     print!("{out}");
     eprint!("{err}");
     false
+}
+
+/// The runtime and the client at a lower priority: they are built to tolerate a slow machine
+/// (simulated-time scripts, generous timeouts), the timing-sensitive tests beside them are not.
+fn niced() -> Command {
+    let mut command = Command::new("nice");
+    command.args(["-n", "10"]);
+    command
 }
 
 fn tail(text: &str, lines: usize) -> String {
