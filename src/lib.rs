@@ -26,6 +26,7 @@
 //! - [`control`]: the safety filter between the IK and the robot.
 //! - [`msg`], [`retarget`]: operator frames; clutch, scaling, workspace box, jitter filter.
 //! - [`record`]: demonstrations to MCAP episodes; replay; LeRobot export.
+//! - [`xr`]: the OpenXR client (headset → operator frames; the robot's view → headset).
 //! - [`cli`]: the `teleop` command line.
 
 #![deny(unsafe_code)]
@@ -44,3 +45,4 @@ pub mod render;
 pub mod retarget;
 pub mod robot;
 pub mod sim;
+pub mod xr;

@@ -20,4 +20,6 @@ mod integration {
     pub mod safety;
     pub mod script;
     pub mod sim;
+    pub mod xr;
+    pub mod xr_support;
 }

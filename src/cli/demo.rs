@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::demo::{Options, View};
 
 /// The bundled files, found beside the executable's source tree or the working directory.
-fn bundled(relative: &str) -> PathBuf {
+pub fn bundled(relative: &str) -> PathBuf {
     let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
     if in_tree.exists() {
         in_tree

@@ -5,6 +5,7 @@ mod demo;
 mod inspect;
 mod kin;
 mod record;
+mod xr;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,8 @@ enum Command {
         /// Operator id written into recorded episodes (default: $USER).
         #[arg(long, requires = "record")]
         operator: Option<String>,
+        #[command(flatten)]
+        xr: xr::XrArgs,
     },
     /// Episode files: repair a cut-off one, show one's contents.
     #[command(subcommand)]
@@ -74,6 +77,15 @@ enum Command {
         /// Also export episodes the operator discarded.
         #[arg(long)]
         include_discarded: bool,
+    },
+    /// The simulated humanoid driven by an operator source (`--input xr`: a headset through
+    /// any OpenXR runtime), in real time, until the session ends.
+    Run {
+        /// Robot profile (TOML); default: the bundled humanoid.
+        #[arg(long)]
+        robot: Option<PathBuf>,
+        #[command(flatten)]
+        xr: xr::XrArgs,
     },
     /// Describe a URDF: tree, DoF, joint limits, suggested chains, mesh status.
     Inspect {
@@ -114,6 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         view: demo::ViewArgs::default(),
         record: None,
         operator: None,
+        xr: xr::XrArgs::default(),
     }) {
         Command::Demo {
             robot,
@@ -122,7 +135,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             view,
             record,
             operator,
-        } => demo::run(robot, script, realtime, view, record, operator),
+            xr,
+        } => match xr.input {
+            xr::Input::Script => demo::run(robot, script, realtime, view, record, operator),
+            xr::Input::Xr => xr::run(robot, &xr),
+        },
         Command::Record(command) => record::run(command),
         Command::Replay {
             file,
@@ -135,6 +152,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             fps,
             include_discarded,
         } => record::export(&lerobot, &files, fps, include_discarded),
+        Command::Run { robot, xr } => match xr.input {
+            xr::Input::Xr => xr::run(robot, &xr),
+            xr::Input::Script => {
+                demo::run(robot, None, true, demo::ViewArgs::default(), None, None)
+            }
+        },
         Command::Inspect { urdf, json } => inspect::run(&urdf, json),
         Command::Kin(command) => kin::run(command),
     }

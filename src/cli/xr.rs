@@ -1,0 +1,59 @@
+//! `--input xr`: the demo's scene driven by a headset through any OpenXR runtime.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use teleop_xr::{ClearEyes, HeadlessClient, Source, VulkanClient, drive};
+
+use crate::xr as teleop_xr;
+
+/// Where operator frames come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Input {
+    /// The scripted trainer (`--script`).
+    #[default]
+    Script,
+    /// A headset through the active OpenXR runtime.
+    Xr,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct XrArgs {
+    /// Operator source.
+    #[arg(long, value_enum, default_value_t = Input::Script)]
+    pub input: Input,
+    /// With `--input xr`: an input-only session (XR_MND_headless), nothing shown in the
+    /// headset.
+    #[arg(long)]
+    pub headless: bool,
+    /// With `--input xr`: stop after this many seconds (default: when the session ends; the
+    /// menu button ends it).
+    #[arg(long, value_name = "S")]
+    pub seconds: Option<f64>,
+}
+
+pub fn run(robot: Option<PathBuf>, args: &XrArgs) -> anyhow::Result<()> {
+    let profile = robot.unwrap_or_else(|| super::demo::bundled("profiles/teleop_humanoid.toml"));
+    let epoch = Instant::now();
+    let mut source: Box<dyn Source> = if args.headless {
+        Box::new(HeadlessClient::new(epoch, 90.0)?)
+    } else {
+        // Until the stereo renderer lands, each eye shows a plain colour.
+        Box::new(VulkanClient::new(epoch, Box::new(ClearEyes))?)
+    };
+    eprintln!(
+        "xr: {} driving {} (squeeze: clutch, trigger: gripper, menu: quit)…",
+        source.runtime_name(),
+        profile.display()
+    );
+    let options = drive::Options {
+        duration_s: args.seconds,
+    };
+    let report = drive::run(&profile, source.as_mut(), options, epoch)?;
+    println!("{report}");
+    match report.ended {
+        drive::Ended::SessionEnded => Ok(()),
+        drive::Ended::Failed(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,566 @@
+//! The OpenXR client against a real runtime (Monado 25, headless, remote driver): see
+//! `xr_support` for how each test gets its own service inside the chroot.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
+use teleop_bridge::control::TickOutcome;
+use teleop_bridge::demo;
+use teleop_bridge::msg::OperatorFrame;
+use teleop_bridge::robot::{Robot, RobotState};
+use teleop_bridge::xr::remote::{Injector, RemoteState, Streamer};
+use teleop_bridge::xr::{
+    ClearEyes, Error as XrError, HeadlessClient, Sample, SessionState, Source, Step, VulkanClient,
+};
+
+use super::xr_support::{Devices, inside};
+
+/// Steps `client` until `done` says so, feeding every sample to it; panics after `timeout`.
+fn step_until(
+    client: &mut HeadlessClient,
+    timeout: Duration,
+    mut done: impl FnMut(&HeadlessClient, Option<&Sample>) -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let step = client.step().unwrap_or_else(|e| panic!("{e}"));
+        let sample = match &step {
+            Step::Sample(s) => Some(&**s),
+            _ => None,
+        };
+        if done(client, sample) {
+            return;
+        }
+        assert!(step != Step::Finished, "session finished early");
+        assert!(
+            Instant::now() < deadline,
+            "timed out in state {:?}",
+            client.state()
+        );
+    }
+}
+
+fn close(a: &Isometry3<f64>, b: &Isometry3<f64>, metres: f64, radians: f64) -> bool {
+    (a.translation.vector - b.translation.vector).norm() < metres
+        && a.rotation.angle_to(&b.rotation) < radians
+}
+
+#[test]
+fn headless_session_reaches_focused_reads_head_and_controllers_and_exits() {
+    if !inside(
+        "xr::headless_session_reaches_focused_reads_head_and_controllers_and_exits",
+        Devices::Remote,
+    ) {
+        return;
+    }
+    let mut pose = RemoteState::standing();
+    pose.head = Isometry3::from_parts(
+        Translation3::new(0.05, 1.62, 0.1),
+        UnitQuaternion::from_euler_angles(-0.2, 0.3, 0.0),
+    );
+    pose.left.pose = Isometry3::from_parts(
+        Translation3::new(-0.25, 1.1, -0.35),
+        UnitQuaternion::from_euler_angles(0.4, 0.0, 0.1),
+    );
+    pose.right.pose = Isometry3::translation(0.3, 1.25, -0.4);
+    pose.right.trigger = 0.8;
+    pose.right.squeeze = 0.5;
+    let streamer = Streamer::start(
+        Injector::connect(Duration::from_secs(10)).expect("remote driver port"),
+        pose,
+        200.0,
+    );
+    let epoch = Instant::now();
+    let mut client = HeadlessClient::new(epoch, 90.0).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("runtime: {}", client.runtime().name);
+    step_until(&mut client, Duration::from_secs(15), |c, _| c.focused());
+    assert_eq!(client.state(), SessionState::Focused);
+    let mut seen = None;
+    step_until(&mut client, Duration::from_secs(5), |_, s| {
+        let Some(s) = s else { return false };
+        let f = &s.frame;
+        let ok = [
+            (f.head, pose.head),
+            (f.left.grip, pose.left.pose),
+            (f.right.grip, pose.right.pose),
+        ]
+        .iter()
+        .all(|(got, want)| got.is_some_and(|g| close(&g, want, 1e-3, 1e-3)));
+        seen = Some(*s);
+        ok
+    });
+    let s = seen.unwrap();
+    eprintln!(
+        "profiles: {:?}, hand tracking: {}",
+        client.profiles(),
+        client.hand_tracking()
+    );
+    assert!((s.frame.right.trigger - 0.8).abs() < 1e-3, "{s:?}");
+    assert!((s.right.squeeze - 0.5).abs() < 1e-3, "{s:?}");
+    // Squeezed (above the release threshold) since before focus: the clutch stays open until
+    // the squeeze is released once.
+    assert_eq!(s.frame.right.squeeze, 0.0, "{s:?}");
+    assert_eq!(s.frame.left.trigger, 0.0);
+    assert!(s.right.aim.is_some() && s.left.aim.is_some());
+    assert!(
+        client.profiles()[0].contains("index_controller"),
+        "{:?}",
+        client.profiles()
+    );
+    // The frame's time is the pipeline's clock: since the epoch, close to now.
+    let now_ns = epoch.elapsed().as_nanos() as i64;
+    assert!(
+        (s.frame.time_ns as i64 - now_ns).abs() < 200_000_000,
+        "{} vs {now_ns}",
+        s.frame.time_ns
+    );
+    // A tracked hand where the runtime offers one: the remote driver builds it from curls.
+    if client.hand_tracking() {
+        streamer.update(|s| s.left.hand_curl = Some([0.2; 5]));
+        let mut joints = None;
+        step_until(&mut client, Duration::from_secs(5), |_, s| {
+            joints = s.and_then(|s| s.left.joints);
+            joints.is_some()
+        });
+        let joints = joints.unwrap();
+        let palm = joints[0].expect("palm tracked");
+        let from_grip = (palm.translation.vector - pose.left.pose.translation.vector).norm();
+        eprintln!(
+            "left palm {from_grip:.3} m from the grip; {} of 26 joints tracked",
+            joints.iter().flatten().count()
+        );
+        assert!(from_grip < 0.2, "palm {from_grip} m from the controller");
+    }
+    client.request_exit().unwrap();
+    finish(&mut client);
+    drop(streamer);
+}
+
+/// Steps until the session is over (after an exit request).
+fn finish(client: &mut HeadlessClient) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.step() {
+            Ok(Step::Finished) => return,
+            Ok(_) => {}
+            Err(e) => panic!("exiting: {e}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "exit stuck in {:?}",
+            client.state()
+        );
+    }
+}
+
+/// The demo's scene driven through the runtime: the test scripts the injected poses against
+/// simulated time, and each loop steps the OpenXR client once and the control loop a few ticks
+/// (debug builds simulate slower than real time; the script follows the simulation's clock).
+struct Rig {
+    client: HeadlessClient,
+    streamer: Streamer,
+    scene: demo::Scene,
+    epoch: Instant,
+    state: RobotState,
+    tcp: usize,
+    gripper: usize,
+    frame: Option<OperatorFrame>,
+    outcomes: Vec<TickOutcome>,
+}
+
+const TICKS_PER_SAMPLE: usize = 3;
+
+impl Rig {
+    /// The bundled humanoid with the left hand's motion scale set to `scale`.
+    fn new(scale: f64) -> Rig {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("profiles/teleop_humanoid.toml")).unwrap();
+        let urdf = root.join("urdf/teleop_humanoid.urdf");
+        let text = text
+            .replace(
+                "\"../urdf/teleop_humanoid.urdf\"",
+                &format!("{:?}", urdf.display().to_string()),
+            )
+            .replacen(
+                "motion_scale = 1.0",
+                &format!("motion_scale = {scale:?}"),
+                1,
+            );
+        let dir = tempfile::tempdir().unwrap();
+        let profile = dir.path().join("scaled.toml");
+        std::fs::write(&profile, text).unwrap();
+        let scene = demo::scene(&profile).unwrap_or_else(|e| panic!("{e}"));
+        let tcp = scene.model.link_id("left_tcp_link").unwrap();
+        let joint = scene.model.joint_id("left_gripper_finger_joint").unwrap();
+        let gripper = scene.model.dof_of_joint[joint].unwrap();
+        let streamer = Streamer::start(
+            Injector::connect(Duration::from_secs(10)).expect("remote driver port"),
+            RemoteState::standing(),
+            200.0,
+        );
+        let epoch = Instant::now();
+        let mut client = HeadlessClient::new(epoch, 90.0).unwrap_or_else(|e| panic!("{e}"));
+        step_until(&mut client, Duration::from_secs(15), |c, _| c.focused());
+        let state = RobotState::zeros(scene.sim.dof(), scene.sim.links());
+        Rig {
+            client,
+            streamer,
+            scene,
+            epoch,
+            state,
+            tcp,
+            gripper,
+            frame: None,
+            outcomes: Vec::new(),
+        }
+    }
+
+    /// Runs until simulated time `until_s`, injecting `script(t)` as it goes.
+    fn run(&mut self, until_s: f64, script: impl Fn(f64, &mut RemoteState)) -> Result<(), XrError> {
+        let dt = self.scene.pipeline.tick_period_s();
+        while self.scene.sim.time_s() < until_s {
+            let t = self.scene.sim.time_s();
+            self.streamer.update(|s| script(t, s));
+            if let Step::Sample(sample) = self.client.step()? {
+                self.frame = Some(sample.frame);
+            }
+            for _ in 0..TICKS_PER_SAMPLE {
+                // Synchronous: the sample is the newest there is, however slowly a loaded
+                // machine runs this loop; the pipeline's stale check is for real-time threads.
+                let now_ns = self.frame.map_or(0, |f| f.time_ns);
+                let report = self.scene.pipeline.tick(self.frame.as_ref(), now_ns);
+                self.outcomes.push(report.outcome);
+                self.scene
+                    .sim
+                    .command(self.scene.pipeline.command())
+                    .unwrap();
+                self.scene.sim.advance(dt);
+            }
+        }
+        self.scene.sim.read_state(&mut self.state).unwrap();
+        Ok(())
+    }
+
+    /// Where the simulated left tool is (world frame; the pelvis is not rotated, so these are
+    /// also the robot base's axes).
+    fn tool(&self) -> Vector3<f64> {
+        self.scene.sim.link_pose(self.tcp).translation.vector
+    }
+
+    fn gripper(&self) -> f64 {
+        self.state.positions[self.gripper]
+    }
+}
+
+/// The left hand's injected position over the test: 0.2 m forward (stage −Z) from 1 to 2 s
+/// with the squeeze held; released at 3 s and moved back from 3.2 to 4.2 s; squeezed again at
+/// 4.5 s and the trigger pulled at 5 s.
+fn left_hand_script(t: f64, s: &mut RemoteState) {
+    let start = Vector3::new(-0.2, 1.2, -0.3);
+    let ramp = |a: f64, b: f64| ((t - a) / (b - a)).clamp(0.0, 1.0);
+    let forward = 0.2 * (ramp(1.0, 2.0) - ramp(3.2, 4.2));
+    s.left.pose = Isometry3::translation(start.x, start.y, start.z - forward);
+    let squeezed = (0.5..3.0).contains(&t) || t >= 4.5;
+    s.left.squeeze = if squeezed { 1.0 } else { 0.0 };
+    s.left.trigger = if t >= 5.0 { 1.0 } else { 0.0 };
+}
+
+#[test]
+fn injected_hand_motion_moves_the_simulated_hand_and_the_trigger_closes_the_gripper() {
+    if !inside(
+        "xr::injected_hand_motion_moves_the_simulated_hand_and_the_trigger_closes_the_gripper",
+        Devices::Remote,
+    ) {
+        return;
+    }
+    let mut rig = Rig::new(0.5);
+    let scale = rig.scene.profile.end_effectors[0].motion_scale;
+    assert_eq!(scale, 0.5);
+    let open = rig.scene.profile.grippers[0].open;
+    let closed = rig.scene.profile.grippers[0].closed;
+    rig.run(0.45, left_hand_script).unwrap();
+    assert!(
+        rig.outcomes.iter().all(|o| *o != TickOutcome::Tracking),
+        "nothing moves before the squeeze"
+    );
+    rig.run(1.0, left_hand_script).unwrap();
+    let p0 = rig.tool();
+    rig.run(3.0, left_hand_script).unwrap();
+    let p1 = rig.tool();
+    let moved = p1 - p0;
+    let expected = Vector3::new(0.2 * scale, 0.0, 0.0);
+    eprintln!("tool moved {moved:?} (expected {expected:?})");
+    assert!(
+        (moved - expected).norm() < TRACKING_TOLERANCE_M,
+        "hand 0.2 m forward with the clutch held: tool moved {moved:?}, expected {expected:?}"
+    );
+    // Clutch released: the hand goes back, the robot stays.
+    rig.run(4.4, left_hand_script).unwrap();
+    let p2 = rig.tool();
+    eprintln!("after release and moving back: {:?}", p2 - p1);
+    assert!((p2 - p1).norm() < HOLD_TOLERANCE_M, "held: {:?}", p2 - p1);
+    assert!(
+        (rig.gripper() - open).abs() < 0.005,
+        "open: {}",
+        rig.gripper()
+    );
+    // Clutch again, trigger: the gripper closes (the robot does not jump on re-engaging).
+    rig.run(6.0, left_hand_script).unwrap();
+    let p3 = rig.tool();
+    assert!(
+        (p3 - p2).norm() < HOLD_TOLERANCE_M,
+        "re-anchored: {:?}",
+        p3 - p2
+    );
+    eprintln!("gripper {} (open {open}, closed {closed})", rig.gripper());
+    assert!(
+        (rig.gripper() - closed).abs() < 0.005,
+        "trigger → gripper closes: {}",
+        rig.gripper()
+    );
+    rig.client.request_exit().unwrap();
+    finish(&mut rig.client);
+}
+
+/// How close the simulated tool must follow the scaled hand motion (m): the servos' steady
+/// tracking error after a second of settling, plus the One Euro filter's lag.
+const TRACKING_TOLERANCE_M: f64 = 0.01;
+/// How still a held tool must stay (m).
+const HOLD_TOLERANCE_M: f64 = 0.003;
+
+/// Kills the service by its PID (SIGKILL: no goodbye to its clients).
+fn kill_service() {
+    let pid = super::xr_support::service_pid();
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -KILL {pid}")])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {pid}");
+}
+
+#[test]
+fn runtime_killed_mid_session_is_reported_and_the_robot_holds() {
+    if !inside(
+        "xr::runtime_killed_mid_session_is_reported_and_the_robot_holds",
+        Devices::Remote,
+    ) {
+        return;
+    }
+    let mut rig = Rig::new(1.0);
+    // The robot is following a moving hand when the runtime dies.
+    rig.run(1.5, left_hand_script).unwrap();
+    assert_eq!(rig.outcomes.last(), Some(&TickOutcome::Tracking));
+    kill_service();
+    let killed_at = rig.scene.sim.time_s();
+    let error = loop {
+        match rig.run(rig.scene.sim.time_s() + 0.05, left_hand_script) {
+            Ok(()) => assert!(
+                rig.scene.sim.time_s() < killed_at + 5.0,
+                "no error 5 s after the runtime died"
+            ),
+            Err(e) => break e,
+        }
+    };
+    eprintln!("reported: {error}");
+    assert!(error.is_runtime_lost(), "{error:?}");
+    assert!(error.to_string().contains("runtime went away"), "{error}");
+    // Nothing new arrives: the pipeline's input goes stale and the robot brakes, then holds.
+    let dt = rig.scene.pipeline.tick_period_s();
+    let tick = |rig: &mut Rig| {
+        let now_ns = rig.epoch.elapsed().as_nanos() as u64;
+        let report = rig.scene.pipeline.tick(rig.frame.as_ref(), now_ns);
+        rig.scene.sim.command(rig.scene.pipeline.command()).unwrap();
+        rig.scene.sim.advance(dt);
+        report.outcome
+    };
+    std::thread::sleep(Duration::from_millis(150));
+    for _ in 0..250 {
+        assert_eq!(tick(&mut rig), TickOutcome::Stale);
+    }
+    let braked = rig.tool();
+    for _ in 0..250 {
+        tick(&mut rig);
+    }
+    assert!(
+        (rig.tool() - braked).norm() < HOLD_TOLERANCE_M,
+        "holds: {:?}",
+        rig.tool() - braked
+    );
+    // The session is over; nothing more is asked of the dead runtime.
+    assert_eq!(rig.client.step().ok(), Some(Step::Finished));
+}
+
+#[test]
+fn teleop_run_with_xr_input_exits_cleanly_with_a_clear_message_when_the_runtime_dies() {
+    if !inside(
+        "xr::teleop_run_with_xr_input_exits_cleanly_with_a_clear_message_when_the_runtime_dies",
+        Devices::Remote,
+    ) {
+        return;
+    }
+    let streamer = Streamer::start(
+        Injector::connect(Duration::from_secs(10)).expect("remote driver port"),
+        RemoteState::standing(),
+        200.0,
+    );
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(["run", "--input", "xr", "--headless", "--seconds", "120"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Squeeze after a moment (the clutch opens only after a release), then move the hand.
+    while started.elapsed() < Duration::from_secs(4) {
+        let t = started.elapsed().as_secs_f64();
+        streamer.update(|s| left_hand_script(t, s));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    kill_service();
+    let killed = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(15),
+            "still running 15 s after the runtime died"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    eprintln!("--- stdout\n{stdout}--- stderr (teleop lines)");
+    for line in stderr
+        .lines()
+        .filter(|l| l.starts_with("xr:") || l.starts_with("error:"))
+    {
+        eprintln!("{line}");
+    }
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(error.contains("runtime went away"), "{error}");
+    // The run's report came first: it had the headset's input and drove the robot.
+    assert!(stdout.contains("valve/index_controller"), "{stdout}");
+    assert!(
+        stdout.contains("latency, predicted display time"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn vulkan_session_on_lavapipe_submits_over_a_hundred_stereo_frames() {
+    if !inside(
+        "xr::vulkan_session_on_lavapipe_submits_over_a_hundred_stereo_frames",
+        Devices::Remote,
+    ) {
+        return;
+    }
+    let streamer = Streamer::start(
+        Injector::connect(Duration::from_secs(10)).expect("remote driver port"),
+        RemoteState::standing(),
+        200.0,
+    );
+    let epoch = Instant::now();
+    let mut client =
+        VulkanClient::new(epoch, Box::new(ClearEyes)).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "runtime {}, adapter {}",
+        client.runtime().name,
+        client.adapter_name()
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut focused_samples = 0;
+    while client.frames_submitted < 110 {
+        match client
+            .step()
+            .unwrap_or_else(|e| panic!("after {} frames: {e}", client.frames_submitted))
+        {
+            Step::Sample(s) => {
+                if s.frame
+                    .head
+                    .is_some_and(|h| close(&h, &RemoteState::standing().head, 1e-3, 1e-3))
+                {
+                    focused_samples += 1;
+                }
+            }
+            Step::Waiting => {}
+            Step::Finished => panic!("session ended after {} frames", client.frames_submitted),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} frames in 60 s, state {:?}",
+            client.frames_submitted,
+            client.state()
+        );
+    }
+    assert!(client.focused(), "{:?}", client.state());
+    assert!(
+        focused_samples > 50,
+        "{focused_samples} samples saw the head"
+    );
+    client.request_exit().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.step() {
+            Ok(Step::Finished) => break,
+            Ok(_) => {}
+            Err(e) => panic!("exiting: {e}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "exit stuck in {:?}",
+            client.state()
+        );
+    }
+    drop(streamer);
+}
+
+/// `teleop run --input xr --headless`'s one-line error.
+fn teleop_xr_error() -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(["run", "--input", "xr", "--headless", "--seconds", "1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("{stderr}"))
+        .to_string()
+}
+
+#[test]
+fn without_a_running_runtime_teleop_says_so_in_one_line() {
+    if !inside(
+        "xr::without_a_running_runtime_teleop_says_so_in_one_line",
+        Devices::NoService,
+    ) {
+        return;
+    }
+    let error = teleop_xr_error();
+    assert!(error.contains("no OpenXR runtime available"), "{error}");
+}
+
+#[test]
+fn without_an_openxr_loader_teleop_says_so_in_one_line() {
+    // On the host: Debian 12 without libopenxr-loader1 (the chroot has it).
+    if std::env::var_os("TELEOP_XR_INSIDE").is_some()
+        || Path::new("/usr/lib/x86_64-linux-gnu/libopenxr_loader.so.1").exists()
+    {
+        eprintln!("skipping: an OpenXR loader is installed here");
+        return;
+    }
+    let error = teleop_xr_error();
+    assert!(error.contains("OpenXR loader not found"), "{error}");
+}
