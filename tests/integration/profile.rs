@@ -59,7 +59,7 @@ fn unknown_keys_are_refused_by_name() {
             "control_rate = 500",
             "control_rate",
         ),
-        ("fov_deg = 90", "fov_degrees = 90", "fov_degrees"),
+        ("fov_deg = 75", "fov_degrees = 90", "fov_degrees"),
         (
             "motion_scale = 1.0\nworkspace_min = [0.05, -0.4",
             "motion_scal = 1.0\nworkspace_min = [0.05, -0.4",
@@ -104,7 +104,7 @@ fn bad_values_are_refused_naming_the_key() {
             "end_effector[1].hand",
         ),
         ("hand = \"right\"\nbase", "hand = \"middle\"\nbase", "hand"),
-        ("fov_deg = 90", "fov_deg = 200", "camera.fov_deg"),
+        ("fov_deg = 75", "fov_deg = 200", "camera.fov_deg"),
         (
             "workspace_max = [0.8, 0.7, 0.8]",
             "workspace_max = [0.8, -0.5, 0.8]",

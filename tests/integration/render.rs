@@ -393,23 +393,25 @@ fn the_window_shows_the_stereo_pair_under_xvfb() {
         eprintln!("skipping: Xvfb or xwd not installed");
         return;
     };
-    let display = ":93";
     let runtime = tempfile::tempdir().unwrap();
+    // Xvfb picks a free display itself and writes its number to stdout (-displayfd), so a
+    // stale lock from another run cannot get in the way.
     let mut server = std::process::Command::new(xvfb)
-        .args([display, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
+        .args(["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start Xvfb");
-    let socket = Path::new("/tmp/.X11-unix/X93");
-    for _ in 0..100 {
-        if socket.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut number = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().expect("Xvfb stdout")),
+        &mut number,
+    )
+    .expect("Xvfb display number");
+    let display = format!(":{}", number.trim());
     let mut demo = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
         .args(["demo", "--window"])
-        .env("DISPLAY", display)
+        .env("DISPLAY", &display)
         .env("XDG_RUNTIME_DIR", runtime.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -421,7 +423,7 @@ fn the_window_shows_the_stereo_pair_under_xvfb() {
     while demo.try_wait().expect("demo status").is_none() {
         std::thread::sleep(std::time::Duration::from_secs(1));
         let shot = std::process::Command::new(&xwd)
-            .args(["-root", "-silent", "-display", display])
+            .args(["-root", "-silent", "-display", &display])
             .output()
             .expect("xwd");
         if shot.status.success() {
@@ -445,7 +447,10 @@ fn the_window_shows_the_stereo_pair_under_xvfb() {
         }
     }
     let output = demo.wait_with_output().expect("demo ends");
-    let _ = server.kill();
+    // SIGTERM lets Xvfb remove its lock and socket.
+    let _ = std::process::Command::new("kill")
+        .arg(server.id().to_string())
+        .status();
     let _ = server.wait();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
