@@ -3,7 +3,8 @@
 //! real time. The trainer picks up a cube and carries it to a marked spot; the summary says
 //! whether it got there (by physics: the fingers hold it by friction, nothing teleports it).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use crate::control::{ControlThread, FrameCell, Histogram, Pipeline, TickOutcome}
 use crate::kinematics::Pose;
 use crate::model::Model;
 use crate::operator::Script;
+use crate::render::{self, SceneObject, SceneState, StateCell, StereoRig, StereoView};
 use crate::robot::{Robot, RobotState};
 use crate::sim::{ServoGains, Sim};
 
@@ -36,6 +38,43 @@ pub mod layout {
     pub const TABLE_TOP: f64 = CUBE[2] - CUBE_SIZE / 2.0;
     pub const TABLE_CENTER_XY: [f64; 2] = [0.62, 0.1];
     pub const TABLE_SIZE_XY: [f64; 2] = [0.4, 0.8];
+    /// Colours (linear RGBA), chosen apart from the robot's greys and orange so that a picture
+    /// can be checked by colour: a green table, a red cube, a blue tray.
+    pub const TABLE_COLOR: [f64; 4] = [0.18, 0.45, 0.22, 1.0];
+    pub const CUBE_COLOR: [f64; 4] = [0.8, 0.05, 0.04, 1.0];
+    pub const TRAY_COLOR: [f64; 4] = [0.08, 0.2, 0.75, 1.0];
+    /// How often the view is rendered, in simulated time (Hz).
+    pub const VIEW_RATE_HZ: f64 = 30.0;
+}
+
+/// What to show while the demo runs (nothing by default: no GPU or display needed).
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    /// Write side-by-side stereo PNGs here.
+    pub frames: Option<PathBuf>,
+    /// Of the views rendered at [`layout::VIEW_RATE_HZ`], write every Nth (0 or 1: all).
+    pub frame_every: u32,
+    /// Per-eye image size for the PNGs; default: the profile's camera size.
+    pub frame_size: Option<(u32, u32)>,
+    /// A desktop window mirroring the stereo view (real-time runs only).
+    pub window: bool,
+}
+
+/// How a demo run goes.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Seconds simulated after the script ends.
+    pub settle_s: f64,
+    pub view: View,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            settle_s: 1.0,
+            view: View::default(),
+        }
+    }
 }
 
 /// Why the demo could not run.
@@ -51,6 +90,8 @@ pub enum Error {
     Sim(#[from] crate::sim::Error),
     #[error(transparent)]
     Robot(#[from] crate::robot::Error),
+    #[error(transparent)]
+    Render(#[from] crate::render::Error),
 }
 
 /// What happened in a demo run.
@@ -78,6 +119,8 @@ pub struct Summary {
     pub deadline_misses: Option<u64>,
     pub held_no_clutch: u64,
     pub held_stale: u64,
+    /// What the view did: PNGs written, window frames shown, or why nothing was rendered.
+    pub view: Option<String>,
 }
 
 impl std::fmt::Display for Summary {
@@ -127,7 +170,11 @@ impl std::fmt::Display for Summary {
             f,
             "tracking: largest commanded-vs-simulated joint difference {:.4}; held {} ticks without a clutch, {} stale",
             self.max_tracking_error, self.held_no_clutch, self.held_stale
-        )
+        )?;
+        if let Some(view) = &self.view {
+            write!(f, "\nview: {view}")?;
+        }
+        Ok(())
     }
 }
 
@@ -140,30 +187,44 @@ struct Setup {
     script: Script,
     pipeline: Pipeline,
     sim: Sim,
+    model: Model,
     cube: usize,
     fingers: Vec<usize>,
+    /// Simulation ids of the scene's objects, in the order of `scene_objects`.
+    objects: Vec<usize>,
+    scene_objects: Vec<SceneObject>,
+    /// The robot's eyes, if the profile names camera links.
+    rig: Option<StereoRig>,
 }
 
 fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
     let Scene {
         pipeline,
         sim,
+        model,
         cube,
         fingers,
+        objects,
+        scene_objects,
+        rig,
         ..
     } = scene(profile)?;
-    let script = Script::load(script)?;
     Ok(Setup {
-        script,
+        script: Script::load(script)?,
         pipeline,
         sim,
+        model,
         cube,
         fingers,
+        objects,
+        scene_objects,
+        rig,
     })
 }
 
-/// The demo's world for any operator source: the robot at its start posture behind a table
-/// with the cube and a tray, and the pipeline that drives it.
+/// The demo's world for any operator source (script, headset): the robot at its start posture
+/// behind a table with the cube and a tray, the pipeline that drives it, and what the stereo
+/// view draws.
 pub struct Scene {
     pub profile: Profile,
     pub model: Model,
@@ -173,6 +234,11 @@ pub struct Scene {
     pub cube: usize,
     /// The left fingers' link indices.
     pub fingers: Vec<usize>,
+    /// Simulation ids of the scene's objects, in the order of `scene_objects`.
+    pub objects: Vec<usize>,
+    pub scene_objects: Vec<SceneObject>,
+    /// The robot's eyes, if the profile names camera links.
+    pub rig: Option<StereoRig>,
 }
 
 /// Builds the demo's [`Scene`] for the robot `profile`.
@@ -183,37 +249,173 @@ pub fn scene(profile: &Path) -> Result<Scene, Error> {
     let mut sim = Sim::new(&model, &q, &at(layout::PELVIS), ServoGains::default())?;
     let [tx, ty] = layout::TABLE_CENTER_XY;
     let [sx, sy] = layout::TABLE_SIZE_XY;
-    sim.add_box(
-        "table",
-        &at([tx, ty, layout::TABLE_TOP / 2.0]),
-        Vector3::new(sx, sy, layout::TABLE_TOP),
-        None,
-    );
-    let cube = sim.add_box(
-        "cube",
-        &at(layout::CUBE),
-        Vector3::repeat(layout::CUBE_SIZE),
-        Some(layout::CUBE_MASS),
-    );
-    // A tray off to the side: a second, flat object that must stay where it is.
-    sim.add_box(
-        "tray",
-        &at(layout::TRAY),
-        Vector3::new(0.2, 0.15, 0.02),
-        Some(0.3),
-    );
+    // (name, centre, size, mass (None: fixed), colour). The tray, off to the side, is a
+    // second, flat object that must stay where it is.
+    let boxes = [
+        (
+            "table",
+            [tx, ty, layout::TABLE_TOP / 2.0],
+            Vector3::new(sx, sy, layout::TABLE_TOP),
+            None,
+            layout::TABLE_COLOR,
+        ),
+        (
+            "cube",
+            layout::CUBE,
+            Vector3::repeat(layout::CUBE_SIZE),
+            Some(layout::CUBE_MASS),
+            layout::CUBE_COLOR,
+        ),
+        (
+            "tray",
+            layout::TRAY,
+            Vector3::new(0.2, 0.15, 0.02),
+            Some(0.3),
+            layout::TRAY_COLOR,
+        ),
+    ];
+    let mut objects = Vec::new();
+    let mut scene_objects = Vec::new();
+    for (name, centre, size, mass, color) in boxes {
+        objects.push(sim.add_box(name, &at(centre), size, mass));
+        scene_objects.push(render::box_object(name, size, color));
+    }
+    let cube = objects[1];
     let fingers: Vec<usize> = ["left_finger_a_link", "left_finger_b_link"]
         .iter()
         .filter_map(|name| model.link_id(name))
         .collect();
+    let rig = profile
+        .camera
+        .as_ref()
+        .and_then(|camera| StereoRig::new(&model, camera));
     Ok(Scene {
         profile,
-        model,
         pipeline,
         sim,
+        model,
         cube,
         fingers,
+        objects,
+        scene_objects,
+        rig,
     })
+}
+
+impl Setup {
+    /// The scene to draw: the robot and the objects.
+    fn scene(&self) -> render::Scene {
+        let scene = render::Scene::new(&self.model, &self.scene_objects);
+        for skipped in &scene.skipped {
+            tracing::warn!("view: not drawn: {skipped}");
+        }
+        scene
+    }
+}
+
+/// Writes each object's `world_from_object` into `out` (no allocation).
+fn object_poses(sim: &Sim, objects: &[usize], out: &mut [Pose]) {
+    for (pose, &id) in out.iter_mut().zip(objects) {
+        *pose = sim.object_pose(id);
+    }
+}
+
+/// Whether a run writes frames.
+enum Frames {
+    Off,
+    Unavailable(String),
+    On(Box<FrameSink>),
+}
+
+/// PNG frames of a headless run: the stereo view rendered every `every`-th view period of
+/// simulated time, encoded on a writer thread.
+struct FrameSink {
+    view: StereoView,
+    writer: render::FrameWriter,
+    state: SceneState,
+    every: u64,
+    periods: u64,
+}
+
+impl FrameSink {
+    /// [`Frames::Unavailable`] when there is no graphics adapter (said once, as a warning; the
+    /// run goes on without rendering).
+    fn start(setup: &Setup, view: &View) -> Result<Frames, Error> {
+        let Some(dir) = &view.frames else {
+            return Ok(Frames::Off);
+        };
+        let Some(mut rig) = setup.rig.clone() else {
+            return Err(render::Error::NoCamera.into());
+        };
+        if let Some((w, h)) = view.frame_size {
+            rig = rig.with_size(w, h);
+        }
+        let writer = render::FrameWriter::new(dir)?;
+        let scene = setup.scene();
+        let state = scene.state();
+        match StereoView::headless(scene, rig) {
+            Ok(stereo) => Ok(Frames::On(Box::new(FrameSink {
+                view: stereo,
+                writer,
+                state,
+                every: u64::from(view.frame_every.max(1)),
+                periods: 0,
+            }))),
+            Err(e @ render::Error::NoAdapter(_)) => {
+                tracing::warn!("{e}; going on without rendering");
+                Ok(Frames::Unavailable(format!("not rendered ({e})")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Called once per view period.
+    fn offer(&mut self, time_ns: u64, state: &RobotState, sim: &Sim, objects: &[usize]) {
+        let period = self.periods;
+        self.periods += 1;
+        if period % self.every != 0 {
+            return;
+        }
+        self.state.time_ns = time_ns;
+        self.state.link_poses.copy_from_slice(&state.link_poses);
+        object_poses(sim, objects, &mut self.state.object_poses);
+        self.write(period / self.every);
+    }
+
+    /// Renders and queues `state` (real-time runs: every state the view loop picks up).
+    fn render_state(&mut self, state: &SceneState) {
+        self.state.copy_from(state);
+        let index = self.periods;
+        self.periods += 1;
+        if index % self.every == 0 {
+            self.write(index / self.every);
+        }
+    }
+
+    fn write(&mut self, index: u64) {
+        match self.view.render_image(&self.state) {
+            Ok(image) => self.writer.push(index, image),
+            Err(e) => tracing::warn!("frame {index}: {e}"),
+        }
+    }
+
+    fn finish(self) -> Result<String, Error> {
+        let adapter = self.view.gpu.describe();
+        let dir = self.writer.dir().to_owned();
+        let dropped = self.writer.dropped;
+        let written = self.writer.finish()?;
+        Ok(format!(
+            "{written} stereo PNGs ({}×{} per eye) in {} on {adapter}{}",
+            self.view.rig.width,
+            self.view.rig.height,
+            dir.display(),
+            if dropped > 0 {
+                format!(", {dropped} dropped (writer busy)")
+            } else {
+                String::new()
+            }
+        ))
+    }
 }
 
 /// What the robot side watches while the demo runs.
@@ -250,17 +452,71 @@ impl Watch {
 /// Runs the demo with the robot `profile` and operator `script`, plus `settle_s` seconds after
 /// the script ends, headless and as fast as the CPU allows (deterministic).
 pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Error> {
+    run_with(
+        profile,
+        script,
+        &Options {
+            settle_s,
+            ..Options::default()
+        },
+    )
+}
+
+/// [`run`] with a view: PNG frames rendered at [`layout::VIEW_RATE_HZ`] of simulated time,
+/// and/or a window. With a window the simulation runs on a worker thread (still deterministic,
+/// as fast as it goes) and this, the main thread, shows its newest state.
+pub fn run_with(profile: &Path, script: &Path, options: &Options) -> Result<Summary, Error> {
+    let setup = setup(profile, script)?;
+    let frames = FrameSink::start(&setup, &options.view)?;
+    let (true, Some(rig)) = (options.view.window, setup.rig.clone()) else {
+        return simulate(setup, frames, options.settle_s, None);
+    };
+    let scene = setup.scene();
+    let cell = Arc::new(StateCell::new(scene.state()));
+    let done = Arc::new(AtomicBool::new(false));
+    let worker = {
+        let (cell, done) = (Arc::clone(&cell), Arc::clone(&done));
+        let settle_s = options.settle_s;
+        std::thread::Builder::new()
+            .name("simulation".into())
+            .spawn(move || {
+                let summary = simulate(setup, frames, settle_s, Some(&cell));
+                done.store(true, Ordering::Relaxed);
+                summary
+            })
+            .map_err(|e| crate::robot::Error::Backend(format!("simulation thread: {e}")))?
+    };
+    let window = show_window(scene, rig, cell, done);
+    let mut summary = worker
+        .join()
+        .map_err(|_| crate::robot::Error::Backend("the simulation thread panicked".into()))??;
+    summary.add_view(window);
+    Ok(summary)
+}
+
+/// The headless loop: script → pipeline → simulation, tick by tick; views rendered into
+/// `frames` and/or offered to `window` once per view period.
+fn simulate(
+    setup: Setup,
+    mut frames: Frames,
+    settle_s: f64,
+    window: Option<&StateCell>,
+) -> Result<Summary, Error> {
     let Setup {
         script,
         mut pipeline,
         mut sim,
         cube,
         fingers,
-    } = setup(profile, script)?;
+        objects,
+        ..
+    } = setup;
     let dt = pipeline.tick_period_s();
     let duration = script.duration() + settle_s;
     let ticks = (duration / dt).ceil() as u64;
+    let ticks_per_view = ((1.0 / layout::VIEW_RATE_HZ) / dt).round().max(1.0) as u64;
     let mut state = RobotState::zeros(sim.dof(), sim.links());
+    let mut poses = vec![Pose::identity(); objects.len()];
     let mut summary = Summary::new(&sim, cube, ticks);
     let mut watch = Watch::default();
     let started = Instant::now();
@@ -290,10 +546,55 @@ pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Erro
             &fingers,
             summary.cube_start.z,
         );
+        if k % ticks_per_view == 0 {
+            if let Frames::On(sink) = &mut frames {
+                sink.offer(now_ns, &state, &sim, &objects);
+            }
+            if let Some(cell) = window {
+                object_poses(&sim, &objects, &mut poses);
+                cell.try_publish(now_ns, &state.link_poses, &poses);
+            }
+        }
     }
     summary.wall_s = started.elapsed().as_secs_f64();
     summary.finish(&sim, cube, watch);
+    summary.add_view(frames.finish()?);
     Ok(summary)
+}
+
+/// Runs the window on this thread until `done` (or the user closes it); what it showed, or why
+/// there was none (said once, as a warning).
+fn show_window(
+    scene: render::Scene,
+    rig: StereoRig,
+    cell: Arc<StateCell>,
+    done: Arc<AtomicBool>,
+) -> Option<String> {
+    let options = render::WindowOptions {
+        world_from_base: at(layout::PELVIS),
+        ..Default::default()
+    };
+    Some(match render::run_window(scene, rig, cell, done, options) {
+        Ok(report) => format!(
+            "window showed {} frames on {}",
+            report.frames_presented, report.adapter
+        ),
+        Err(e) => {
+            tracing::warn!("{e}; going on without a window");
+            format!("no window ({e})")
+        }
+    })
+}
+
+impl Frames {
+    /// Drains the PNG writer; what was written, or why nothing was.
+    fn finish(self) -> Result<Option<String>, Error> {
+        Ok(match self {
+            Frames::On(sink) => Some(sink.finish()?),
+            Frames::Unavailable(why) => Some(why),
+            Frames::Off => None,
+        })
+    }
 }
 
 impl Summary {
@@ -315,6 +616,17 @@ impl Summary {
             max_tracking_error: 0.0,
             held_no_clutch: 0,
             held_stale: 0,
+            view: None,
+        }
+    }
+
+    /// Adds a line about the view (frames, window) to the summary.
+    fn add_view(&mut self, line: Option<String>) {
+        if let Some(line) = line {
+            self.view = Some(match self.view.take() {
+                Some(before) => format!("{before}; {line}"),
+                None => line,
+            });
         }
     }
 
@@ -331,7 +643,8 @@ impl Summary {
 }
 
 /// The robot side of a real-time run: each command advances the simulation by one control
-/// period, so the control thread's clock is the simulation's.
+/// period, so the control thread's clock is the simulation's. After each step it offers the
+/// poses to the view's [`StateCell`] (never waiting on it).
 struct SteppedSim {
     shared: Arc<Mutex<(Sim, Watch)>>,
     dt: f64,
@@ -340,6 +653,9 @@ struct SteppedSim {
     cube: usize,
     cube_start_z: f64,
     fingers: Vec<usize>,
+    objects: Vec<usize>,
+    object_poses: Vec<Pose>,
+    view: Arc<StateCell>,
 }
 
 impl Robot for SteppedSim {
@@ -366,6 +682,13 @@ impl Robot for SteppedSim {
             &self.fingers,
             self.cube_start_z,
         );
+        object_poses(sim, &self.objects, &mut self.object_poses);
+        drop(guard);
+        self.view.try_publish(
+            self.state.time_ns,
+            &self.state.link_poses,
+            &self.object_poses,
+        );
         Ok(())
     }
 
@@ -376,19 +699,50 @@ impl Robot for SteppedSim {
 }
 
 /// The demo in real time: the control loop on its own thread at the profile's rate (each tick
-/// also steps the simulation), the script publishing operator frames at 90 Hz from this thread
-/// as a headset would. Reports the loop's deadline misses.
+/// also steps the simulation), the script publishing operator frames at 90 Hz from another
+/// thread as a headset would, and this (the main) thread drawing the view — a window, PNG
+/// frames, or nothing. Reports the loop's deadline misses.
 pub fn run_realtime(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Error> {
+    run_realtime_with(
+        profile,
+        script,
+        &Options {
+            settle_s,
+            ..Options::default()
+        },
+    )
+}
+
+/// [`run_realtime`] with a view.
+pub fn run_realtime_with(
+    profile: &Path,
+    script: &Path,
+    options: &Options,
+) -> Result<Summary, Error> {
+    let setup = setup(profile, script)?;
+    let mut frames = FrameSink::start(&setup, &options.view)?;
+    let window_scene = (options.view.window && setup.rig.is_some()).then(|| setup.scene());
+    let rig = setup.rig.clone();
     let Setup {
         script,
         pipeline,
         sim,
         cube,
         fingers,
-    } = setup(profile, script)?;
+        objects,
+        scene_objects,
+        model,
+        ..
+    } = setup;
     let dt = pipeline.tick_period_s();
     let mut summary = Summary::new(&sim, cube, 0);
     let state = RobotState::zeros(sim.dof(), sim.links());
+    let view_state = SceneState {
+        time_ns: 0,
+        link_poses: vec![Pose::identity(); model.links.len()],
+        object_poses: vec![Pose::identity(); scene_objects.len()],
+    };
+    let cell = Arc::new(StateCell::new(view_state.clone()));
     let shared = Arc::new(Mutex::new((sim, Watch::default())));
     let robot = SteppedSim {
         shared: Arc::clone(&shared),
@@ -398,19 +752,53 @@ pub fn run_realtime(profile: &Path, script: &Path, settle_s: f64) -> Result<Summ
         cube,
         cube_start_z: summary.cube_start.z,
         fingers,
+        object_poses: vec![Pose::identity(); objects.len()],
+        objects,
+        view: Arc::clone(&cell),
     };
-    let frames = Arc::new(FrameCell::default());
+    let frames_cell = Arc::new(FrameCell::default());
     let epoch = Instant::now();
-    let thread = ControlThread::spawn(pipeline, Box::new(robot), Arc::clone(&frames), epoch);
-    let duration = script.duration() + settle_s;
-    loop {
-        let t = epoch.elapsed().as_secs_f64();
-        if t > duration {
-            break;
+    let thread = ControlThread::spawn(pipeline, Box::new(robot), Arc::clone(&frames_cell), epoch);
+    let duration = script.duration() + options.settle_s;
+    let done = Arc::new(AtomicBool::new(false));
+    let operator = {
+        let done = Arc::clone(&done);
+        std::thread::Builder::new()
+            .name("operator".into())
+            .spawn(move || {
+                loop {
+                    let t = epoch.elapsed().as_secs_f64();
+                    if t > duration {
+                        break;
+                    }
+                    frames_cell.publish(script.frame_at(t, (t * 1e9) as u64));
+                    std::thread::sleep(Duration::from_secs_f64(1.0 / 90.0));
+                }
+                done.store(true, Ordering::Relaxed);
+            })
+            .map_err(|e| crate::robot::Error::Backend(format!("operator thread: {e}")))?
+    };
+    // The main thread: the view.
+    let window = match (window_scene, rig) {
+        (Some(scene), Some(rig)) => show_window(scene, rig, Arc::clone(&cell), Arc::clone(&done)),
+        _ => None,
+    };
+    if let Frames::On(sink) = &mut frames {
+        let period = Duration::from_secs_f64(1.0 / layout::VIEW_RATE_HZ);
+        let mut seen = 0;
+        let mut state = view_state;
+        while !done.load(Ordering::Relaxed) {
+            let started = Instant::now();
+            let newer = cell.read_newer(seen, &mut state);
+            if newer != seen {
+                seen = newer;
+                sink.render_state(&state);
+            }
+            std::thread::sleep(period.saturating_sub(started.elapsed()));
         }
-        frames.publish(script.frame_at(t, (t * 1e9) as u64));
-        std::thread::sleep(Duration::from_secs_f64(1.0 / 90.0));
     }
+    // A panicked operator thread only stops publishing; the control loop then holds (stale).
+    let _ = operator.join();
     let (stats, _) = thread.stop()?;
     summary.wall_s = epoch.elapsed().as_secs_f64();
     summary.ticks = stats.ticks;
@@ -422,5 +810,7 @@ pub fn run_realtime(profile: &Path, script: &Path, settle_s: f64) -> Result<Summ
     let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
     let (sim, watch) = &mut *guard;
     summary.finish(sim, cube, std::mem::take(watch));
+    summary.add_view(frames.finish()?);
+    summary.add_view(window);
     Ok(summary)
 }

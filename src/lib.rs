@@ -39,6 +39,7 @@ pub mod kinematics;
 pub mod model;
 pub mod msg;
 pub mod operator;
+pub mod render;
 pub mod retarget;
 pub mod robot;
 pub mod sim;

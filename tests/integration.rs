@@ -14,6 +14,7 @@ mod integration {
     pub mod limits;
     pub mod packages;
     pub mod profile;
+    pub mod render;
     pub mod retarget;
     pub mod safety;
     pub mod script;

@@ -1,7 +1,9 @@
 //! `teleop demo`: the bundled humanoid picks up a cube in the simulation, driven by a scripted
-//! trainer; prints the summary. No GPU, display or headset needed.
+//! trainer; prints the summary. No GPU, display or headset needed (the view is optional).
 
 use std::path::{Path, PathBuf};
+
+use crate::demo::{Options, View};
 
 /// The bundled files, found beside the executable's source tree or the working directory.
 pub fn bundled(relative: &str) -> PathBuf {
@@ -13,7 +15,44 @@ pub fn bundled(relative: &str) -> PathBuf {
     }
 }
 
-pub fn run(robot: Option<PathBuf>, script: Option<PathBuf>, realtime: bool) -> anyhow::Result<()> {
+/// The stereo robot-camera view, as the user asks for it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ViewArgs {
+    /// Write side-by-side stereo PNGs of the robot's view into DIR.
+    #[arg(long, value_name = "DIR")]
+    frames: Option<PathBuf>,
+    /// Of the views rendered at 30 Hz (of simulated time), write every Nth.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    frame_every: u32,
+    /// Per-eye PNG size, WIDTHxHEIGHT (default: the profile's camera size).
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    frame_size: Option<(u32, u32)>,
+    /// Show the stereo view (and an overview) in a desktop window (headless runs show the
+    /// deterministic simulation as fast as it goes; add --realtime for real time).
+    #[arg(long)]
+    window: bool,
+}
+
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("expected WIDTHxHEIGHT such as 640x360, got {text:?}");
+    let (w, h) = text.split_once('x').ok_or_else(bad)?;
+    let (w, h) = (
+        w.parse::<u32>().map_err(|_| bad())?,
+        h.parse::<u32>().map_err(|_| bad())?,
+    );
+    if (16..=8192).contains(&w) && (16..=8192).contains(&h) {
+        Ok((w, h))
+    } else {
+        Err(format!("{text}: each side must be 16 to 8192 pixels"))
+    }
+}
+
+pub fn run(
+    robot: Option<PathBuf>,
+    script: Option<PathBuf>,
+    realtime: bool,
+    view: ViewArgs,
+) -> anyhow::Result<()> {
     let profile = robot.unwrap_or_else(|| bundled("profiles/teleop_humanoid.toml"));
     let script = script.unwrap_or_else(|| bundled("scripts/pick_cube.toml"));
     eprintln!(
@@ -22,10 +61,19 @@ pub fn run(robot: Option<PathBuf>, script: Option<PathBuf>, realtime: bool) -> a
         script.display(),
         if realtime { "real time" } else { "headless" }
     );
+    let options = Options {
+        settle_s: 1.0,
+        view: View {
+            frames: view.frames,
+            frame_every: view.frame_every,
+            frame_size: view.frame_size,
+            window: view.window,
+        },
+    };
     let summary = if realtime {
-        crate::demo::run_realtime(&profile, &script, 1.0)?
+        crate::demo::run_realtime_with(&profile, &script, &options)?
     } else {
-        crate::demo::run(&profile, &script, 1.0)?
+        crate::demo::run_with(&profile, &script, &options)?
     };
     println!("{summary}");
     if summary.success {

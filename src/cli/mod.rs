@@ -38,6 +38,8 @@ enum Command {
         #[arg(long)]
         realtime: bool,
         #[command(flatten)]
+        view: demo::ViewArgs,
+        #[command(flatten)]
         xr: xr::XrArgs,
     },
     /// The simulated humanoid driven by an operator source (`--input xr`: a headset through
@@ -85,20 +87,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         robot: None,
         script: None,
         realtime: false,
+        view: demo::ViewArgs::default(),
         xr: xr::XrArgs::default(),
     }) {
         Command::Demo {
             robot,
             script,
             realtime,
+            view,
             xr,
         } => match xr.input {
-            xr::Input::Script => demo::run(robot, script, realtime),
+            xr::Input::Script => demo::run(robot, script, realtime, view),
             xr::Input::Xr => xr::run(robot, &xr),
         },
         Command::Run { robot, xr } => match xr.input {
             xr::Input::Xr => xr::run(robot, &xr),
-            xr::Input::Script => demo::run(robot, None, true),
+            xr::Input::Script => demo::run(robot, None, true, demo::ViewArgs::default()),
         },
         Command::Inspect { urdf, json } => inspect::run(&urdf, json),
         Command::Kin(command) => kin::run(command),

@@ -69,6 +69,21 @@ pub struct StereoCamera {
     pub right_link: String,
     /// Vertical field of view (degrees).
     pub fov_deg: f64,
+    /// Image size of each eye (pixels); default 1280 × 720.
+    #[serde(default = "StereoCamera::default_width")]
+    pub width: u32,
+    #[serde(default = "StereoCamera::default_height")]
+    pub height: u32,
+}
+
+impl StereoCamera {
+    fn default_width() -> u32 {
+        1280
+    }
+
+    fn default_height() -> u32 {
+        720
+    }
 }
 
 /// A gripper: the trigger moves `joint` (mimic joints follow) from `open` to `closed`.
@@ -251,6 +266,17 @@ impl Profile {
                     "camera.fov_deg".into(),
                     format!("must be between 1 and 179 degrees, got {}", camera.fov_deg),
                 ));
+            }
+            for (key, value) in [
+                ("camera.width", camera.width),
+                ("camera.height", camera.height),
+            ] {
+                if !(16..=8192).contains(&value) {
+                    return Err(invalid(
+                        key.into(),
+                        format!("must be between 16 and 8192 pixels, got {value}"),
+                    ));
+                }
             }
         }
         for (i, g) in self.grippers.iter().enumerate() {

@@ -7,15 +7,27 @@ use std::process::Command;
 
 use teleop_bridge::demo;
 
+/// One run checks the task and the PNG frames of the robot's view written along the way.
 #[test]
 fn the_humanoid_carries_the_cube_to_its_spot() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let summary = demo::run(
+    let frames = tempfile::tempdir().unwrap();
+    let options = demo::Options {
+        settle_s: 1.0,
+        view: demo::View {
+            frames: Some(frames.path().to_owned()),
+            frame_every: 30,
+            frame_size: Some((320, 180)),
+            window: false,
+        },
+    };
+    let summary = demo::run_with(
         &root.join("profiles/teleop_humanoid.toml"),
         &root.join("scripts/pick_cube.toml"),
-        1.0,
+        &options,
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    check_frames(frames.path(), &summary);
     assert!(summary.success, "{summary}");
     assert!(summary.distance_to_target_m < 0.03, "{summary}");
     assert!(
@@ -78,4 +90,54 @@ fn demo_refuses_bad_files_with_a_one_line_error() {
             "{error}"
         );
     }
+}
+
+/// 30 Hz views, every 30th written: one PNG per simulated second, side by side, 2 × 320 × 180.
+/// The first shows the cube (red) in both eyes.
+fn check_frames(dir: &Path, summary: &demo::Summary) {
+    let view = summary.view.as_deref().unwrap_or("");
+    if view.starts_with("not rendered") {
+        assert!(std::env::var_os("CI").is_none(), "{view}");
+        eprintln!("skipping the frame checks: {view}");
+        return;
+    }
+    let mut pngs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pngs.sort();
+    let expected = (summary.simulated_s * 30.0 / 30.0).ceil() as usize;
+    assert!(
+        pngs.len().abs_diff(expected) <= 1,
+        "{} PNGs for {:.1} s ({view})",
+        pngs.len(),
+        summary.simulated_s
+    );
+    assert!(
+        view.contains(&format!("{} stereo PNGs", pngs.len())),
+        "{view}"
+    );
+    // Once the trainer looks down at the table (after the first second) the cube is in view.
+    let mut with_cube = 0;
+    for png in &pngs {
+        let image = image::open(png).expect("a PNG").to_rgba8();
+        assert_eq!(image.dimensions(), (640, 180), "{}", png.display());
+        let red = |x0: u32| {
+            (0..180)
+                .flat_map(|y| (x0..x0 + 320).map(move |x| (x, y)))
+                .filter(|&(x, y)| {
+                    let [r, g, b, _] = image.get_pixel(x, y).0.map(i32::from);
+                    r > 80 && r > 2 * g && r > 2 * b
+                })
+                .count()
+        };
+        if red(0) > 5 && red(320) > 5 {
+            with_cube += 1;
+        }
+    }
+    assert!(
+        with_cube * 2 >= pngs.len(),
+        "the cube shows in both eyes in only {with_cube} of {} frames",
+        pngs.len()
+    );
 }
