@@ -30,12 +30,23 @@ fn bench(c: &mut Criterion) {
     let [tx, ty] = layout::TABLE_CENTER_XY;
     let [sx, sy] = layout::TABLE_SIZE_XY;
     let objects = [
-        render::box_object("table", Vector3::new(sx, sy, layout::TABLE_TOP), layout::TABLE_COLOR),
-        render::box_object("cube", Vector3::repeat(layout::CUBE_SIZE), layout::CUBE_COLOR),
+        render::box_object(
+            "table",
+            Vector3::new(sx, sy, layout::TABLE_TOP),
+            layout::TABLE_COLOR,
+        ),
+        render::box_object(
+            "cube",
+            Vector3::repeat(layout::CUBE_SIZE),
+            layout::CUBE_COLOR,
+        ),
     ];
     let state = render::SceneState {
         time_ns: 0,
-        link_poses: base_from_link.iter().map(|p| at(layout::PELVIS) * p).collect(),
+        link_poses: base_from_link
+            .iter()
+            .map(|p| at(layout::PELVIS) * p)
+            .collect(),
         object_poses: vec![at([tx, ty, layout::TABLE_TOP / 2.0]), at(layout::CUBE)],
     };
     let rig = StereoRig::new(&model, profile.camera.as_ref().unwrap()).unwrap();
