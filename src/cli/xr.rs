@@ -1,12 +1,14 @@
 //! `--input xr`: the demo's scene driven by a headset through any OpenXR runtime.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use teleop_xr::{ClearEyes, HeadlessClient, Source, VulkanClient, drive};
+use teleop_xr::{ClearEyes, EyeRenderer, HeadlessClient, RobotView, Source, VulkanClient, drive};
 
 use crate::xr as teleop_xr;
+use crate::{demo, render};
 
 /// Where operator frames come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -35,12 +37,23 @@ pub struct XrArgs {
 
 pub fn run(robot: Option<PathBuf>, args: &XrArgs) -> anyhow::Result<()> {
     let profile = robot.unwrap_or_else(|| super::demo::bundled("profiles/teleop_humanoid.toml"));
+    let scene = demo::scene(&profile)?;
     let epoch = Instant::now();
+    let mut view_cell = None;
     let mut source: Box<dyn Source> = if args.headless {
         Box::new(HeadlessClient::new(epoch, 90.0)?)
     } else {
-        // Until the stereo renderer lands, each eye shows a plain colour.
-        Box::new(VulkanClient::new(epoch, Box::new(ClearEyes))?)
+        // The robot's stereo view where the profile names its cameras, else plain colours.
+        let eyes: Box<dyn EyeRenderer> = match &scene.rig {
+            Some(rig) => {
+                let drawn = render::Scene::new(&scene.model, &scene.scene_objects);
+                let cell = Arc::new(render::StateCell::new(drawn.state()));
+                view_cell = Some(Arc::clone(&cell));
+                Box::new(RobotView::new(drawn, rig.clone(), cell))
+            }
+            None => Box::new(ClearEyes),
+        };
+        Box::new(VulkanClient::new(epoch, eyes)?)
     };
     eprintln!(
         "xr: {} driving {} (squeeze: clutch, trigger: gripper, menu: quit)…",
@@ -50,7 +63,7 @@ pub fn run(robot: Option<PathBuf>, args: &XrArgs) -> anyhow::Result<()> {
     let options = drive::Options {
         duration_s: args.seconds,
     };
-    let report = drive::run(&profile, source.as_mut(), options, epoch)?;
+    let report = drive::run(scene, source.as_mut(), options, epoch, view_cell)?;
     println!("{report}");
     match report.ended {
         drive::Ended::SessionEnded => Ok(()),

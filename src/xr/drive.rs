@@ -4,7 +4,6 @@
 //! simulation with every command. Measures the latency from a pose's predicted display time to
 //! the first joint command derived from it.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -16,6 +15,8 @@ use super::client::{Source, Step};
 use super::error::Error as XrError;
 use crate::control::{FrameCell, TickOutcome};
 use crate::demo::{self, Scene};
+use crate::kinematics::Pose;
+use crate::render::StateCell;
 use crate::robot::{Robot, RobotState};
 
 /// Why an XR run could not start.
@@ -147,10 +148,12 @@ type ControlResult = Result<(ControlStats, Scene), crate::robot::Error>;
 fn spawn_control(
     mut scene: Scene,
     frames: Arc<FrameCell>,
+    view: Option<Arc<StateCell>>,
     stop: Arc<AtomicBool>,
     epoch: Instant,
 ) -> JoinHandle<ControlResult> {
     std::thread::spawn(move || {
+        let mut object_poses = vec![Pose::identity(); scene.objects.len()];
         let dt = scene.pipeline.tick_period_s();
         let period = Duration::from_secs_f64(dt);
         let mut state = RobotState::zeros(scene.sim.dof(), scene.sim.links());
@@ -170,6 +173,13 @@ fn spawn_control(
             let commanded_ns = epoch.elapsed().as_nanos() as i64;
             scene.sim.advance(dt);
             scene.sim.read_state(&mut state)?;
+            if let Some(cell) = &view {
+                for (pose, &id) in object_poses.iter_mut().zip(&scene.objects) {
+                    *pose = scene.sim.object_pose(id);
+                }
+                // Never waits: a state the headset is copying at that instant is skipped.
+                cell.try_publish(now_ns, &state.link_poses, &object_poses);
+            }
             stats.ticks += 1;
             if report.outcome == TickOutcome::Tracking {
                 stats.tracking_ticks += 1;
@@ -198,20 +208,20 @@ fn spawn_control(
 /// How long the runtime gets to close the session after we ask (then we leave anyway).
 const EXIT_GRACE: Duration = Duration::from_secs(5);
 
-/// Runs the demo's scene with the robot `profile`, driven by `source` (a headless or Vulkan
-/// OpenXR session) until the session ends, `options.duration_s` passes, or the runtime goes
-/// away (then the robot holds and the report says why). `epoch` must be the one `source` was
-/// created with.
+/// Runs the demo's `scene` driven by `source` (a headless or Vulkan OpenXR session) until the
+/// session ends, `options.duration_s` passes, or the runtime goes away (then the robot holds
+/// and the report says why). The control thread publishes the robot's poses to `view` (what
+/// the headset shows) when given. `epoch` must be the one `source` was created with.
 pub fn run(
-    profile: &Path,
+    scene: Scene,
     source: &mut dyn Source,
     options: Options,
     epoch: Instant,
+    view: Option<Arc<StateCell>>,
 ) -> Result<Report, Error> {
-    let scene = demo::scene(profile)?;
     let frames = Arc::new(FrameCell::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let control = spawn_control(scene, Arc::clone(&frames), Arc::clone(&stop), epoch);
+    let control = spawn_control(scene, Arc::clone(&frames), view, Arc::clone(&stop), epoch);
     let started = Instant::now();
     let mut exit_asked: Option<Instant> = None;
     let (mut samples, mut focused_samples) = (0, 0);

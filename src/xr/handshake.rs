@@ -6,6 +6,7 @@
 use openxr as xr;
 
 use super::error::{Error, check};
+use crate::render;
 
 /// The system's OpenXR loader (`libopenxr_loader.so.1`), opened at run time.
 pub fn load_entry() -> Result<xr::Entry, Error> {
@@ -39,11 +40,8 @@ pub fn create_headless_session(
 /// the runtime (`xrCreateVulkanInstanceKHR` / `xrCreateVulkanDeviceKHR`, so they carry the
 /// extensions the compositor needs), then handed to wgpu-hal, which owns them from then on.
 pub struct Gpu {
-    /// Kept alive with the adapter and device made from it.
-    _instance: wgpu::Instance,
-    pub adapter: wgpu::Adapter,
-    pub device: wgpu::Device,
-    pub queue: wgpu::Queue,
+    /// The same kind of GPU the renderer uses elsewhere (window, PNG frames).
+    pub gpu: render::Gpu,
     /// The raw handles the OpenXR session is created with.
     session_info: xr::vulkan::SessionCreateInfo,
 }
@@ -216,10 +214,12 @@ pub fn create_gpu(instance: &xr::Instance, system: xr::SystemId) -> Result<Gpu, 
     }
     .map_err(|e| graphics("wgpu device", e))?;
     Ok(Gpu {
-        _instance: wgpu_instance,
-        adapter,
-        device,
-        queue,
+        gpu: render::Gpu {
+            instance: wgpu_instance,
+            adapter,
+            device,
+            queue,
+        },
         session_info,
     })
 }

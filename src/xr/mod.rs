@@ -9,8 +9,10 @@
 //! - [`input`]: actions, suggested bindings (Khronos simple, Oculus Touch, Valve Index, HTC
 //!   Vive, Microsoft motion controller), STAGE space (LOCAL fallback), head, hand joints.
 //! - [`frames`]: the one conversion between OpenXR structs/axes and ours (`robot_from_xr`).
-//! - [`client`]: the headless session loop. [`remote`]: a pose injector for Monado's remote
-//!   driver (tests, demos without a headset).
+//! - [`client`]: the headless session loop; [`vulkan`]: the Vulkan session (wgpu on the
+//!   runtime's device, swapchain, projection layer); [`view`]: the robot's stereo view drawn
+//!   into it; [`drive`]: `teleop demo|run --input xr`.
+//! - [`remote`]: a pose injector for Monado's remote driver (tests, demos without a headset).
 //! - `handshake`: every `unsafe` call (loader, session creation, Vulkan/wgpu handles).
 //!
 //! ## Limitations
@@ -22,6 +24,8 @@
 //!   palm pose as the grip, thumb–index pinch as the clutch, no trigger (gripper stays open).
 //! - The Khronos simple controller has two buttons: select is the clutch, nothing closes the
 //!   gripper.
+//! - The robot view is single-sampled (no MSAA) in the headset, and the robot's world is
+//!   placed in the stage once per session (no recentring).
 //! - Profiles needing extensions (HP Reverb, Vive Focus 3, Pico…) get no suggested bindings;
 //!   the runtime's own remapping applies.
 //!
@@ -36,6 +40,7 @@ pub mod input;
 pub mod instance;
 pub mod remote;
 pub mod session;
+pub mod view;
 pub mod vulkan;
 
 pub use client::{HeadlessClient, Source, Step};
@@ -43,4 +48,5 @@ pub use error::Error;
 pub use input::{Controller, Sample};
 pub use instance::{Runtime, SessionKind};
 pub use session::SessionState;
-pub use vulkan::{ClearEyes, EyeRenderer, EyeView, VulkanClient};
+pub use view::RobotView;
+pub use vulkan::{ClearEyes, EyeRenderer, EyeView, Rendered, VulkanClient};

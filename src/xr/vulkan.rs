@@ -17,6 +17,7 @@ use super::frames::{isometry_from_xr, xr_from_isometry};
 use super::handshake::{self, Gpu};
 use super::instance::{Runtime, SessionKind};
 use super::session::SessionState;
+use crate::render;
 
 /// Where one eye's image is seen from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,21 +34,32 @@ pub struct EyeView {
     pub height: u32,
 }
 
-/// Draws what the headset shows. The renderer's stereo robot view plugs in here.
+/// What an eye's image was rendered as: where from and with which field of view, so the
+/// compositor shows it where the robot's camera looked (not head-locked: the trainer looks
+/// around inside it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rendered {
+    /// `stage_from_view` in OpenXR's view convention (+X right, +Y up, −Z forward).
+    pub stage_from_view: Isometry3<f64>,
+    /// Angles left, right, up, down (rad).
+    pub fov: [f32; 4],
+}
+
+/// Draws what the headset shows: [`RobotView`](super::view::RobotView) (the robot's stereo
+/// camera view) or [`ClearEyes`].
 pub trait EyeRenderer {
-    /// Records the drawing of one eye into `target` (a 2D view of that eye's swapchain layer,
-    /// `target_format`). The last use of `target` must be a render pass (the runtime expects
-    /// the image in colour-attachment layout). Returns the pose the image was rendered from,
-    /// `stage_from_camera`, so the compositor shows it where the robot's camera looked (not
-    /// head-locked: the trainer looks around inside it); `None` shows it at the eye's own pose.
+    /// Records the drawing of one eye (eye 0 first) into `target` (a 2D view of that eye's
+    /// swapchain layer, `target_format`, `view.width` × `view.height`). The last use of
+    /// `target` must be a render pass (the runtime expects the image in colour-attachment
+    /// layout). `None`: shown at the eye's own pose and field of view.
     fn draw_eye(
         &mut self,
-        device: &wgpu::Device,
+        gpu: &render::Gpu,
         encoder: &mut wgpu::CommandEncoder,
         target: &wgpu::TextureView,
         target_format: wgpu::TextureFormat,
         view: &EyeView,
-    ) -> Option<Isometry3<f64>>;
+    ) -> Option<Rendered>;
 }
 
 /// The stand-in until the stereo renderer lands: each eye cleared to its own colour.
@@ -57,12 +69,12 @@ pub struct ClearEyes;
 impl EyeRenderer for ClearEyes {
     fn draw_eye(
         &mut self,
-        _device: &wgpu::Device,
+        _gpu: &render::Gpu,
         encoder: &mut wgpu::CommandEncoder,
         target: &wgpu::TextureView,
         _target_format: wgpu::TextureFormat,
         view: &EyeView,
-    ) -> Option<Isometry3<f64>> {
+    ) -> Option<Rendered> {
         let color = if view.eye == 0 {
             wgpu::Color {
                 r: 0.1,
@@ -159,7 +171,7 @@ impl VulkanClient {
         .first()
         .copied()
         .unwrap_or(xr::EnvironmentBlendMode::OPAQUE);
-        tracing::info!(adapter = ?gpu.adapter.get_info().name, "OpenXR Vulkan device");
+        tracing::info!(adapter = ?gpu.gpu.adapter.get_info().name, "OpenXR Vulkan device");
         Ok(VulkanClient {
             swapchain: None,
             stream,
@@ -186,12 +198,12 @@ impl VulkanClient {
 
     /// The wgpu device the eyes are drawn with (for a renderer's resources).
     pub fn device(&self) -> &wgpu::Device {
-        &self.gpu.device
+        &self.gpu.gpu.device
     }
 
     /// The GPU adapter's name (lavapipe shows as "llvmpipe").
     pub fn adapter_name(&self) -> String {
-        self.gpu.adapter.get_info().name
+        self.gpu.gpu.adapter.get_info().name
     }
 
     fn step_inner(&mut self) -> Result<Step, Error> {
@@ -226,14 +238,15 @@ impl VulkanClient {
             "xrWaitSwapchainImage",
             swapchain.handle.wait_image(xr::Duration::INFINITE),
         )?;
-        let mut encoder = self
-            .gpu
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("eyes"),
-            });
-        let mut poses = [xr::Posef::IDENTITY; 2];
-        for (eye, pose) in poses.iter_mut().enumerate() {
+        let mut encoder =
+            self.gpu
+                .gpu
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("eyes"),
+                });
+        let mut shown = [(xr::Posef::IDENTITY, xr::Fovf::default()); 2];
+        for (eye, (pose, fov)) in shown.iter_mut().enumerate() {
             let located = views.get(eye);
             let view = EyeView {
                 eye,
@@ -249,19 +262,29 @@ impl VulkanClient {
                 width: swapchain.width,
                 height: swapchain.height,
             };
-            let rendered_from = self.renderer.draw_eye(
-                &self.gpu.device,
+            let rendered = self.renderer.draw_eye(
+                &self.gpu.gpu,
                 &mut encoder,
                 &swapchain.views[image][eye],
                 swapchain.format,
                 &view,
             );
-            *pose = match rendered_from {
-                Some(pose) => xr_from_isometry(&pose),
-                None => located.map_or(xr::Posef::IDENTITY, |v| v.pose),
+            (*pose, *fov) = match rendered {
+                Some(r) => (
+                    xr_from_isometry(&r.stage_from_view),
+                    xr::Fovf {
+                        angle_left: r.fov[0],
+                        angle_right: r.fov[1],
+                        angle_up: r.fov[2],
+                        angle_down: r.fov[3],
+                    },
+                ),
+                None => located.map_or((xr::Posef::IDENTITY, xr::Fovf::default()), |v| {
+                    (v.pose, v.fov)
+                }),
             };
         }
-        self.gpu.queue.submit([encoder.finish()]);
+        self.gpu.gpu.queue.submit([encoder.finish()]);
         check("xrReleaseSwapchainImage", swapchain.handle.release_image())?;
         let rect = xr::Rect2Di {
             offset: xr::Offset2Di { x: 0, y: 0 },
@@ -270,11 +293,10 @@ impl VulkanClient {
                 height: swapchain.height as i32,
             },
         };
-        let fov = |eye: usize| views.get(eye).map_or(xr::Fovf::default(), |v| v.fov);
         let layer_views = [0, 1].map(|eye| {
             xr::CompositionLayerProjectionView::new()
-                .pose(poses[eye])
-                .fov(fov(eye))
+                .pose(shown[eye].0)
+                .fov(shown[eye].1)
                 .sub_image(
                     xr::SwapchainSubImage::new()
                         .swapchain(&swapchain.handle)
@@ -336,8 +358,14 @@ impl VulkanClient {
         let mut textures = Vec::with_capacity(images.len());
         let mut eye_views = Vec::with_capacity(images.len());
         for image in images {
-            let texture =
-                handshake::wrap_swapchain_image(&self.gpu.device, image, format, width, height, 2)?;
+            let texture = handshake::wrap_swapchain_image(
+                &self.gpu.gpu.device,
+                image,
+                format,
+                width,
+                height,
+                2,
+            )?;
             eye_views.push([0, 1].map(|layer| {
                 texture.create_view(&wgpu::TextureViewDescriptor {
                     label: Some("eye"),

@@ -397,7 +397,15 @@ fn the_window_shows_the_stereo_pair_under_xvfb() {
     // Xvfb picks a free display itself and writes its number to stdout (-displayfd), so a
     // stale lock from another run cannot get in the way.
     let mut server = std::process::Command::new(xvfb)
-        .args(["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1280x1024x24",
+            "-nolisten",
+            "tcp",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -2,16 +2,19 @@
 //! `xr_support` for how each test gets its own service inside the chroot.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 use teleop_bridge::control::TickOutcome;
 use teleop_bridge::demo;
 use teleop_bridge::msg::OperatorFrame;
+use teleop_bridge::render;
 use teleop_bridge::robot::{Robot, RobotState};
 use teleop_bridge::xr::remote::{Injector, RemoteState, Streamer};
 use teleop_bridge::xr::{
-    ClearEyes, Error as XrError, HeadlessClient, Sample, SessionState, Source, Step, VulkanClient,
+    Error as XrError, EyeRenderer, EyeView, HeadlessClient, RobotView, Sample, SessionState,
+    Source, Step, VulkanClient,
 };
 
 use super::xr_support::{Devices, inside};
@@ -457,9 +460,9 @@ fn teleop_run_with_xr_input_exits_cleanly_with_a_clear_message_when_the_runtime_
 }
 
 #[test]
-fn vulkan_session_on_lavapipe_submits_over_a_hundred_stereo_frames() {
+fn vulkan_session_on_lavapipe_submits_over_a_hundred_frames_of_the_robots_stereo_view() {
     if !inside(
-        "xr::vulkan_session_on_lavapipe_submits_over_a_hundred_stereo_frames",
+        "xr::vulkan_session_on_lavapipe_submits_over_a_hundred_frames_of_the_robots_stereo_view",
         Devices::Remote,
     ) {
         return;
@@ -469,9 +472,22 @@ fn vulkan_session_on_lavapipe_submits_over_a_hundred_stereo_frames() {
         RemoteState::standing(),
         200.0,
     );
+    // The robot's stereo view, from the demo scene at its start posture.
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/teleop_humanoid.toml");
+    let mut scene = demo::scene(&profile).unwrap_or_else(|e| panic!("{e}"));
+    let drawn = render::Scene::new(&scene.model, &scene.scene_objects);
+    let cell = Arc::new(render::StateCell::new(drawn.state()));
+    let mut state = RobotState::zeros(scene.sim.dof(), scene.sim.links());
+    scene.sim.read_state(&mut state).unwrap();
+    let objects: Vec<_> = scene
+        .objects
+        .iter()
+        .map(|&id| scene.sim.object_pose(id))
+        .collect();
+    assert!(cell.try_publish(1, &state.link_poses, &objects));
+    let view = RobotView::new(drawn, scene.rig.clone().expect("camera rig"), cell);
     let epoch = Instant::now();
-    let mut client =
-        VulkanClient::new(epoch, Box::new(ClearEyes)).unwrap_or_else(|e| panic!("{e}"));
+    let mut client = VulkanClient::new(epoch, Box::new(view)).unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
         "runtime {}, adapter {}",
         client.runtime().name,
@@ -563,4 +579,130 @@ fn without_an_openxr_loader_teleop_says_so_in_one_line() {
     }
     let error = teleop_xr_error();
     assert!(error.contains("OpenXR loader not found"), "{error}");
+}
+
+/// The headset's view without a runtime: the robot view draws the scene into a swapchain-like
+/// 2-layer sRGB texture and places both images at the trainer's eyes, looking where the robot's
+/// cameras look (at the start posture: straight ahead, level, so the layer's views face −Z).
+#[test]
+fn the_robot_view_draws_the_scene_and_places_it_at_the_eyes() {
+    let gpu = match render::Gpu::headless() {
+        Ok(gpu) => gpu,
+        Err(e) if std::env::var_os("CI").is_none() => return eprintln!("skipping: {e}"),
+        Err(e) => panic!("{e} (CI installs lavapipe)"),
+    };
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/teleop_humanoid.toml");
+    let mut scene = demo::scene(&profile).unwrap_or_else(|e| panic!("{e}"));
+    let drawn = render::Scene::new(&scene.model, &scene.scene_objects);
+    let cell = Arc::new(render::StateCell::new(drawn.state()));
+    let mut state = RobotState::zeros(scene.sim.dof(), scene.sim.links());
+    scene.sim.read_state(&mut state).unwrap();
+    let objects: Vec<_> = scene
+        .objects
+        .iter()
+        .map(|&id| scene.sim.object_pose(id))
+        .collect();
+    assert!(cell.try_publish(1, &state.link_poses, &objects));
+    let mut view = RobotView::new(drawn, scene.rig.clone().unwrap(), cell);
+    let (w, h) = (160, 120);
+    let format = wgpu::TextureFormat::Rgba8UnormSrgb;
+    let target = gpu.device.create_texture(&wgpu::TextureDescriptor {
+        label: None,
+        size: wgpu::Extent3d {
+            width: w,
+            height: h,
+            depth_or_array_layers: 2,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    let head = Isometry3::translation(0.1, 1.6, 0.3);
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    let mut rendered = Vec::new();
+    for eye in 0..2 {
+        let layer = target.create_view(&wgpu::TextureViewDescriptor {
+            dimension: Some(wgpu::TextureViewDimension::D2),
+            base_array_layer: eye as u32,
+            array_layer_count: Some(1),
+            ..Default::default()
+        });
+        let eye_view = EyeView {
+            eye,
+            stage_from_eye: Some(head),
+            fov: [-0.8, 0.8, 0.8, -0.8],
+            width: w,
+            height: h,
+        };
+        let r = view.draw_eye(&gpu, &mut encoder, &layer, format, &eye_view);
+        rendered.push(r.expect("rendered from the robot's cameras"));
+    }
+    // Read both layers back.
+    let row = (w * 4).div_ceil(256) * 256;
+    let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: u64::from(row * h * 2),
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    encoder.copy_texture_to_buffer(
+        target.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(row),
+                rows_per_image: Some(h),
+            },
+        },
+        wgpu::Extent3d {
+            width: w,
+            height: h,
+            depth_or_array_layers: 2,
+        },
+    );
+    gpu.queue.submit([encoder.finish()]);
+    buffer
+        .slice(..)
+        .map_async(wgpu::MapMode::Read, |r| r.unwrap());
+    gpu.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .unwrap();
+    let bytes = buffer.slice(..).get_mapped_range().unwrap().to_vec();
+    for eye in 0..2 {
+        let image = &bytes[(eye * row * h) as usize..((eye + 1) * row * h) as usize];
+        let first = &image[..4];
+        let differing = (0..h)
+            .flat_map(|y| (0..w).map(move |x| (y * row + x * 4) as usize))
+            .filter(|&i| &image[i..i + 4] != first)
+            .count();
+        assert!(
+            differing > (w * h / 10) as usize,
+            "eye {eye}: only {differing} pixels differ from the corner"
+        );
+    }
+    // Placement: the camera pair's midpoint at the eyes, a stereo baseline apart, facing the
+    // stage's −Z (the robot looks along +X at its start posture).
+    let [l, r] = [rendered[0].stage_from_view, rendered[1].stage_from_view];
+    let middle = (l.translation.vector + r.translation.vector) / 2.0;
+    assert!(
+        (middle - head.translation.vector).norm() < 1e-9,
+        "{middle:?}"
+    );
+    let baseline = (l.translation.vector - r.translation.vector).norm();
+    assert!((0.04..0.1).contains(&baseline), "baseline {baseline}");
+    assert!(
+        l.translation.x < r.translation.x,
+        "left eye to the left (−X)"
+    );
+    let forward = l.rotation * -Vector3::z();
+    assert!(forward.z < -0.9, "looks along −Z: {forward:?}");
+    let fov = rendered[0].fov;
+    assert!(
+        fov[0] < 0.0 && fov[1] > 0.0 && fov[2] > 0.0 && fov[3] < 0.0,
+        "{fov:?}"
+    );
 }

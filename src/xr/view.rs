@@ -1,0 +1,157 @@
+//! The robot's stereo camera view in the headset: an [`EyeRenderer`] that draws the scene from
+//! the robot's two camera links (the renderer's [`SceneRenderer`]) straight into the swapchain,
+//! and tells the compositor where those cameras were, so the images are not head-locked: when
+//! the trainer turns faster than the robot's neck follows, they look around inside what the
+//! cameras saw.
+//!
+//! Placement: the robot's world is put into the stage once, at the first frame, with the
+//! robot's axes turned into OpenXR's ([`xr_pose_from_robot`]) and the midpoint of the camera
+//! pair at the trainer's eyes.
+
+use std::sync::Arc;
+
+use nalgebra::{Isometry3, Translation3, Vector3};
+
+use super::frames::xr_pose_from_robot;
+use super::vulkan::{EyeRenderer, EyeView, Rendered};
+use crate::kinematics::Pose;
+use crate::render::{self, DEPTH_FORMAT, SceneRenderer, SceneState, StateCell, StereoRig};
+
+/// Draws the robot's view from the newest state in a [`StateCell`].
+pub struct RobotView {
+    scene: Option<render::Scene>,
+    renderer: Option<SceneRenderer>,
+    rig: StereoRig,
+    cell: Arc<StateCell>,
+    state: SceneState,
+    seen: u64,
+    /// Depth buffer sized to the swapchain.
+    depth: Option<(u32, u32, wgpu::TextureView)>,
+    /// Set at the first frame: the offset that puts the camera pair's midpoint at the eyes.
+    stage_offset: Option<Vector3<f64>>,
+    /// The two eyes' layer poses this frame (computed with eye 0).
+    rendered: [Option<Rendered>; 2],
+    /// Frames whose robot state was newer than the one before.
+    pub fresh_states: u64,
+}
+
+impl RobotView {
+    /// A view of `scene` through `rig`, drawing whatever the robot side last published into
+    /// `cell`.
+    pub fn new(scene: render::Scene, rig: StereoRig, cell: Arc<StateCell>) -> RobotView {
+        let state = scene.state();
+        RobotView {
+            scene: Some(scene),
+            renderer: None,
+            rig,
+            cell,
+            state,
+            seen: 0,
+            depth: None,
+            stage_offset: None,
+            rendered: [None; 2],
+            fresh_states: 0,
+        }
+    }
+
+    fn depth_view(&mut self, gpu: &render::Gpu, width: u32, height: u32) -> &wgpu::TextureView {
+        let stale = self
+            .depth
+            .as_ref()
+            .is_none_or(|(w, h, _)| (*w, *h) != (width, height));
+        if stale {
+            let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("xr eye depth"),
+                size: wgpu::Extent3d {
+                    width,
+                    height,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: DEPTH_FORMAT,
+                usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+                view_formats: &[],
+            });
+            let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+            self.depth = Some((width, height, view));
+        }
+        match &self.depth {
+            Some((_, _, view)) => view,
+            None => unreachable!("created above"),
+        }
+    }
+
+    /// Eye 0 of each frame: the newest robot state, both cameras, where they show in the stage.
+    fn begin_frame(&mut self, gpu: &render::Gpu, view: &EyeView) {
+        let version = self.cell.read_newer(self.seen, &mut self.state);
+        if version != self.seen {
+            self.fresh_states += 1;
+            self.seen = version;
+        }
+        let Some(renderer) = self.renderer.as_mut() else {
+            return;
+        };
+        renderer.update(&gpu.queue, &self.state);
+        let aspect = f64::from(view.width) / f64::from(view.height.max(1));
+        let eyes = self.rig.eyes(&self.state.link_poses).map(|mut eye| {
+            eye.aspect = aspect;
+            eye
+        });
+        for (slot, eye) in eyes.iter().enumerate() {
+            renderer.set_camera(&gpu.queue, slot, eye);
+        }
+        let in_xr = eyes.map(|eye| xr_pose_from_robot(&isometry(&eye.world_from_camera)));
+        if self.stage_offset.is_none()
+            && let Some(head) = view.stage_from_eye
+        {
+            let middle = (in_xr[0].translation.vector + in_xr[1].translation.vector) / 2.0;
+            self.stage_offset = Some(head.translation.vector - middle);
+        }
+        let offset = Translation3::from(self.stage_offset.unwrap_or_else(Vector3::zeros));
+        let half_y = self.rig.fov_y_rad / 2.0;
+        let half_x = (half_y.tan() * aspect).atan();
+        let fov = [-half_x as f32, half_x as f32, half_y as f32, -half_y as f32];
+        self.rendered = in_xr.map(|pose| {
+            Some(Rendered {
+                stage_from_view: offset * pose,
+                fov,
+            })
+        });
+    }
+}
+
+fn isometry(pose: &Pose) -> Isometry3<f64> {
+    Isometry3::from_parts(
+        pose.translation,
+        nalgebra::UnitQuaternion::from_rotation_matrix(&pose.rotation),
+    )
+}
+
+impl EyeRenderer for RobotView {
+    fn draw_eye(
+        &mut self,
+        gpu: &render::Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        target_format: wgpu::TextureFormat,
+        view: &EyeView,
+    ) -> Option<Rendered> {
+        if self.renderer.is_none()
+            && let Some(scene) = self.scene.take()
+        {
+            // Drawn straight into the swapchain, single-sampled: its format, no resolve.
+            self.renderer = Some(SceneRenderer::new(gpu, scene, target_format, 1));
+        }
+        if view.eye == 0 {
+            self.begin_frame(gpu, view);
+        }
+        let eye = view.eye.min(1);
+        let depth = self.depth_view(gpu, view.width, view.height).clone();
+        self.renderer
+            .as_ref()?
+            .draw(encoder, eye, target, None, &depth);
+        self.rendered[eye]
+    }
+}
