@@ -274,61 +274,26 @@ pub fn scene(profile: &Path) -> Result<Scene, Error> {
 impl Scene {
     /// What the renderer draws: the robot and the objects.
     pub fn render_scene(&self) -> render::Scene {
-        render_scene(&self.model, &self.scene_objects)
+        let scene = render::Scene::new(&self.model, &self.scene_objects);
+        for skipped in &scene.skipped {
+            tracing::warn!("view: not drawn: {skipped}");
+        }
+        scene
     }
 }
 
-fn render_scene(model: &Model, objects: &[SceneObject]) -> render::Scene {
-    let scene = render::Scene::new(model, objects);
-    for skipped in &scene.skipped {
-        tracing::warn!("view: not drawn: {skipped}");
-    }
-    scene
-}
-
-/// Everything a scripted run needs, built from the files.
+/// Everything a scripted run needs, built from the files: the demo's world and the script.
 struct Setup {
     script: Script,
-    pipeline: Pipeline,
-    sim: Sim,
-    model: Model,
-    cube: usize,
-    fingers: Vec<usize>,
-    objects: Vec<usize>,
-    scene_objects: Vec<SceneObject>,
-    rig: Option<StereoRig>,
+    scene: Scene,
 }
 
 fn setup(profile: &Path, script: &Path) -> Result<Setup, Error> {
-    let Scene {
-        model,
-        pipeline,
-        sim,
-        cube,
-        fingers,
-        objects,
-        scene_objects,
-        rig,
-        ..
-    } = scene(profile)?;
-    let script = Script::load(script)?;
+    let scene = scene(profile)?;
     Ok(Setup {
-        script,
-        pipeline,
-        sim,
-        model,
-        cube,
-        fingers,
-        objects,
-        scene_objects,
-        rig,
+        script: Script::load(script)?,
+        scene,
     })
-}
-
-impl Setup {
-    fn render_scene(&self) -> render::Scene {
-        render_scene(&self.model, &self.scene_objects)
-    }
 }
 
 /// Writes each object's `world_from_object` into `out` (no allocation).
@@ -358,20 +323,20 @@ struct FrameSink {
 impl FrameSink {
     /// [`Frames::Unavailable`] when there is no graphics adapter (said once, as a warning; the
     /// run goes on without rendering).
-    fn start(setup: &Setup, view: &View) -> Result<Frames, Error> {
+    fn start(scene: &Scene, view: &View) -> Result<Frames, Error> {
         let Some(dir) = &view.frames else {
             return Ok(Frames::Off);
         };
-        let Some(mut rig) = setup.rig.clone() else {
+        let Some(mut rig) = scene.rig.clone() else {
             return Err(render::Error::NoCamera.into());
         };
         if let Some((w, h)) = view.frame_size {
             rig = rig.with_size(w, h);
         }
         let writer = render::FrameWriter::new(dir)?;
-        let scene = setup.render_scene();
-        let state = scene.state();
-        match StereoView::headless(scene, rig) {
+        let drawn = scene.render_scene();
+        let state = drawn.state();
+        match StereoView::headless(drawn, rig) {
             Ok(stereo) => Ok(Frames::On(Box::new(FrameSink {
                 view: stereo,
                 writer,
@@ -495,11 +460,11 @@ pub fn run_with_sink(
 /// as fast as it goes) and this, the main thread, shows its newest state.
 pub fn run_with(profile: &Path, script: &Path, options: &Options) -> Result<Summary, Error> {
     let setup = setup(profile, script)?;
-    let frames = FrameSink::start(&setup, &options.view)?;
-    let (true, Some(rig)) = (options.view.window, setup.rig.clone()) else {
+    let frames = FrameSink::start(&setup.scene, &options.view)?;
+    let (true, Some(rig)) = (options.view.window, setup.scene.rig.clone()) else {
         return simulate(setup, frames, options.settle_s, None, None);
     };
-    let scene = setup.render_scene();
+    let scene = setup.scene.render_scene();
     let cell = Arc::new(StateCell::new(scene.state()));
     let done = Arc::new(AtomicBool::new(false));
     let worker = {
@@ -533,12 +498,15 @@ fn simulate(
 ) -> Result<Summary, Error> {
     let Setup {
         script,
-        mut pipeline,
-        mut sim,
-        cube,
-        fingers,
-        objects,
-        ..
+        scene:
+            Scene {
+                mut pipeline,
+                mut sim,
+                cube,
+                fingers,
+                objects,
+                ..
+            },
     } = setup;
     let dt = pipeline.tick_period_s();
     let duration = script.duration() + settle_s;
@@ -784,19 +752,23 @@ fn realtime(
     sink: Option<Box<dyn TickSink>>,
 ) -> Result<Summary, Error> {
     let setup = setup(profile, script)?;
-    let mut frames = FrameSink::start(&setup, &options.view)?;
-    let window_scene = (options.view.window && setup.rig.is_some()).then(|| setup.render_scene());
-    let rig = setup.rig.clone();
+    let mut frames = FrameSink::start(&setup.scene, &options.view)?;
+    let window_scene =
+        (options.view.window && setup.scene.rig.is_some()).then(|| setup.scene.render_scene());
+    let rig = setup.scene.rig.clone();
     let Setup {
         script,
-        pipeline,
-        sim,
-        cube,
-        fingers,
-        objects,
-        scene_objects,
-        model,
-        ..
+        scene:
+            Scene {
+                pipeline,
+                sim,
+                cube,
+                fingers,
+                objects,
+                scene_objects,
+                model,
+                ..
+            },
     } = setup;
     let dt = pipeline.tick_period_s();
     let mut summary = Summary::new(&sim, cube, 0);

@@ -189,6 +189,20 @@ impl StereoTarget {
         }
     }
 
+    /// Layer `layer` of the eye array as a copy source or destination.
+    fn layer_copy(&self, layer: u32) -> wgpu::TexelCopyTextureInfo<'_> {
+        wgpu::TexelCopyTextureInfo {
+            texture: &self.eyes,
+            mip_level: 0,
+            origin: wgpu::Origin3d {
+                x: 0,
+                y: 0,
+                z: layer,
+            },
+            aspect: wgpu::TextureAspect::All,
+        }
+    }
+
     /// Records one pass from camera `slot` (already set) into `layer`, with the instances as
     /// last updated.
     pub fn draw_layer(
@@ -204,16 +218,7 @@ impl StereoTarget {
                 renderer.draw(encoder, slot, msaa, Some(resolved_view), &self.depth_view);
                 encoder.copy_texture_to_texture(
                     resolved.as_image_copy(),
-                    wgpu::TexelCopyTextureInfo {
-                        texture: &self.eyes,
-                        mip_level: 0,
-                        origin: wgpu::Origin3d {
-                            x: 0,
-                            y: 0,
-                            z: layer as u32,
-                        },
-                        aspect: wgpu::TextureAspect::All,
-                    },
+                    self.layer_copy(layer as u32),
                     wgpu::Extent3d {
                         width: self.width,
                         height: self.height,
@@ -259,16 +264,7 @@ impl StereoTarget {
         // One copy per layer: each eye's rows land one after the other.
         for layer in 0..2u32 {
             encoder.copy_texture_to_buffer(
-                wgpu::TexelCopyTextureInfo {
-                    texture: &self.eyes,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d {
-                        x: 0,
-                        y: 0,
-                        z: layer,
-                    },
-                    aspect: wgpu::TextureAspect::All,
-                },
+                self.layer_copy(layer),
                 wgpu::TexelCopyBufferInfo {
                     buffer: &self.readback,
                     layout: wgpu::TexelCopyBufferLayout {
