@@ -14,7 +14,7 @@ use crate::config::Profile;
 use crate::control::{ControlThread, FrameCell, Histogram, Pipeline, TickOutcome};
 use crate::kinematics::Pose;
 use crate::model::Model;
-use crate::msg::TickSink;
+use crate::msg::{CameraFrame, ImageSink, TickSink};
 use crate::operator::Script;
 use crate::render::{self, SceneObject, SceneState, StateCell, StereoRig, StereoView};
 use crate::robot::{Robot, RobotState};
@@ -63,7 +63,8 @@ pub struct View {
     pub frames: Option<PathBuf>,
     /// Of the views rendered at [`layout::VIEW_RATE_HZ`], write every Nth (0 or 1: all).
     pub frame_every: u32,
-    /// Per-eye image size for the PNGs; default: the profile's camera size.
+    /// Per-eye image size for the PNGs and recorded camera frames; default: the profile's
+    /// camera size.
     pub frame_size: Option<(u32, u32)>,
     /// A desktop window mirroring the stereo view (real-time runs only).
     pub window: bool,
@@ -126,6 +127,10 @@ pub struct Summary {
     pub max_tracking_error: f64,
     /// Control ticks that ended after their deadline (real-time runs only).
     pub deadline_misses: Option<u64>,
+    /// How late control ticks started (real-time runs only).
+    pub start_late: Option<Histogram>,
+    /// The control thread's scheduling (real-time runs only).
+    pub priority: Option<crate::control::priority::Granted>,
     pub held_no_clutch: u64,
     pub held_stale: u64,
     /// What the view did: PNGs written, window frames shown, or why nothing was rendered.
@@ -175,6 +180,18 @@ impl std::fmt::Display for Summary {
                 None => "headless, faster than real time: no deadlines".to_string(),
             }
         )?;
+        if let Some(late) = &self.start_late {
+            writeln!(
+                f,
+                "timing: ticks started late by p50 {:.1} µs, p99 {:.1} µs, max ≤ {:.1} µs; control thread at {}",
+                us(late, 50.0),
+                us(late, 99.0),
+                us(late, 100.0),
+                self.priority
+                    .as_ref()
+                    .map_or_else(|| "?".to_string(), ToString::to_string)
+            )?;
+        }
         write!(
             f,
             "tracking: largest commanded-vs-simulated joint difference {:.4}; held {} ticks without a clutch, {} stale",
@@ -303,43 +320,74 @@ fn object_poses(sim: &Sim, objects: &[usize], out: &mut [Pose]) {
     }
 }
 
-/// Whether a run writes frames.
+/// Whether a run renders its view offscreen (PNG frames, recorded camera frames).
 enum Frames {
     Off,
     Unavailable(String),
-    On(Box<FrameSink>),
+    On(Box<ViewOutputs>),
 }
 
-/// PNG frames of a headless run: the stereo view rendered every `every`-th view period of
-/// simulated time, encoded on a writer thread.
-struct FrameSink {
+/// The offscreen stereo view of a run and where its images go: PNGs (every `every`-th view
+/// period, encoded on a writer thread) and/or the recorder's camera (at the rate it asks for).
+/// A frame is rendered only when one of them wants it.
+struct ViewOutputs {
     view: StereoView,
-    writer: render::FrameWriter,
+    writer: Option<render::FrameWriter>,
+    camera: Option<Box<dyn ImageSink>>,
+    camera_frames: u64,
     state: SceneState,
     every: u64,
     periods: u64,
 }
 
-impl FrameSink {
+impl ViewOutputs {
     /// [`Frames::Unavailable`] when there is no graphics adapter (said once, as a warning; the
-    /// run goes on without rendering).
-    fn start(scene: &Scene, view: &View) -> Result<Frames, Error> {
-        let Some(dir) = &view.frames else {
+    /// run goes on without rendering or recording camera frames).
+    fn start(
+        scene: &Scene,
+        view: &View,
+        camera: Option<Box<dyn ImageSink>>,
+    ) -> Result<Frames, Error> {
+        if !Self::needed(view, camera.is_some()) {
             return Ok(Frames::Off);
-        };
-        let Some(mut rig) = scene.rig.clone() else {
-            return Err(render::Error::NoCamera.into());
+        }
+        Self::start_drawn(scene.rig.clone(), scene.render_scene(), view, camera)
+    }
+
+    /// Whether anything is rendered offscreen.
+    fn needed(view: &View, camera: bool) -> bool {
+        view.frames.is_some() || camera
+    }
+
+    /// [`ViewOutputs::start`] from the scene's camera rig and its drawable scene.
+    fn start_drawn(
+        rig: Option<StereoRig>,
+        drawn: render::Scene,
+        view: &View,
+        camera: Option<Box<dyn ImageSink>>,
+    ) -> Result<Frames, Error> {
+        let Some(mut rig) = rig else {
+            if view.frames.is_some() {
+                return Err(render::Error::NoCamera.into());
+            }
+            return Ok(Frames::Unavailable(
+                "no camera frames recorded (the profile has no [camera])".into(),
+            ));
         };
         if let Some((w, h)) = view.frame_size {
             rig = rig.with_size(w, h);
         }
-        let writer = render::FrameWriter::new(dir)?;
-        let drawn = scene.render_scene();
+        let writer = match &view.frames {
+            Some(dir) => Some(render::FrameWriter::new(dir)?),
+            None => None,
+        };
         let state = drawn.state();
         match StereoView::headless(drawn, rig) {
-            Ok(stereo) => Ok(Frames::On(Box::new(FrameSink {
+            Ok(stereo) => Ok(Frames::On(Box::new(ViewOutputs {
                 view: stereo,
                 writer,
+                camera,
+                camera_frames: 0,
                 state,
                 every: u64::from(view.frame_every.max(1)),
                 periods: 0,
@@ -352,51 +400,96 @@ impl FrameSink {
         }
     }
 
-    /// Called once per view period.
+    /// Called once per view period of a headless run.
     fn offer(&mut self, time_ns: u64, state: &RobotState, sim: &Sim, objects: &[usize]) {
         let period = self.periods;
         self.periods += 1;
-        if period % self.every != 0 {
+        if !self.wanted(period, time_ns) {
             return;
         }
         self.state.time_ns = time_ns;
         self.state.link_poses.copy_from_slice(&state.link_poses);
         object_poses(sim, objects, &mut self.state.object_poses);
-        self.write(period / self.every);
+        self.render(period);
     }
 
-    /// Renders and queues `state` (real-time runs: every state the view loop picks up).
-    fn render_state(&mut self, state: &SceneState) {
-        self.state.copy_from(state);
-        let index = self.periods;
+    /// Called with every state a real-time view loop picks up.
+    fn offer_state(&mut self, state: &SceneState) {
+        let period = self.periods;
         self.periods += 1;
-        if index % self.every == 0 {
-            self.write(index / self.every);
+        if self.wanted(period, state.time_ns) {
+            self.state.copy_from(state);
+            self.render(period);
         }
     }
 
-    fn write(&mut self, index: u64) {
-        match self.view.render_image(&self.state) {
-            Ok(image) => self.writer.push(index, image),
-            Err(e) => tracing::warn!("frame {index}: {e}"),
+    fn wants_png(&self, period: u64) -> bool {
+        self.writer.is_some() && period % self.every == 0
+    }
+
+    fn wanted(&self, period: u64, time_ns: u64) -> bool {
+        self.wants_png(period) || self.camera.as_ref().is_some_and(|c| c.wants(time_ns))
+    }
+
+    fn render(&mut self, period: u64) {
+        let mut image = match self.view.render_image(&self.state) {
+            Ok(image) => image,
+            Err(e) => {
+                tracing::warn!("view at {} ns: {e}", self.state.time_ns);
+                return;
+            }
+        };
+        let time_ns = self.state.time_ns;
+        let to_png = self.wants_png(period);
+        if let Some(camera) = self.camera.as_mut().filter(|c| c.wants(time_ns)) {
+            // The PNG writer and the recorder each own their copy.
+            let rgba = if to_png {
+                image.rgba.clone()
+            } else {
+                std::mem::take(&mut image.rgba)
+            };
+            let frame = CameraFrame {
+                time_ns,
+                width: image.width,
+                height: image.height,
+                rgba,
+            };
+            if camera.offer(frame) {
+                self.camera_frames += 1;
+            }
+        }
+        if let (true, Some(writer)) = (to_png, &mut self.writer) {
+            writer.push(period / self.every, image);
         }
     }
 
     fn finish(self) -> Result<String, Error> {
         let adapter = self.view.gpu.describe();
-        let dir = self.writer.dir().to_owned();
-        let dropped = self.writer.dropped;
-        let written = self.writer.finish()?;
+        let (w, h) = (self.view.rig.width, self.view.rig.height);
+        let mut parts = Vec::new();
+        if let Some(writer) = self.writer {
+            let dir = writer.dir().to_owned();
+            let dropped = writer.dropped;
+            let written = writer.finish()?;
+            parts.push(format!(
+                "{written} stereo PNGs in {}{}",
+                dir.display(),
+                if dropped > 0 {
+                    format!(", {dropped} dropped (writer busy)")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if self.camera.is_some() {
+            parts.push(format!(
+                "{} camera frames to the recorder",
+                self.camera_frames
+            ));
+        }
         Ok(format!(
-            "{written} stereo PNGs ({}×{} per eye) in {} on {adapter}{}",
-            self.view.rig.width,
-            self.view.rig.height,
-            dir.display(),
-            if dropped > 0 {
-                format!(", {dropped} dropped (writer busy)")
-            } else {
-                String::new()
-            }
+            "{} ({w}×{h} per eye) on {adapter}",
+            parts.join(", ")
         ))
     }
 }
@@ -445,14 +538,18 @@ pub fn run(profile: &Path, script: &Path, settle_s: f64) -> Result<Summary, Erro
     )
 }
 
-/// [`run`], handing every tick to `sink` (the recorder).
-pub fn run_with_sink(
+/// [`run_with`], handing every tick to `ticks` and the rendered stereo view (at the view rate,
+/// when a graphics adapter exists) to `camera`: the recorder's two inputs.
+pub fn run_recorded(
     profile: &Path,
     script: &Path,
-    settle_s: f64,
-    sink: Option<&mut dyn TickSink>,
+    options: &Options,
+    ticks: &mut dyn TickSink,
+    camera: Option<Box<dyn ImageSink>>,
 ) -> Result<Summary, Error> {
-    simulate(setup(profile, script)?, Frames::Off, settle_s, None, sink)
+    let setup = setup(profile, script)?;
+    let outputs = ViewOutputs::start(&setup.scene, &options.view, camera)?;
+    simulate_and_show(setup, outputs, options, Some(ticks))
 }
 
 /// [`run`] with a view: PNG frames rendered at [`layout::VIEW_RATE_HZ`] of simulated time,
@@ -460,31 +557,43 @@ pub fn run_with_sink(
 /// as fast as it goes) and this, the main thread, shows its newest state.
 pub fn run_with(profile: &Path, script: &Path, options: &Options) -> Result<Summary, Error> {
     let setup = setup(profile, script)?;
-    let frames = FrameSink::start(&setup.scene, &options.view)?;
+    let outputs = ViewOutputs::start(&setup.scene, &options.view, None)?;
+    simulate_and_show(setup, outputs, options, None)
+}
+
+/// The headless loop, on this thread, or on a worker thread while this one shows the window.
+fn simulate_and_show(
+    setup: Setup,
+    outputs: Frames,
+    options: &Options,
+    sink: Option<&mut dyn TickSink>,
+) -> Result<Summary, Error> {
     let (true, Some(rig)) = (options.view.window, setup.scene.rig.clone()) else {
-        return simulate(setup, frames, options.settle_s, None, None);
+        return simulate(setup, outputs, options.settle_s, None, sink);
     };
     let scene = setup.scene.render_scene();
     let cell = Arc::new(StateCell::new(scene.state()));
     let done = Arc::new(AtomicBool::new(false));
-    let worker = {
-        let (cell, done) = (Arc::clone(&cell), Arc::clone(&done));
-        let settle_s = options.settle_s;
-        std::thread::Builder::new()
-            .name("simulation".into())
-            .spawn(move || {
-                let summary = simulate(setup, frames, settle_s, Some(&cell), None);
-                done.store(true, Ordering::Relaxed);
-                summary
-            })
-            .map_err(|e| crate::robot::Error::Backend(format!("simulation thread: {e}")))?
-    };
-    let window = show_window(scene, rig, cell, done);
-    let mut summary = worker
-        .join()
-        .map_err(|_| crate::robot::Error::Backend("the simulation thread panicked".into()))??;
-    summary.add_view(window);
-    Ok(summary)
+    let settle_s = options.settle_s;
+    std::thread::scope(|scope| {
+        let worker = {
+            let (cell, done) = (Arc::clone(&cell), Arc::clone(&done));
+            std::thread::Builder::new()
+                .name("simulation".into())
+                .spawn_scoped(scope, move || {
+                    let summary = simulate(setup, outputs, settle_s, Some(&cell), sink);
+                    done.store(true, Ordering::Relaxed);
+                    summary
+                })
+                .map_err(|e| crate::robot::Error::Backend(format!("simulation thread: {e}")))?
+        };
+        let window = show_window(scene, rig, cell, done);
+        let mut summary = worker
+            .join()
+            .map_err(|_| crate::robot::Error::Backend("the simulation thread panicked".into()))??;
+        summary.add_view(window);
+        Ok(summary)
+    })
 }
 
 /// The headless loop: script → pipeline → simulation, tick by tick; views rendered into
@@ -593,6 +702,26 @@ fn show_window(
     })
 }
 
+/// Renders the newest published state at the view rate until `done`.
+fn offscreen_loop(
+    outputs: &mut ViewOutputs,
+    cell: &StateCell,
+    done: &AtomicBool,
+    mut state: SceneState,
+) {
+    let period = Duration::from_secs_f64(1.0 / layout::VIEW_RATE_HZ);
+    let mut seen = 0;
+    while !done.load(Ordering::Relaxed) {
+        let started = Instant::now();
+        let newer = cell.read_newer(seen, &mut state);
+        if newer != seen {
+            seen = newer;
+            outputs.offer_state(&state);
+        }
+        std::thread::sleep(period.saturating_sub(started.elapsed()));
+    }
+}
+
 impl Frames {
     /// Drains the PNG writer; what was written, or why nothing was.
     fn finish(self) -> Result<Option<String>, Error> {
@@ -620,6 +749,8 @@ impl Summary {
             ik: Histogram::default(),
             tick: Histogram::default(),
             deadline_misses: None,
+            start_late: None,
+            priority: None,
             max_tracking_error: 0.0,
             held_no_clutch: 0,
             held_stale: 0,
@@ -661,6 +792,7 @@ struct SteppedSim {
     objects: Vec<usize>,
     object_poses: Vec<Pose>,
     view: Arc<StateCell>,
+    epoch: Instant,
 }
 
 impl Robot for SteppedSim {
@@ -689,8 +821,9 @@ impl Robot for SteppedSim {
         );
         object_poses(sim, &self.objects, &mut self.object_poses);
         drop(guard);
+        // Stamped on the control loop's clock, like the ticks it is recorded with.
         self.view.try_publish(
-            self.state.time_ns,
+            self.epoch.elapsed().as_nanos() as u64,
             &self.state.link_poses,
             &self.object_poses,
         );
@@ -718,22 +851,17 @@ pub fn run_realtime(profile: &Path, script: &Path, settle_s: f64) -> Result<Summ
     )
 }
 
-/// [`run_realtime`], the control thread handing every tick to `sink` (the recorder).
-pub fn run_realtime_with_sink(
+/// [`run_realtime_with`], the control thread handing every tick to `ticks` and the view loop
+/// the rendered stereo view to `camera` (when a graphics adapter exists): the recorder's two
+/// inputs.
+pub fn run_realtime_recorded(
     profile: &Path,
     script: &Path,
-    settle_s: f64,
-    sink: Option<Box<dyn TickSink>>,
+    options: &Options,
+    ticks: Box<dyn TickSink>,
+    camera: Option<Box<dyn ImageSink>>,
 ) -> Result<Summary, Error> {
-    realtime(
-        profile,
-        script,
-        &Options {
-            settle_s,
-            ..Options::default()
-        },
-        sink,
-    )
+    realtime(profile, script, options, Some(ticks), camera)
 }
 
 /// [`run_realtime`] with a view.
@@ -742,7 +870,7 @@ pub fn run_realtime_with(
     script: &Path,
     options: &Options,
 ) -> Result<Summary, Error> {
-    realtime(profile, script, options, None)
+    realtime(profile, script, options, None, None)
 }
 
 fn realtime(
@@ -750,12 +878,14 @@ fn realtime(
     script: &Path,
     options: &Options,
     sink: Option<Box<dyn TickSink>>,
+    camera: Option<Box<dyn ImageSink>>,
 ) -> Result<Summary, Error> {
     let setup = setup(profile, script)?;
-    let mut frames = FrameSink::start(&setup.scene, &options.view)?;
     let window_scene =
         (options.view.window && setup.scene.rig.is_some()).then(|| setup.scene.render_scene());
     let rig = setup.scene.rig.clone();
+    let offscreen = ViewOutputs::needed(&options.view, camera.is_some())
+        .then(|| (setup.scene.rig.clone(), setup.scene.render_scene()));
     let Setup {
         script,
         scene:
@@ -780,6 +910,8 @@ fn realtime(
     };
     let cell = Arc::new(StateCell::new(view_state.clone()));
     let shared = Arc::new(Mutex::new((sim, Watch::default())));
+    let frames_cell = Arc::new(FrameCell::default());
+    let epoch = Instant::now();
     let robot = SteppedSim {
         shared: Arc::clone(&shared),
         dt,
@@ -791,9 +923,10 @@ fn realtime(
         object_poses: vec![Pose::identity(); objects.len()],
         objects,
         view: Arc::clone(&cell),
+        epoch,
     };
-    let frames_cell = Arc::new(FrameCell::default());
-    let epoch = Instant::now();
+    // The control and operator threads start before anything renders: the view's threads
+    // (this one, and a CPU renderer's workers) are then lowered without touching them.
     let thread = ControlThread::spawn_with_sink(
         pipeline,
         Box::new(robot),
@@ -810,7 +943,7 @@ fn realtime(
             .spawn(move || {
                 loop {
                     let t = epoch.elapsed().as_secs_f64();
-                    if t > duration {
+                    if t > duration || done.load(Ordering::Relaxed) {
                         break;
                     }
                     frames_cell.publish(script.frame_at(t, (t * 1e9) as u64));
@@ -820,25 +953,45 @@ fn realtime(
             })
             .map_err(|e| crate::robot::Error::Backend(format!("operator thread: {e}")))?
     };
-    // The main thread: the view.
-    let window = match (window_scene, rig) {
-        (Some(scene), Some(rig)) => show_window(scene, rig, Arc::clone(&cell), Arc::clone(&done)),
-        _ => None,
-    };
-    if let Frames::On(sink) = &mut frames {
-        let period = Duration::from_secs_f64(1.0 / layout::VIEW_RATE_HZ);
-        let mut seen = 0;
-        let mut state = view_state;
-        while !done.load(Ordering::Relaxed) {
-            let started = Instant::now();
-            let newer = cell.read_newer(seen, &mut state);
-            if newer != seen {
-                seen = newer;
-                sink.render_state(&state);
-            }
-            std::thread::sleep(period.saturating_sub(started.elapsed()));
-        }
+    let viewing = window_scene.is_some() || options.view.frames.is_some() || camera.is_some();
+    if viewing {
+        // The view (and a CPU renderer's worker threads, which inherit this) yields to the
+        // control loop: a busy machine shows fewer frames rather than moving the robot late.
+        crate::control::priority::lower_for_background();
     }
+    let started = match offscreen {
+        Some((rig, drawn)) => ViewOutputs::start_drawn(rig, drawn, &options.view, camera),
+        None => Ok(Frames::Off),
+    };
+    let mut frames = match started {
+        Ok(frames) => frames,
+        Err(e) => {
+            done.store(true, Ordering::Relaxed);
+            let _ = operator.join();
+            let _ = thread.stop();
+            return Err(e);
+        }
+    };
+    // The main thread: the window, or else the offscreen view; with both, the offscreen view
+    // gets a thread of its own (inheriting this one's lowered priority).
+    let window = std::thread::scope(|scope| {
+        let offscreen = |frames: &mut Frames| {
+            if let Frames::On(outputs) = frames {
+                offscreen_loop(outputs, &cell, &done, view_state);
+            }
+        };
+        match (window_scene, rig) {
+            (Some(scene), Some(rig)) => {
+                let frames = &mut frames;
+                scope.spawn(move || offscreen(frames));
+                show_window(scene, rig, Arc::clone(&cell), Arc::clone(&done))
+            }
+            _ => {
+                offscreen(&mut frames);
+                None
+            }
+        }
+    });
     // A panicked operator thread only stops publishing; the control loop then holds (stale).
     let _ = operator.join();
     let (stats, _) = thread.stop()?;
@@ -847,6 +1000,8 @@ fn realtime(
     summary.ik = stats.ik.clone();
     summary.tick = stats.tick.clone();
     summary.deadline_misses = Some(stats.deadline_misses);
+    summary.start_late = Some(stats.start_late.clone());
+    summary.priority = stats.priority.clone();
     summary.held_no_clutch = stats.held_no_clutch;
     summary.held_stale = stats.held_stale;
     let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());

@@ -193,3 +193,13 @@ pub trait TickSink: Send {
     /// One tick's sample.
     fn tick(&mut self, sample: &TickSample);
 }
+
+/// Where the render side hands camera frames (the recorder). Called on the thread that renders:
+/// implementations must not block a real-time view (queue or count the frame dropped).
+pub trait ImageSink: Send {
+    /// Whether a frame at monotonic `time_ns` would be kept (lets the renderer skip reading
+    /// back a frame nobody records).
+    fn wants(&self, time_ns: u64) -> bool;
+    /// Offers a frame; true if it was kept.
+    fn offer(&mut self, frame: CameraFrame) -> bool;
+}

@@ -33,6 +33,21 @@ pub struct ViewArgs {
     window: bool,
 }
 
+/// Recording the demo.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RecordArgs {
+    /// Record the run as an episode (MCAP) in this folder, the robot's rendered stereo view
+    /// included (JPEG, 30 fps) where a graphics adapter exists.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// Operator id written into recorded episodes (default: $USER).
+    #[arg(long, requires = "record")]
+    operator: Option<String>,
+    /// Leave the camera (the rendered stereo view) out of the recording.
+    #[arg(long, requires = "record")]
+    no_camera: bool,
+}
+
 fn parse_size(text: &str) -> Result<(u32, u32), String> {
     let bad = || format!("expected WIDTHxHEIGHT such as 640x360, got {text:?}");
     let (w, h) = text.split_once('x').ok_or_else(bad)?;
@@ -52,8 +67,7 @@ pub fn run(
     script: Option<PathBuf>,
     realtime: bool,
     view: ViewArgs,
-    record: Option<PathBuf>,
-    operator: Option<String>,
+    record: RecordArgs,
 ) -> anyhow::Result<()> {
     let profile = robot.unwrap_or_else(|| bundled("profiles/teleop_humanoid.toml"));
     let script = script.unwrap_or_else(|| bundled("scripts/pick_cube.toml"));
@@ -63,12 +77,6 @@ pub fn run(
         script.display(),
         if realtime { "real time" } else { "headless" }
     );
-    if let Some(dir) = record {
-        if view.frames.is_some() || view.window {
-            anyhow::bail!("--record does not combine with --frames or --window yet");
-        }
-        return super::record::demo(&profile, &script, realtime, dir, operator);
-    }
     let options = Options {
         settle_s: 1.0,
         view: View {
@@ -78,6 +86,20 @@ pub fn run(
             window: view.window,
         },
     };
+    if let Some(dir) = record.record {
+        return super::record::demo(
+            &profile,
+            &script,
+            &options,
+            crate::record::DemoRecording {
+                dir,
+                operator: record.operator,
+                task: None,
+                realtime,
+                camera: !record.no_camera,
+            },
+        );
+    }
     let summary = if realtime {
         crate::demo::run_realtime_with(&profile, &script, &options)?
     } else {

@@ -40,12 +40,8 @@ enum Command {
         realtime: bool,
         #[command(flatten)]
         view: demo::ViewArgs,
-        /// Record the run as an episode (MCAP) in this folder.
-        #[arg(long, value_name = "DIR")]
-        record: Option<PathBuf>,
-        /// Operator id written into recorded episodes (default: $USER).
-        #[arg(long, requires = "record")]
-        operator: Option<String>,
+        #[command(flatten)]
+        record: demo::RecordArgs,
         #[command(flatten)]
         xr: xr::XrArgs,
     },
@@ -124,8 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         script: None,
         realtime: false,
         view: demo::ViewArgs::default(),
-        record: None,
-        operator: None,
+        record: demo::RecordArgs::default(),
         xr: xr::XrArgs::default(),
     }) {
         Command::Demo {
@@ -134,10 +129,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             realtime,
             view,
             record,
-            operator,
             xr,
         } => match xr.input {
-            xr::Input::Script => demo::run(robot, script, realtime, view, record, operator),
+            xr::Input::Script => demo::run(robot, script, realtime, view, record),
             xr::Input::Xr => xr::run(robot, &xr),
         },
         Command::Record(command) => record::run(command),
@@ -154,9 +148,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } => record::export(&lerobot, &files, fps, include_discarded),
         Command::Run { robot, xr } => match xr.input {
             xr::Input::Xr => xr::run(robot, &xr),
-            xr::Input::Script => {
-                demo::run(robot, None, true, demo::ViewArgs::default(), None, None)
-            }
+            xr::Input::Script => demo::run(
+                robot,
+                None,
+                true,
+                demo::ViewArgs::default(),
+                demo::RecordArgs::default(),
+            ),
         },
         Command::Inspect { urdf, json } => inspect::run(&urdf, json),
         Command::Kin(command) => kin::run(command),

@@ -120,21 +120,10 @@ pub fn export(
 pub fn demo(
     profile: &Path,
     script: &Path,
-    realtime: bool,
-    dir: PathBuf,
-    operator: Option<String>,
+    options: &crate::demo::Options,
+    recording: record::DemoRecording,
 ) -> anyhow::Result<()> {
-    let recorded = record::record_demo(
-        profile,
-        script,
-        1.0,
-        &record::DemoRecording {
-            dir,
-            operator,
-            task: None,
-            realtime,
-        },
-    )?;
+    let recorded = record::record_demo(profile, script, options, &recording)?;
     println!("{}", recorded.summary);
     let episode = recorded.episode?;
     let dropped: u64 = episode.drops.values().sum();

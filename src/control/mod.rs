@@ -3,6 +3,7 @@
 //! and acceleration limits; smooth hold on stale or non-finite input).
 
 mod pipeline;
+pub mod priority;
 mod runner;
 mod safety;
 

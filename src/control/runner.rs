@@ -102,6 +102,11 @@ pub struct LoopStats {
     pub robot: Histogram,
     /// The whole tick.
     pub tick: Histogram,
+    /// How late each tick started after its due time (the OS waking the thread late, or the
+    /// tick before it running long).
+    pub start_late: Histogram,
+    /// The scheduling the control thread was granted (see [`super::priority`]).
+    pub priority: Option<super::priority::Granted>,
 }
 
 /// A running control thread; [`ControlThread::stop`] ends it and returns its statistics.
@@ -135,12 +140,19 @@ impl ControlThread {
         let stop_flag = Arc::clone(&stop);
         let handle = std::thread::spawn(move || {
             let period = Duration::from_secs_f64(pipeline.tick_period_s());
-            let mut stats = LoopStats::default();
+            let mut stats = LoopStats {
+                priority: Some(super::priority::raise_for_control()),
+                ..LoopStats::default()
+            };
             let mut state = RobotState::zeros(robot.dof(), robot.links());
             let mut sample = sink.as_ref().map(|s| s.new_sample());
-            let mut deadline = Instant::now() + period;
+            let mut due = Instant::now();
+            let mut deadline = due + period;
             while !stop_flag.load(Ordering::Relaxed) {
                 let started = Instant::now();
+                stats
+                    .start_late
+                    .record(started.saturating_duration_since(due).as_nanos() as u64);
                 let now_ns = started.saturating_duration_since(epoch).as_nanos() as u64;
                 let frame = frames.latest();
                 let report = pipeline.tick(frame.as_ref(), now_ns);
@@ -179,9 +191,11 @@ impl ControlThread {
                 if done > deadline {
                     stats.deadline_misses += 1;
                     // Late: start the next period now rather than bursting to catch up.
+                    due = done;
                     deadline = done + period;
                 } else {
                     std::thread::sleep(deadline - done);
+                    due = deadline;
                     deadline += period;
                 }
             }

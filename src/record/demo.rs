@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{EpisodeReport, Error, Outcome, Recorder, RecorderConfig, RobotInfo};
-use crate::demo::Summary;
+use crate::demo::{Options, Summary};
+use crate::msg::ImageSink;
 
 /// The task the bundled demo performs, as written into its episodes.
 pub const DEMO_TASK: &str = "Pick up the cube and put it on the marked spot.";
@@ -18,8 +19,11 @@ pub struct DemoRecording {
     /// Task description; default [`DEMO_TASK`].
     pub task: Option<String>,
     /// Real time (the control thread at the profile's rate, lossy queue) or headless (as fast
-    /// as possible, every tick kept).
+    /// as possible, every tick and camera frame kept).
     pub realtime: bool,
+    /// Record the robot's rendered stereo view (JPEG, at the recorder's camera rate) where a
+    /// graphics adapter exists; the per-eye size is the view's (`Options::view.frame_size`).
+    pub camera: bool,
 }
 
 /// What a recorded demo run produced.
@@ -36,7 +40,7 @@ pub struct RecordedDemo {
 pub fn record_demo(
     profile: &Path,
     script: &Path,
-    settle_s: f64,
+    options: &Options,
     recording: &DemoRecording,
 ) -> Result<RecordedDemo, Error> {
     let robot = RobotInfo::from_profile(profile)?;
@@ -57,17 +61,22 @@ pub fn record_demo(
             (None, Some(e))
         }
     };
-    let mut tap = recorder.as_mut().and_then(Recorder::take_tap);
-    let summary = if recording.realtime {
-        let sink = tap
-            .take()
-            .map(|t| Box::new(t) as Box<dyn crate::msg::TickSink>);
-        crate::demo::run_realtime_with_sink(profile, script, settle_s, sink)?
-    } else {
-        let sink = tap.as_mut().map(|t| t as &mut dyn crate::msg::TickSink);
-        crate::demo::run_with_sink(profile, script, settle_s, sink)?
+    let tap = recorder.as_mut().and_then(Recorder::take_tap);
+    let camera = recorder
+        .as_mut()
+        .filter(|_| recording.camera)
+        .and_then(Recorder::take_camera)
+        .map(|c| Box::new(c) as Box<dyn ImageSink>);
+    let summary = match (tap, recording.realtime) {
+        (Some(tap), true) => {
+            crate::demo::run_realtime_recorded(profile, script, options, Box::new(tap), camera)?
+        }
+        (Some(mut tap), false) => {
+            crate::demo::run_recorded(profile, script, options, &mut tap, camera)?
+        }
+        (None, true) => crate::demo::run_realtime_with(profile, script, options)?,
+        (None, false) => crate::demo::run_with(profile, script, options)?,
     };
-    drop(tap);
     let episode = match (recorder, start_error) {
         (_, Some(e)) => Err(e),
         (Some(recorder), None) => {

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::Error;
 use super::episode::{EncodedImage, EpisodeReport, EpisodeWriter, Outcome};
 use super::topics::Topic;
-use crate::msg::{Buttons, CameraFrame, TickSample, TickSink};
+use crate::msg::{Buttons, CameraFrame, ImageSink, TickSample, TickSink};
 
 /// What the episode files say about the robot.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -273,7 +273,12 @@ impl Recorder {
             let quality = config.jpeg_quality.clamp(1, 100);
             std::thread::Builder::new()
                 .name("recorder-jpeg".into())
-                .spawn(move || encoder_main(frame_rx, tx, shared, quality))
+                .spawn(move || {
+                    // JPEG is the recorder's heavy work and can wait; the control loop cannot.
+                    // The writer keeps its priority: its 50 ms flushes are the crash guarantee.
+                    crate::control::priority::lower_for_background();
+                    encoder_main(frame_rx, tx, shared, quality)
+                })
         }
         .map_err(Error::io(&config.dir))?;
         let tap = Tap {
@@ -297,6 +302,7 @@ impl Recorder {
             shared: Arc::clone(&shared),
             min_interval_ns,
             next_ns: None,
+            lossless: config.lossless,
         };
         Ok(Recorder {
             tx,
@@ -778,12 +784,13 @@ impl TickSink for Tap {
 
 /// The render side's way in for camera frames: skips frames that come sooner than the
 /// configured rate, queues the rest for JPEG encoding without waiting (full queue: dropped and
-/// counted).
+/// counted). In a lossless session (headless runs) it waits for room instead.
 pub struct CameraSink {
     tx: SyncSender<CameraFrame>,
     shared: Arc<Shared>,
     min_interval_ns: u64,
     next_ns: Option<u64>,
+    lossless: bool,
 }
 
 impl CameraSink {
@@ -799,24 +806,35 @@ impl CameraSink {
             return false;
         }
         let time_ns = frame.time_ns;
-        match self.tx.try_send(frame) {
-            Ok(()) => {
-                // The next slot on the rate's grid, so the average rate is the configured one.
-                let next = self
-                    .next_ns
-                    .unwrap_or(time_ns)
-                    .saturating_add(self.min_interval_ns);
-                self.next_ns = Some(if next <= time_ns {
-                    time_ns.saturating_add(self.min_interval_ns)
-                } else {
-                    next
-                });
-                true
-            }
-            Err(_) => {
-                self.shared.drop_one(Topic::Camera);
-                false
-            }
+        let queued = if self.lossless {
+            self.tx.send(frame).is_ok()
+        } else {
+            self.tx.try_send(frame).is_ok()
+        };
+        if !queued {
+            self.shared.drop_one(Topic::Camera);
+            return false;
         }
+        // The next slot on the rate's grid, so the average rate is the configured one.
+        let next = self
+            .next_ns
+            .unwrap_or(time_ns)
+            .saturating_add(self.min_interval_ns);
+        self.next_ns = Some(if next <= time_ns {
+            time_ns.saturating_add(self.min_interval_ns)
+        } else {
+            next
+        });
+        true
+    }
+}
+
+impl ImageSink for CameraSink {
+    fn wants(&self, time_ns: u64) -> bool {
+        CameraSink::wants(self, time_ns)
+    }
+
+    fn offer(&mut self, frame: CameraFrame) -> bool {
+        CameraSink::offer(self, frame)
     }
 }

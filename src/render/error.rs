@@ -12,10 +12,11 @@ pub enum Error {
     Readback(String),
     #[error("render: cannot write {path}: {message}")]
     Png { path: PathBuf, message: String },
-    #[error("render: cannot create the frames folder {path}: {source}")]
+    // Not a `#[source]`: the message already says it, and `{:#}` would say it twice.
+    #[error("render: cannot create the frames folder {path}: {error}")]
     Folder {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("render: the profile has no [camera] section, so there is no robot view to draw")]
     NoCamera,

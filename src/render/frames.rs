@@ -21,18 +21,22 @@ pub struct FrameWriter {
 impl FrameWriter {
     /// Creates `dir` if needed and starts the writer.
     pub fn new(dir: &Path) -> Result<FrameWriter, Error> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Folder {
+        std::fs::create_dir_all(dir).map_err(|error| Error::Folder {
             path: dir.to_owned(),
-            source,
+            error,
         })?;
         let (sender, receiver) = sync_channel(QUEUE);
         let folder = dir.to_owned();
         let thread = std::thread::Builder::new()
             .name("png-writer".into())
-            .spawn(move || write_all(&folder, receiver))
-            .map_err(|source| Error::Folder {
+            .spawn(move || {
+                // PNGs can wait; the control loop cannot.
+                crate::control::priority::lower_for_background();
+                write_all(&folder, receiver)
+            })
+            .map_err(|error| Error::Folder {
                 path: dir.to_owned(),
-                source,
+                error,
             })?;
         Ok(FrameWriter {
             sender: Some(sender),

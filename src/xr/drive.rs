@@ -153,6 +153,7 @@ fn spawn_control(
     epoch: Instant,
 ) -> JoinHandle<ControlResult> {
     std::thread::spawn(move || {
+        crate::control::priority::raise_for_control();
         let mut object_poses = vec![Pose::identity(); scene.objects.len()];
         let dt = scene.pipeline.tick_period_s();
         let period = Duration::from_secs_f64(dt);

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use nalgebra::{Isometry3, IsometryMatrix3};
 use serde_json::Value;
+use teleop_bridge::demo::{Options, View};
 use teleop_bridge::msg::{Buttons, CameraFrame, HandInput, OperatorFrame, TickSample, TickSink};
 use teleop_bridge::record::{
     self, DemoRecording, EpisodeFile, Outcome, Recorder, RecorderConfig, RobotInfo, Topic,
@@ -68,6 +69,9 @@ fn python_json(program: &str, args: &[&Path]) -> Value {
     })
 }
 
+/// Per-eye size of the recorded demo's camera frames (small: lavapipe renders them on the CPU).
+const CAMERA_EYE: (u32, u32) = (320, 240);
+
 /// The headless demo recorded once for all the tests that read it.
 fn recorded_demo() -> &'static (PathBuf, u64) {
     static DEMO: OnceLock<(PathBuf, u64)> = OnceLock::new();
@@ -76,12 +80,19 @@ fn recorded_demo() -> &'static (PathBuf, u64) {
         let recorded = record::record_demo(
             &profile(),
             &script(),
-            1.0,
+            &Options {
+                settle_s: 1.0,
+                view: View {
+                    frame_size: Some(CAMERA_EYE),
+                    ..View::default()
+                },
+            },
             &DemoRecording {
                 dir: dir.clone(),
                 operator: Some("tester".into()),
                 task: None,
                 realtime: false,
+                camera: true,
             },
         )
         .unwrap_or_else(|e| panic!("{e}"));
@@ -169,10 +180,15 @@ fn the_demo_episode_reads_back_with_python_mcap() {
     assert!(py["counts"]["/clutch"].as_u64().unwrap() >= 3, "{py}");
     // start, the script's marker press, stop.
     assert!(py["counts"]["/annotations"].as_u64().unwrap() >= 2, "{py}");
+    // The rendered view at the view rate (30 Hz of simulated time, every view period wanted),
+    // every frame a whole JPEG.
+    let frames = py["counts"]["/camera/stereo"].as_u64().unwrap();
+    let seconds = ticks as f64 * 0.002;
     assert!(
-        py["counts"].get("/camera/stereo").is_none(),
-        "no camera in the demo yet"
+        (frames as f64 - seconds * 30.0).abs() <= seconds + 2.0,
+        "{frames} camera frames in {seconds} s"
     );
+    assert_eq!(py["jpeg_ok"].as_u64(), Some(frames));
     assert_eq!(
         py["missing"],
         serde_json::json!([]),
@@ -240,6 +256,47 @@ fn the_demo_episode_has_consistent_times_and_metadata() {
     assert_eq!(labels.first(), Some(&"start"));
     assert_eq!(labels.last(), Some(&"stop"));
     assert!(labels.contains(&"marker"), "{labels:?}");
+}
+
+/// The recorded camera is the robot's rendered view: the red cube in both eyes, at the size asked
+/// for, stamped on the ticks' clock.
+#[test]
+fn the_demo_episode_records_the_rendered_stereo_view() {
+    let (path, _) = recorded_demo();
+    let episode = EpisodeFile::read(path).unwrap();
+    let images: Vec<record::topics::CompressedImageMsg> = episode.decode(Topic::Camera).unwrap();
+    let states: Vec<record::topics::JointStateMsg> = episode.decode(Topic::JointState).unwrap();
+    assert!(images.len() > 100, "{} frames", images.len());
+    let (first_tick, last_tick) = (states[0].mono_ns, states.last().unwrap().mono_ns);
+    for pair in images.windows(2) {
+        let step = pair[1].mono_ns - pair[0].mono_ns;
+        assert!((33_000_000..=40_000_000).contains(&step), "{step} ns");
+    }
+    assert!(images[0].mono_ns >= first_tick && images.last().unwrap().mono_ns <= last_tick);
+    // The cube shows in both eyes once the neck looks down at the table (frames sampled
+    // every 10th; pixels of the cube's red).
+    let (w, h) = CAMERA_EYE;
+    let red_pixels = |image: &record::topics::CompressedImageMsg| {
+        assert_eq!((image.width, image.height), (2 * w, h));
+        let rgb = image::load_from_memory(&base64_decode(&image.data))
+            .unwrap()
+            .to_rgb8();
+        assert_eq!(rgb.dimensions(), (2 * w, h));
+        let red_in = |x0: u32| {
+            rgb.enumerate_pixels()
+                .filter(|(x, _, p)| {
+                    (x0..x0 + w).contains(x) && p[0] > 120 && p[1] < 60 && p[2] < 60
+                })
+                .count()
+        };
+        (red_in(0), red_in(w))
+    };
+    let sampled: Vec<(usize, usize)> = images.iter().step_by(10).map(red_pixels).collect();
+    let both = sampled.iter().filter(|(l, r)| *l > 20 && *r > 20).count();
+    assert!(
+        both * 10 >= sampled.len() * 8,
+        "red cube pixels (left, right) per sampled frame: {sampled:?}"
+    );
 }
 
 #[test]
@@ -310,6 +367,9 @@ out = {
     "timestamps_ok": all(abs(t - f / 30.0) < 1e-5 for t, f in zip(d["timestamp"], d["frame_index"])),
     "episode_index": sorted(set(d["episode_index"])),
 }
+if "observation.images.stereo" in d:
+    images = d["observation.images.stereo"]
+    out["images_jpeg"] = sum(1 for i in images if i["bytes"][:2] == b"\xff\xd8" and i["bytes"][-2:] == b"\xff\xd9")
 try:
     import pandas  # noqa: F401 (optional: LeRobot reads tasks through pandas)
     out["pandas_task_index"] = list(pq.read_table(root / "meta/tasks.parquet").to_pandas().index)
@@ -329,13 +389,23 @@ fn the_lerobot_export_loads_with_pyarrow() {
     )
     .unwrap();
     assert_eq!(report.episodes, 2);
-    assert_eq!(report.images, None);
+    // The demo recorded its rendered view: every row carries the newest stereo JPEG.
+    assert_eq!(report.images, Some("image"));
     let info: Value =
         serde_json::from_slice(&std::fs::read(out.join("meta/info.json")).unwrap()).unwrap();
     assert_eq!(info["codebase_version"], "v3.0");
     assert_eq!(info["total_episodes"], 2);
     assert_eq!(info["total_frames"].as_u64(), Some(report.frames as u64));
     assert_eq!(info["fps"], 30.0);
+    let (w, h) = CAMERA_EYE;
+    assert_eq!(
+        info["features"]["observation.images.stereo"]["shape"],
+        serde_json::json!([h, 2 * w, 3])
+    );
+    assert_eq!(
+        info["features"]["observation.images.stereo"]["dtype"],
+        "image"
+    );
     let stats: Value =
         serde_json::from_slice(&std::fs::read(out.join("meta/stats.json")).unwrap()).unwrap();
     let dof = info["features"]["observation.state"]["shape"][0]
@@ -366,6 +436,11 @@ fn the_lerobot_export_loads_with_pyarrow() {
         );
     }
     assert_eq!(py["state_len"], serde_json::json!([dof]));
+    assert_eq!(
+        py["data_schema"]["observation.images.stereo"],
+        "struct<bytes: binary not null, path: string not null>"
+    );
+    assert_eq!(py["images_jpeg"].as_u64(), Some(report.frames as u64));
     assert_eq!(py["index_is_range"], true);
     assert_eq!(py["timestamps_ok"], true);
     assert_eq!(py["episode_index"], serde_json::json!([0, 1]));
@@ -425,7 +500,7 @@ fn export_refuses_a_non_empty_folder_naming_it() {
 fn an_episode_cut_off_by_sigkill_keeps_everything_older_than_100_ms() {
     let dir = scratch("sigkill");
     let mut child = Command::new(env!("CARGO_BIN_EXE_teleop"))
-        .args(["demo", "--realtime", "--record"])
+        .args(["demo", "--realtime", "--frame-size", "320x240", "--record"])
         .arg(&dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -504,12 +579,13 @@ fn a_full_disk_stops_recording_with_a_clear_error_and_the_demo_goes_on() {
     let recorded = record::record_demo(
         &profile(),
         &script(),
-        1.0,
+        &Options::default(),
         &DemoRecording {
             dir: dir.clone(),
             operator: None,
             task: None,
             realtime: false,
+            camera: false,
         },
     )
     .unwrap();
@@ -536,12 +612,16 @@ fn an_unwritable_folder_is_a_clear_error_and_the_demo_goes_on() {
     let recorded = record::record_demo(
         &profile(),
         &script(),
-        0.0,
+        &Options {
+            settle_s: 0.0,
+            ..Options::default()
+        },
         &DemoRecording {
             dir: blocker.join("episodes"),
             operator: None,
             task: None,
             realtime: false,
+            camera: true,
         },
     )
     .unwrap();
