@@ -154,15 +154,22 @@ fn pass(root: &Path, seconds: f64, record: bool) -> Pass {
 
 fn print(name: &str, p: &Pass) {
     let us = |q: f64| p.stats.tick.percentile(q) as f64 / 1e3;
+    let late_us = |q: f64| p.stats.start_late.percentile(q) as f64 / 1e3;
     println!(
-        "{name:>13}: {:.0} s, {} ticks ({:.1} Hz), tick p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, {} deadline misses",
+        "{name:>13}: {:.0} s, {} ticks ({:.1} Hz), tick p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, {} deadline misses; started late p99 {:.1} µs, p99.9 {:.1} µs; control thread at {}",
         p.seconds,
         p.stats.ticks,
         p.stats.ticks as f64 / p.seconds,
         us(50.0),
         us(99.0),
         us(99.9),
-        p.stats.deadline_misses
+        p.stats.deadline_misses,
+        late_us(99.0),
+        late_us(99.9),
+        p.stats
+            .priority
+            .as_ref()
+            .map_or_else(|| "?".to_string(), ToString::to_string)
     );
     if let Some(r) = &p.report {
         let minutes = r.duration_s / 60.0;

@@ -549,7 +549,7 @@ pub fn run_recorded(
 ) -> Result<Summary, Error> {
     let setup = setup(profile, script)?;
     let outputs = ViewOutputs::start(&setup.scene, &options.view, camera)?;
-    simulate_and_show(setup, outputs, options, Some(ticks))
+    headless(setup, outputs, options, Some(ticks))
 }
 
 /// [`run`] with a view: PNG frames rendered at [`layout::VIEW_RATE_HZ`] of simulated time,
@@ -558,51 +558,168 @@ pub fn run_recorded(
 pub fn run_with(profile: &Path, script: &Path, options: &Options) -> Result<Summary, Error> {
     let setup = setup(profile, script)?;
     let outputs = ViewOutputs::start(&setup.scene, &options.view, None)?;
-    simulate_and_show(setup, outputs, options, None)
+    headless(setup, outputs, options, None)
 }
 
-/// The headless loop, on this thread, or on a worker thread while this one shows the window.
-fn simulate_and_show(
+fn headless(
     setup: Setup,
     outputs: Frames,
     options: &Options,
     sink: Option<&mut dyn TickSink>,
 ) -> Result<Summary, Error> {
-    let (true, Some(rig)) = (options.view.window, setup.scene.rig.clone()) else {
-        return simulate(setup, outputs, options.settle_s, None, sink);
-    };
-    let scene = setup.scene.render_scene();
-    let cell = Arc::new(StateCell::new(scene.state()));
-    let done = Arc::new(AtomicBool::new(false));
+    let plan = ViewPlan::new(&setup.scene, &options.view, outputs);
     let settle_s = options.settle_s;
-    std::thread::scope(|scope| {
-        let worker = {
-            let (cell, done) = (Arc::clone(&cell), Arc::clone(&done));
-            std::thread::Builder::new()
-                .name("simulation".into())
-                .spawn_scoped(scope, move || {
-                    let summary = simulate(setup, outputs, settle_s, Some(&cell), sink);
-                    done.store(true, Ordering::Relaxed);
-                    summary
-                })
-                .map_err(|e| crate::robot::Error::Backend(format!("simulation thread: {e}")))?
-        };
-        let window = show_window(scene, rig, cell, done);
-        let mut summary = worker
-            .join()
-            .map_err(|_| crate::robot::Error::Backend("the simulation thread panicked".into()))??;
-        summary.add_view(window);
-        Ok(summary)
-    })
+    let (mut summary, view) = plan.drive(move |view| simulate(setup, view, settle_s, sink))?;
+    summary.add_view(view);
+    Ok(summary)
 }
 
-/// The headless loop: script → pipeline → simulation, tick by tick; views rendered into
-/// `frames` and/or offered to `window` once per view period; every tick handed to `sink`.
+/// What a loop that steps a scene tick by tick shows (the headless demo, replay), before it
+/// starts: the offscreen outputs, and the window's scene when one is asked for.
+pub(crate) struct ViewPlan {
+    frames: Frames,
+    window: Option<(render::Scene, StereoRig)>,
+    objects: usize,
+    ticks_per_view: u64,
+    pace: bool,
+}
+
+impl ViewPlan {
+    fn new(scene: &Scene, view: &View, frames: Frames) -> ViewPlan {
+        let window = match (view.window, &scene.rig) {
+            (true, Some(rig)) => Some((scene.render_scene(), rig.clone())),
+            _ => None,
+        };
+        let dt = scene.pipeline.tick_period_s();
+        ViewPlan {
+            frames,
+            window,
+            objects: scene.objects.len(),
+            ticks_per_view: ((1.0 / layout::VIEW_RATE_HZ) / dt).round().max(1.0) as u64,
+            pace: false,
+        }
+    }
+
+    /// The offscreen outputs of `scene` for `view` (PNG frames), and its window.
+    pub(crate) fn of(scene: &Scene, view: &View) -> Result<ViewPlan, Error> {
+        Ok(Self::new(
+            scene,
+            view,
+            ViewOutputs::start(scene, view, None)?,
+        ))
+    }
+
+    /// With a window, the loop keeps to real time (watching a replay), instead of running as
+    /// fast as it goes.
+    pub(crate) fn paced(mut self) -> ViewPlan {
+        self.pace = self.window.is_some();
+        self
+    }
+
+    /// Runs `drive` with the view: on this thread, or — with a window — on a worker thread
+    /// while this one shows the window. `drive`'s result, and what the view did.
+    pub(crate) fn drive<T: Send, E: From<Error> + Send>(
+        self,
+        drive: impl FnOnce(&mut ViewTap<'_>) -> Result<T, E> + Send,
+    ) -> Result<(T, Option<String>), E> {
+        let ViewPlan {
+            frames,
+            window,
+            objects,
+            ticks_per_view,
+            pace,
+        } = self;
+        let tap = |frames, window| ViewTap {
+            frames,
+            window,
+            poses: vec![Pose::identity(); objects],
+            ticks_per_view,
+            started: pace.then(Instant::now),
+        };
+        let Some((drawn, rig)) = window else {
+            let mut view = tap(frames, None);
+            let result = drive(&mut view)?;
+            return Ok((result, view.frames.finish().map_err(E::from)?));
+        };
+        let cell = Arc::new(StateCell::new(drawn.state()));
+        let done = Arc::new(AtomicBool::new(false));
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("simulation".into())
+                .spawn_scoped(scope, || {
+                    let mut view = tap(frames, Some(&cell));
+                    let result = drive(&mut view);
+                    done.store(true, Ordering::Relaxed);
+                    (result, view.frames.finish())
+                })
+                .map_err(|e| {
+                    E::from(Error::Robot(crate::robot::Error::Backend(format!(
+                        "simulation thread: {e}"
+                    ))))
+                })?;
+            let shown = show_window(drawn, rig, Arc::clone(&cell), Arc::clone(&done));
+            let (result, offscreen) = worker.join().map_err(|_| {
+                E::from(Error::Robot(crate::robot::Error::Backend(
+                    "the simulation thread panicked".into(),
+                )))
+            })?;
+            let lines: Vec<String> = [offscreen.map_err(E::from)?, shown]
+                .into_iter()
+                .flatten()
+                .collect();
+            Ok((result?, (!lines.is_empty()).then(|| lines.join("; "))))
+        })
+    }
+}
+
+/// A tick-by-tick loop's handle on its view (see [`ViewPlan::drive`]).
+pub(crate) struct ViewTap<'a> {
+    frames: Frames,
+    window: Option<&'a StateCell>,
+    poses: Vec<Pose>,
+    ticks_per_view: u64,
+    /// Real-time pacing from this instant (a watched replay).
+    started: Option<Instant>,
+}
+
+impl ViewTap<'_> {
+    /// Whether the view looks after control tick `k` (the loop must then pass the state).
+    pub(crate) fn wants(&self, k: u64) -> bool {
+        k % self.ticks_per_view == 0
+    }
+
+    /// After control tick `k` at `time_ns` of simulated time, `state` being the state after it.
+    pub(crate) fn after_tick(
+        &mut self,
+        k: u64,
+        time_ns: u64,
+        state: &RobotState,
+        sim: &Sim,
+        objects: &[usize],
+    ) {
+        if !self.wants(k) {
+            return;
+        }
+        if let Frames::On(outputs) = &mut self.frames {
+            outputs.offer(time_ns, state, sim, objects);
+        }
+        if let Some(cell) = self.window {
+            object_poses(sim, objects, &mut self.poses);
+            cell.try_publish(time_ns, &state.link_poses, &self.poses);
+        }
+        if let Some(started) = self.started {
+            let due = Duration::from_nanos(time_ns);
+            std::thread::sleep(due.saturating_sub(started.elapsed()));
+        }
+    }
+}
+
+/// The headless loop: script → pipeline → simulation, tick by tick; the view looks once per view
+/// period; every tick handed to `sink`.
 fn simulate(
     setup: Setup,
-    mut frames: Frames,
+    view: &mut ViewTap<'_>,
     settle_s: f64,
-    window: Option<&StateCell>,
     mut sink: Option<&mut dyn TickSink>,
 ) -> Result<Summary, Error> {
     let Setup {
@@ -620,9 +737,7 @@ fn simulate(
     let dt = pipeline.tick_period_s();
     let duration = script.duration() + settle_s;
     let ticks = (duration / dt).ceil() as u64;
-    let ticks_per_view = ((1.0 / layout::VIEW_RATE_HZ) / dt).round().max(1.0) as u64;
     let mut state = RobotState::zeros(sim.dof(), sim.links());
-    let mut poses = vec![Pose::identity(); objects.len()];
     let mut summary = Summary::new(&sim, cube, ticks);
     let mut watch = Watch::default();
     let mut sample = sink.as_ref().map(|s| s.new_sample());
@@ -662,19 +777,10 @@ fn simulate(
             &fingers,
             summary.cube_start.z,
         );
-        if k % ticks_per_view == 0 {
-            if let Frames::On(sink) = &mut frames {
-                sink.offer(now_ns, &state, &sim, &objects);
-            }
-            if let Some(cell) = window {
-                object_poses(&sim, &objects, &mut poses);
-                cell.try_publish(now_ns, &state.link_poses, &poses);
-            }
-        }
+        view.after_tick(k, now_ns, &state, &sim, &objects);
     }
     summary.wall_s = started.elapsed().as_secs_f64();
     summary.finish(&sim, cube, watch);
-    summary.add_view(frames.finish()?);
     Ok(summary)
 }
 

@@ -33,19 +33,33 @@ pub struct ViewArgs {
     window: bool,
 }
 
+impl ViewArgs {
+    pub fn into_view(self) -> View {
+        View {
+            frames: self.frames,
+            frame_every: self.frame_every,
+            frame_size: self.frame_size,
+            window: self.window,
+        }
+    }
+}
+
 /// Recording the demo.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RecordArgs {
     /// Record the run as an episode (MCAP) in this folder, the robot's rendered stereo view
     /// included (JPEG, 30 fps) where a graphics adapter exists.
     #[arg(long, value_name = "DIR")]
-    record: Option<PathBuf>,
+    pub record: Option<PathBuf>,
     /// Operator id written into recorded episodes (default: $USER).
     #[arg(long, requires = "record")]
-    operator: Option<String>,
+    pub operator: Option<String>,
+    /// Task description written into recorded episodes (the demo's own by default).
+    #[arg(long, requires = "record")]
+    pub task: Option<String>,
     /// Leave the camera (the rendered stereo view) out of the recording.
     #[arg(long, requires = "record")]
-    no_camera: bool,
+    pub no_camera: bool,
 }
 
 fn parse_size(text: &str) -> Result<(u32, u32), String> {
@@ -79,12 +93,7 @@ pub fn run(
     );
     let options = Options {
         settle_s: 1.0,
-        view: View {
-            frames: view.frames,
-            frame_every: view.frame_every,
-            frame_size: view.frame_size,
-            window: view.window,
-        },
+        view: view.into_view(),
     };
     if let Some(dir) = record.record {
         return super::record::demo(
@@ -94,7 +103,7 @@ pub fn run(
             crate::record::DemoRecording {
                 dir,
                 operator: record.operator,
-                task: None,
+                task: record.task,
                 realtime,
                 camera: !record.no_camera,
             },

@@ -58,6 +58,9 @@ enum Command {
         /// Robot profile (default: the one the episode was recorded with).
         #[arg(long)]
         robot: Option<PathBuf>,
+        /// The robot's view while it replays (a window keeps the replay to real time).
+        #[command(flatten)]
+        view: demo::ViewArgs,
     },
     /// Convert episodes to a dataset for policy training.
     Export {
@@ -80,6 +83,8 @@ enum Command {
         /// Robot profile (TOML); default: the bundled humanoid.
         #[arg(long)]
         robot: Option<PathBuf>,
+        #[command(flatten)]
+        record: demo::RecordArgs,
         #[command(flatten)]
         xr: xr::XrArgs,
     },
@@ -132,29 +137,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             xr,
         } => match xr.input {
             xr::Input::Script => demo::run(robot, script, realtime, view, record),
-            xr::Input::Xr => xr::run(robot, &xr),
+            xr::Input::Xr => xr::run(robot, &xr, &record),
         },
         Command::Record(command) => record::run(command),
         Command::Replay {
             file,
             from_operator,
             robot,
-        } => record::replay(&file, from_operator, robot),
+            view,
+        } => record::replay(&file, from_operator, robot, view.into_view()),
         Command::Export {
             lerobot,
             files,
             fps,
             include_discarded,
         } => record::export(&lerobot, &files, fps, include_discarded),
-        Command::Run { robot, xr } => match xr.input {
-            xr::Input::Xr => xr::run(robot, &xr),
-            xr::Input::Script => demo::run(
-                robot,
-                None,
-                true,
-                demo::ViewArgs::default(),
-                demo::RecordArgs::default(),
-            ),
+        Command::Run { robot, record, xr } => match xr.input {
+            xr::Input::Xr => xr::run(robot, &xr, &record),
+            xr::Input::Script => demo::run(robot, None, true, demo::ViewArgs::default(), record),
         },
         Command::Inspect { urdf, json } => inspect::run(&urdf, json),
         Command::Kin(command) => kin::run(command),

@@ -70,12 +70,18 @@ fn info(file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn replay(file: &Path, from_operator: bool, robot: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn replay(
+    file: &Path,
+    from_operator: bool,
+    robot: Option<PathBuf>,
+    view: crate::demo::View,
+) -> anyhow::Result<()> {
     let summary = record::replay(
         file,
         &record::ReplayOptions {
             from_operator,
             profile: robot,
+            view,
         },
     )?;
     println!("{summary}");

@@ -7,6 +7,9 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use teleop_xr::{ClearEyes, EyeRenderer, HeadlessClient, RobotView, Source, VulkanClient, drive};
 
+use super::demo::RecordArgs;
+use crate::msg::TickSink;
+use crate::record::{Recorder, RecorderConfig, RobotInfo};
 use crate::xr as teleop_xr;
 use crate::{demo, render};
 
@@ -35,9 +38,25 @@ pub struct XrArgs {
     pub seconds: Option<f64>,
 }
 
-pub fn run(robot: Option<PathBuf>, args: &XrArgs) -> anyhow::Result<()> {
+pub fn run(robot: Option<PathBuf>, args: &XrArgs, record: &RecordArgs) -> anyhow::Result<()> {
     let profile = robot.unwrap_or_else(|| super::demo::bundled("profiles/teleop_humanoid.toml"));
     let scene = demo::scene(&profile)?;
+    // Before the session: a trainer should not find out after an hour that nothing was kept.
+    let mut recorder = match &record.record {
+        Some(dir) => {
+            let mut config = RecorderConfig::new(dir, RobotInfo::from_profile(&profile)?);
+            if let Some(operator) = &record.operator {
+                config.operator = operator.clone();
+            }
+            config.task = record.task.clone().unwrap_or_default();
+            Some(Recorder::start(config)?)
+        }
+        None => None,
+    };
+    let sink = recorder
+        .as_mut()
+        .and_then(Recorder::take_tap)
+        .map(|tap| Box::new(tap) as Box<dyn TickSink>);
     let epoch = Instant::now();
     let mut view_cell = None;
     let mut source: Box<dyn Source> = if args.headless {
@@ -56,15 +75,35 @@ pub fn run(robot: Option<PathBuf>, args: &XrArgs) -> anyhow::Result<()> {
         Box::new(VulkanClient::new(epoch, eyes)?)
     };
     eprintln!(
-        "xr: {} driving {} (squeeze: clutch, trigger: gripper, menu: quit)…",
+        "xr: {} driving {} (squeeze: clutch, trigger: gripper, {})…",
         source.runtime_name(),
-        profile.display()
+        profile.display(),
+        match &record.record {
+            Some(dir) => format!(
+                "recording into {}: right A start/stop, right B success, left Y failure, left \
+                 menu discard, left X marker; quit from the runtime's system menu",
+                dir.display()
+            ),
+            None => "menu: quit".into(),
+        }
     );
     let options = drive::Options {
         duration_s: args.seconds,
     };
-    let report = drive::run(scene, source.as_mut(), options, epoch, view_cell)?;
+    let report = drive::run(scene, source.as_mut(), options, epoch, view_cell, sink)?;
     println!("{report}");
+    if let Some(recorder) = recorder.take() {
+        // An episode still open is closed unlabelled.
+        for episode in recorder.finish()? {
+            println!(
+                "recorded: {} ({:.1} s, outcome {}, {} dropped)",
+                episode.path.display(),
+                episode.duration_s,
+                episode.outcome.name(),
+                episode.drops.values().sum::<u64>()
+            );
+        }
+    }
     match report.ended {
         drive::Ended::SessionEnded => Ok(()),
         drive::Ended::Failed(e) => Err(e.into()),

@@ -20,6 +20,9 @@ pub struct ReplayOptions {
     pub from_operator: bool,
     /// Robot profile; default: the one the episode names (`profile_path`).
     pub profile: Option<PathBuf>,
+    /// The robot's stereo view: PNG frames and/or a window (which keeps the replay to real
+    /// time).
+    pub view: crate::demo::View,
 }
 
 /// What a replay did.
@@ -36,6 +39,8 @@ pub struct ReplaySummary {
     /// `--from-operator`: the largest difference between a re-computed and a recorded joint
     /// command (rad or m).
     pub max_command_difference: Option<f64>,
+    /// What the view did (frames written, window shown), if one was asked for.
+    pub view: Option<String>,
 }
 
 impl std::fmt::Display for ReplaySummary {
@@ -57,6 +62,9 @@ impl std::fmt::Display for ReplaySummary {
         }
         if let Some(d) = &self.damage {
             write!(f, " (file {d})")?;
+        }
+        if let Some(view) = &self.view {
+            write!(f, "\nview: {view}")?;
         }
         Ok(())
     }
@@ -123,46 +131,64 @@ pub fn replay(path: &Path, options: &ReplayOptions) -> Result<ReplaySummary, Err
     if commands.is_empty() {
         return Err(invalid("no joint commands recorded".into()));
     }
+    let scene = crate::demo::scene(&profile)?;
+    let plan = crate::demo::ViewPlan::of(&scene, &options.view)?.paced();
     let crate::demo::Scene {
         mut pipeline,
         mut sim,
         cube,
+        objects,
         ..
-    } = crate::demo::scene(&profile)?;
+    } = scene;
     let dt = pipeline.tick_period_s();
     let robot_error = |e: crate::robot::Error| invalid(e.to_string());
-    let mut max_difference = None;
-    if options.from_operator {
-        let operators: Vec<OperatorMsg> = episode.decode(Topic::Operator)?;
-        let mut next = 0;
-        let mut current: Option<OperatorFrame> = None;
-        let mut worst: f64 = 0.0;
-        for c in &commands {
-            while next < operators.len() && operators[next].mono_ns <= c.mono_ns {
-                current = Some(frame(&operators[next]));
-                next += 1;
+    let mut state = crate::robot::RobotState::zeros(sim.dof(), sim.links());
+    let from_operator = options.from_operator;
+    let ((max_difference, sim), view) = plan.drive(|view| {
+        // The view looks once per view period, at the state after that tick.
+        let mut look = |k: usize, sim: &mut crate::sim::Sim| -> Result<(), Error> {
+            let k = k as u64;
+            if view.wants(k) {
+                sim.read_state(&mut state).map_err(robot_error)?;
+                view.after_tick(k, k * (dt * 1e9) as u64, &state, sim, &objects);
             }
-            pipeline.tick(current.as_ref(), c.mono_ns);
-            for (a, b) in pipeline.command().iter().zip(&c.position) {
-                worst = worst.max((a - b).abs());
+            Ok(())
+        };
+        if from_operator {
+            let operators: Vec<OperatorMsg> = episode.decode(Topic::Operator)?;
+            let mut next = 0;
+            let mut current: Option<OperatorFrame> = None;
+            let mut worst: f64 = 0.0;
+            for (k, c) in commands.iter().enumerate() {
+                while next < operators.len() && operators[next].mono_ns <= c.mono_ns {
+                    current = Some(frame(&operators[next]));
+                    next += 1;
+                }
+                pipeline.tick(current.as_ref(), c.mono_ns);
+                for (a, b) in pipeline.command().iter().zip(&c.position) {
+                    worst = worst.max((a - b).abs());
+                }
+                sim.command(pipeline.command()).map_err(robot_error)?;
+                sim.advance(dt);
+                look(k, &mut sim)?;
             }
-            sim.command(pipeline.command()).map_err(robot_error)?;
-            sim.advance(dt);
+            Ok((Some(worst), sim))
+        } else {
+            for (k, c) in commands.iter().enumerate() {
+                if c.position.len() != sim.dof() {
+                    return Err(invalid(format!(
+                        "a joint command has {} values, the robot {}",
+                        c.position.len(),
+                        sim.dof()
+                    )));
+                }
+                sim.command(&c.position).map_err(robot_error)?;
+                sim.advance(dt);
+                look(k, &mut sim)?;
+            }
+            Ok((None, sim))
         }
-        max_difference = Some(worst);
-    } else {
-        for c in &commands {
-            if c.position.len() != sim.dof() {
-                return Err(invalid(format!(
-                    "a joint command has {} values, the robot {}",
-                    c.position.len(),
-                    sim.dof()
-                )));
-            }
-            sim.command(&c.position).map_err(robot_error)?;
-            sim.advance(dt);
-        }
-    }
+    })?;
     let cube_end = sim.object_pose(cube).translation.vector;
     let (distance_to_target_m, success) = crate::demo::layout::judge(&cube_end);
     Ok(ReplaySummary {
@@ -173,5 +199,6 @@ pub fn replay(path: &Path, options: &ReplayOptions) -> Result<ReplaySummary, Err
         distance_to_target_m,
         success,
         max_command_difference: max_difference,
+        view,
     })
 }

@@ -13,9 +13,10 @@ use nalgebra::Vector3;
 
 use super::client::{Source, Step};
 use super::error::Error as XrError;
-use crate::control::{FrameCell, TickOutcome};
+use crate::control::{FrameCell, TickOutcome, fill_sample_state, wall_clock_ns};
 use crate::demo::{self, Scene};
 use crate::kinematics::Pose;
+use crate::msg::TickSink;
 use crate::render::StateCell;
 use crate::robot::{Robot, RobotState};
 
@@ -144,13 +145,15 @@ struct ControlStats {
 
 type ControlResult = Result<(ControlStats, Scene), crate::robot::Error>;
 
-/// Ticks the pipeline against the simulation at the profile's rate until `stop`.
+/// Ticks the pipeline against the simulation at the profile's rate until `stop`, handing each
+/// tick to `sink` (the recorder) when given.
 fn spawn_control(
     mut scene: Scene,
     frames: Arc<FrameCell>,
     view: Option<Arc<StateCell>>,
     stop: Arc<AtomicBool>,
     epoch: Instant,
+    mut sink: Option<Box<dyn TickSink>>,
 ) -> JoinHandle<ControlResult> {
     std::thread::spawn(move || {
         crate::control::priority::raise_for_control();
@@ -165,15 +168,29 @@ fn spawn_control(
             latency_ns: Vec::with_capacity(LATENCY_CAPACITY),
         };
         let mut last_frame_ns = None;
+        let mut sample = sink.as_ref().map(|s| s.new_sample());
         let mut deadline = Instant::now() + period;
         while !stop.load(Ordering::Relaxed) {
-            let now_ns = epoch.elapsed().as_nanos() as u64;
+            let started = Instant::now();
+            let now_ns = started.saturating_duration_since(epoch).as_nanos() as u64;
             let frame = frames.latest();
             let report = scene.pipeline.tick(frame.as_ref(), now_ns);
+            let sent = Instant::now();
             scene.sim.command(scene.pipeline.command())?;
             let commanded_ns = epoch.elapsed().as_nanos() as i64;
             scene.sim.advance(dt);
             scene.sim.read_state(&mut state)?;
+            if let (Some(sink), Some(sample)) = (&mut sink, &mut sample) {
+                let robot_done = Instant::now();
+                sample.time_ns = now_ns;
+                sample.wall_ns = wall_clock_ns();
+                sample.operator = frame;
+                scene.pipeline.fill_sample(&report, sample);
+                fill_sample_state(sample, &state);
+                sample.robot_ns = robot_done.saturating_duration_since(sent).as_nanos() as u64;
+                sample.tick_ns = robot_done.saturating_duration_since(started).as_nanos() as u64;
+                sink.tick(sample);
+            }
             if let Some(cell) = &view {
                 for (pose, &id) in object_poses.iter_mut().zip(&scene.objects) {
                     *pose = scene.sim.object_pose(id);
@@ -212,17 +229,30 @@ const EXIT_GRACE: Duration = Duration::from_secs(5);
 /// Runs the demo's `scene` driven by `source` (a headless or Vulkan OpenXR session) until the
 /// session ends, `options.duration_s` passes, or the runtime goes away (then the robot holds
 /// and the report says why). The control thread publishes the robot's poses to `view` (what
-/// the headset shows) when given. `epoch` must be the one `source` was created with.
+/// the headset shows) when given, and hands every tick to `sink` (the recorder, whose episodes
+/// the controller's buttons start and end). `epoch` must be the one `source` was created with.
+///
+/// The menu button ends the session, except while recording: then it is the recorder's
+/// "discard" (left hand), and the session ends from the runtime's own system menu.
 pub fn run(
     scene: Scene,
     source: &mut dyn Source,
     options: Options,
     epoch: Instant,
     view: Option<Arc<StateCell>>,
+    sink: Option<Box<dyn TickSink>>,
 ) -> Result<Report, Error> {
     let frames = Arc::new(FrameCell::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let control = spawn_control(scene, Arc::clone(&frames), view, Arc::clone(&stop), epoch);
+    let menu_quits = sink.is_none();
+    let control = spawn_control(
+        scene,
+        Arc::clone(&frames),
+        view,
+        Arc::clone(&stop),
+        epoch,
+        sink,
+    );
     let started = Instant::now();
     let mut exit_asked: Option<Instant> = None;
     let (mut samples, mut focused_samples) = (0, 0);
@@ -248,8 +278,8 @@ pub fn run(
                     focused_samples += 1;
                 }
                 frames.publish(sample.frame);
-                // The menu button ends the session.
-                if (sample.left.menu || sample.right.menu) && exit_asked.is_none() {
+                // The menu button ends the session (unless it is the recorder's).
+                if menu_quits && (sample.left.menu || sample.right.menu) && exit_asked.is_none() {
                     exit_asked = Some(Instant::now());
                     if let Err(e) = source.request_exit() {
                         break Ended::Failed(e);

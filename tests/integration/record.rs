@@ -315,7 +315,7 @@ fn replaying_from_the_operator_frames_recomputes_the_same_commands() {
         path,
         &record::ReplayOptions {
             from_operator: true,
-            profile: None,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -342,6 +342,59 @@ fn teleop_replay_runs_from_the_command_line() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("SUCCESS"), "{stdout}");
+}
+
+/// `teleop replay --frames`: the replay shows the robot's view (here as PNGs), cube included.
+#[test]
+fn replay_writes_the_robots_stereo_view() {
+    let (path, ticks) = recorded_demo();
+    let dir = scratch("replay-frames");
+    let out = Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .arg("replay")
+        .arg(path)
+        .args(["--frame-every", "30", "--frame-size", "160x120", "--frames"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("SUCCESS"), "{stdout}");
+    // One view per 17 ticks (30 Hz at 500 Hz), every 30th written.
+    let views = ticks.div_ceil(17);
+    let mut pngs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pngs.sort();
+    assert_eq!(pngs.len() as u64, views.div_ceil(30), "{stdout}");
+    assert!(
+        stdout.contains(&format!("view: {} stereo PNGs", pngs.len())),
+        "{stdout}"
+    );
+    let with_cube = pngs
+        .iter()
+        .filter(|png| {
+            let rgb = image::open(png).unwrap().to_rgb8();
+            assert_eq!(rgb.dimensions(), (320, 120));
+            let red_in = |x0: u32| {
+                rgb.enumerate_pixels()
+                    .filter(|(x, _, p)| {
+                        (x0..x0 + 160).contains(x) && p[0] > 120 && p[1] < 60 && p[2] < 60
+                    })
+                    .count()
+            };
+            red_in(0) > 5 && red_in(160) > 5
+        })
+        .count();
+    assert!(
+        with_cube * 2 >= pngs.len(),
+        "{with_cube} of {} frames show the cube",
+        pngs.len()
+    );
 }
 
 const READ_WITH_PYARROW: &str = r#"

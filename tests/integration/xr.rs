@@ -706,3 +706,94 @@ fn the_robot_view_draws_the_scene_and_places_it_at_the_eyes() {
         "{fov:?}"
     );
 }
+
+/// A trainer records a demonstration through the headset: `teleop run --input xr --record` with
+/// the controller's buttons starting (right A) and ending (right B: success) the episode. The
+/// episode holds the raw headset poses and buttons as the runtime delivered them, the robot's
+/// ticks, and the labels.
+#[test]
+fn a_trainer_records_an_episode_with_the_controller_buttons() {
+    if !inside(
+        "xr::a_trainer_records_an_episode_with_the_controller_buttons",
+        Devices::Remote,
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let streamer = Streamer::start(
+        Injector::connect(Duration::from_secs(10)).expect("remote driver port"),
+        RemoteState::standing(),
+        200.0,
+    );
+    let started = Instant::now();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(["run", "--input", "xr", "--headless", "--seconds", "12"])
+        .args(["--operator", "trainer-7", "--task", "move the hand forward"])
+        .arg("--record")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Right A at 4 s (start; the session is focused well before), the left hand squeezed and
+    // moved 0.2 m forward and back from 5 to 8 s, right B at 9 s (success).
+    while started.elapsed() < Duration::from_secs(11) {
+        let t = started.elapsed().as_secs_f64();
+        streamer.update(|s| {
+            left_hand_script(t - 4.0, s);
+            s.left.trigger = 0.0;
+            s.right.a = (4.0..4.4).contains(&t);
+            s.right.b = (9.0..9.4).contains(&t);
+        });
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("outcome success"), "{stdout}");
+
+    let file = dir.path().join("episode-0000.mcap");
+    let episode = teleop_bridge::record::EpisodeFile::read(&file).unwrap();
+    assert!(episode.is_complete(), "{:?}", episode.damage);
+    assert_eq!(episode.outcome(), "success");
+    assert_eq!(episode.metadata["operator"], "trainer-7");
+    assert_eq!(episode.metadata["task"], "move the hand forward");
+    use teleop_bridge::record::{Topic, topics};
+    let frames: Vec<topics::OperatorMsg> = episode.decode(Topic::Operator).unwrap();
+    let states: Vec<topics::JointStateMsg> = episode.decode(Topic::JointState).unwrap();
+    // About 5 s between the presses: 2,500 ticks at 500 Hz (fewer if a loaded machine makes the
+    // debug build miss deadlines), and headset frames at the session's rate.
+    assert!(
+        (1_000..3_000).contains(&states.len()),
+        "{} joint states",
+        states.len()
+    );
+    assert!(frames.len() > 200, "{} operator frames", frames.len());
+    // Raw headset poses in the runtime's stage frame (+Y up): the injected head height, and the
+    // left hand's 0.2 m forward (−Z) motion.
+    let head = frames[0].head.as_ref().expect("head pose");
+    assert!((head.position[1] - 1.6).abs() < 0.01, "{head:?}");
+    let z: Vec<f64> = frames
+        .iter()
+        .filter_map(|f| f.left.grip.as_ref().map(|p| p.position[2]))
+        .collect();
+    let (lo, hi) = z
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    assert!(
+        (hi - lo - 0.2).abs() < 0.01,
+        "left hand z from {hi} to {lo}"
+    );
+    assert!(frames.iter().any(|f| f.left.squeeze > 0.9));
+    // The press that started it is in it (the one that ended it closes it before its tick).
+    assert!(
+        frames.iter().take(5).any(|f| f.right.primary),
+        "the A press that started it"
+    );
+    assert!(!frames.iter().any(|f| f.right.secondary));
+}
