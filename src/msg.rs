@@ -2,6 +2,13 @@
 
 use nalgebra::{Isometry3, IsometryMatrix3};
 
+/// Hand-tracking joints per hand (`XR_EXT_hand_tracking`'s default set).
+pub const HAND_JOINTS: usize = 26;
+
+/// `stage_from_joint` for each hand-tracking joint in `XR_HAND_JOINT_*` order (palm, wrist,
+/// thumb metacarpal … little tip); `None` where the joint is not tracked.
+pub type HandJoints = [Option<Isometry3<f64>>; HAND_JOINTS];
+
 /// One hand controller (or tracked hand) as the operator source saw it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HandInput {
@@ -13,6 +20,9 @@ pub struct HandInput {
     pub squeeze: f64,
     /// The other buttons (episode lifecycle, markers).
     pub buttons: Buttons,
+    /// Tracked hand joints, when the source tracks hands (recorded for retargeting later; the
+    /// pipeline drives from `grip`).
+    pub joints: Option<HandJoints>,
 }
 
 impl HandInput {
@@ -22,6 +32,7 @@ impl HandInput {
         trigger: 0.0,
         squeeze: 0.0,
         buttons: Buttons::NONE,
+        joints: None,
     };
 
     /// The grip pose, if tracked and finite.

@@ -101,6 +101,7 @@ fn hand(key: Option<&HandKey>) -> HandInput {
             trigger: k.trigger,
             squeeze: k.squeeze,
             buttons: k.buttons(),
+            joints: None,
         },
         None => HandInput::IDLE,
     }
@@ -208,6 +209,7 @@ impl Script {
                 trigger: x.trigger + s * (y.trigger - x.trigger),
                 squeeze: x.squeeze + s * (y.squeeze - x.squeeze),
                 buttons: x.buttons(),
+                joints: None,
             },
             (x, _) => hand(x),
         };

@@ -153,7 +153,12 @@ fn hand_msg(out: &mut HandMsg, hand: &crate::msg::HandInput) {
     out.primary = hand.buttons.primary;
     out.secondary = hand.buttons.secondary;
     out.menu = hand.buttons.menu;
-    out.joints = None;
+    out.joints = hand.joints.as_ref().map(|joints| {
+        joints
+            .iter()
+            .map(|j| j.as_ref().map(PoseMsg::from_isometry))
+            .collect()
+    });
 }
 
 fn fill<T: Copy>(out: &mut Vec<T>, from: &[T]) {

@@ -10,7 +10,7 @@ use nalgebra::Vector3;
 use super::reader::EpisodeFile;
 use super::topics::{HandMsg, JointCommandMsg, OperatorMsg, Topic};
 use super::{Error, RobotInfo};
-use crate::msg::{Buttons, HandInput, OperatorFrame};
+use crate::msg::{Buttons, HAND_JOINTS, HandInput, HandJoints, OperatorFrame};
 use crate::robot::Robot;
 
 #[derive(Debug, Clone, Default)]
@@ -80,6 +80,15 @@ fn hand(m: &HandMsg) -> HandInput {
             secondary: m.secondary,
             menu: m.menu,
         },
+        joints: m.joints.as_ref().and_then(|recorded| {
+            let mut joints: HandJoints = [None; HAND_JOINTS];
+            (recorded.len() == HAND_JOINTS).then(|| {
+                for (joint, pose) in joints.iter_mut().zip(recorded) {
+                    *joint = pose.map(|p| p.to_isometry());
+                }
+                joints
+            })
+        }),
     }
 }
 

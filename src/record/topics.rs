@@ -129,8 +129,11 @@ impl Topic {
                 "trigger": {"type": "number"}, "squeeze": {"type": "number"},
                 "primary": {"type": "boolean"}, "secondary": {"type": "boolean"},
                 "menu": {"type": "boolean"},
-                "joints": {"anyOf": [{"type": "array", "items": pose}, {"type": "null"}],
-                    "description": "hand-tracking joints (not provided by any source yet)"}
+                "joints": {"anyOf": [
+                        {"type": "array", "minItems": 26, "maxItems": 26,
+                         "items": {"anyOf": [pose, {"type": "null"}]}},
+                        {"type": "null"}],
+                    "description": "hand tracking: stage_from_joint for the 26 XR_EXT_hand_tracking joints in XR_HAND_JOINT_* order (null: not tracked); null without hand tracking"}
             },
             "required": ["valid", "grip", "trigger", "squeeze", "primary", "secondary", "menu"]
         });
@@ -297,7 +300,9 @@ pub struct HandMsg {
     pub primary: bool,
     pub secondary: bool,
     pub menu: bool,
-    pub joints: Option<Vec<PoseMsg>>,
+    /// `stage_from_joint` per hand-tracking joint (26, `XR_HAND_JOINT_*` order), `None` where not
+    /// tracked; `None` altogether without hand tracking.
+    pub joints: Option<Vec<Option<PoseMsg>>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

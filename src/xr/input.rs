@@ -14,6 +14,7 @@ use crate::msg::{HandInput, OperatorFrame};
 
 /// Number of hand-tracking joints (`XR_EXT_hand_tracking`'s default set).
 pub const HAND_JOINTS: usize = xr::HAND_JOINT_COUNT;
+const _: () = assert!(HAND_JOINTS == crate::msg::HAND_JOINTS);
 
 /// Below this squeeze the clutch counts as released (the retargeter's default threshold).
 const RELEASE_BELOW: f64 = 0.4;
@@ -386,6 +387,7 @@ impl Input {
                     secondary: c.secondary,
                     menu: c.menu,
                 },
+                joints: c.joints,
             };
         }
         let [left, right] = controllers;

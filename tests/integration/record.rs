@@ -582,6 +582,7 @@ fn an_episode_cut_off_by_sigkill_keeps_everything_older_than_100_ms() {
     assert_eq!(sequences, (0..sequences.len() as u32).collect::<Vec<_>>());
     let last = states.last().unwrap().wall_ns;
     let behind_ms = kill_wall_ns.saturating_sub(last) as f64 / 1e6;
+    eprintln!("newest message on disk: {behind_ms:.1} ms before the kill");
     assert!(
         behind_ms < 100.0,
         "the newest message on disk is {behind_ms:.1} ms older than the kill"

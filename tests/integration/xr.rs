@@ -742,6 +742,8 @@ fn a_trainer_records_an_episode_with_the_controller_buttons() {
         streamer.update(|s| {
             left_hand_script(t - 4.0, s);
             s.left.trigger = 0.0;
+            // A tracked hand too (the remote driver builds its joints from curls).
+            s.left.hand_curl = Some([0.2; 5]);
             s.right.a = (4.0..4.4).contains(&t);
             s.right.b = (9.0..9.4).contains(&t);
         });
@@ -790,6 +792,26 @@ fn a_trainer_records_an_episode_with_the_controller_buttons() {
         "left hand z from {hi} to {lo}"
     );
     assert!(frames.iter().any(|f| f.left.squeeze > 0.9));
+    // The tracked hand's 26 joints, the palm at the controller (as the runtime puts it).
+    let with_joints: Vec<(&topics::PoseMsg, &Vec<Option<topics::PoseMsg>>)> = frames
+        .iter()
+        .filter_map(|f| Some((f.left.grip.as_ref()?, f.left.joints.as_ref()?)))
+        .collect();
+    assert!(
+        with_joints.len() * 10 >= frames.len() * 9,
+        "{} of {} frames carry hand joints",
+        with_joints.len(),
+        frames.len()
+    );
+    for (grip, joints) in with_joints {
+        assert_eq!(joints.len(), 26);
+        let palm = joints[0].as_ref().expect("palm tracked");
+        let apart: f64 = (0..3)
+            .map(|i| (palm.position[i] - grip.position[i]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(apart < 0.2, "palm {apart} m from the grip");
+    }
     // The press that started it is in it (the one that ended it closes it before its tick).
     assert!(
         frames.iter().take(5).any(|f| f.right.primary),
