@@ -282,14 +282,7 @@ fn the_demo_episode_records_the_rendered_stereo_view() {
             .unwrap()
             .to_rgb8();
         assert_eq!(rgb.dimensions(), (2 * w, h));
-        let red_in = |x0: u32| {
-            rgb.enumerate_pixels()
-                .filter(|(x, _, p)| {
-                    (x0..x0 + w).contains(x) && p[0] > 120 && p[1] < 60 && p[2] < 60
-                })
-                .count()
-        };
-        (red_in(0), red_in(w))
+        red_pixels_per_eye(&rgb)
     };
     let sampled: Vec<(usize, usize)> = images.iter().step_by(10).map(red_pixels).collect();
     let both = sampled.iter().filter(|(l, r)| *l > 20 && *r > 20).count();
@@ -327,20 +320,38 @@ fn replaying_from_the_operator_frames_recomputes_the_same_commands() {
     );
 }
 
-#[test]
-fn teleop_replay_runs_from_the_command_line() {
-    let (path, _) = recorded_demo();
+/// `teleop replay FILE ARGS…` on the command line; its standard output (it must succeed).
+fn teleop_replay(path: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_teleop"))
         .arg("replay")
         .arg(path)
+        .args(args)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    stdout
+}
+
+/// Pixels of the cube's red in the left and the right half of a side-by-side stereo image.
+fn red_pixels_per_eye(rgb: &image::RgbImage) -> (usize, usize) {
+    let eye = rgb.width() / 2;
+    let red_in = |x0: u32| {
+        rgb.enumerate_pixels()
+            .filter(|(x, _, p)| (x0..x0 + eye).contains(x) && p[0] > 120 && p[1] < 60 && p[2] < 60)
+            .count()
+    };
+    (red_in(0), red_in(eye))
+}
+
+#[test]
+fn teleop_replay_runs_from_the_command_line() {
+    let (path, _) = recorded_demo();
+    let stdout = teleop_replay(path, &[]);
     assert!(stdout.contains("SUCCESS"), "{stdout}");
 }
 
@@ -349,18 +360,17 @@ fn teleop_replay_runs_from_the_command_line() {
 fn replay_writes_the_robots_stereo_view() {
     let (path, ticks) = recorded_demo();
     let dir = scratch("replay-frames");
-    let out = Command::new(env!("CARGO_BIN_EXE_teleop"))
-        .arg("replay")
-        .arg(path)
-        .args(["--frame-every", "30", "--frame-size", "160x120", "--frames"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let frames = dir.to_str().unwrap();
+    let stdout = teleop_replay(
+        path,
+        &[
+            "--frame-every",
+            "30",
+            "--frame-size",
+            "160x120",
+            "--frames",
+            frames,
+        ],
     );
     assert!(stdout.contains("SUCCESS"), "{stdout}");
     // One view per 17 ticks (30 Hz at 500 Hz), every 30th written.
@@ -380,14 +390,8 @@ fn replay_writes_the_robots_stereo_view() {
         .filter(|png| {
             let rgb = image::open(png).unwrap().to_rgb8();
             assert_eq!(rgb.dimensions(), (320, 120));
-            let red_in = |x0: u32| {
-                rgb.enumerate_pixels()
-                    .filter(|(x, _, p)| {
-                        (x0..x0 + 160).contains(x) && p[0] > 120 && p[1] < 60 && p[2] < 60
-                    })
-                    .count()
-            };
-            red_in(0) > 5 && red_in(160) > 5
+            let (left, right) = red_pixels_per_eye(&rgb);
+            left > 5 && right > 5
         })
         .count();
     assert!(
