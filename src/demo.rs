@@ -297,6 +297,46 @@ impl Scene {
         }
         scene
     }
+
+    /// A view state for this scene (every pose at identity until the robot side publishes).
+    pub fn view_state(&self) -> SceneState {
+        SceneState {
+            time_ns: 0,
+            link_poses: vec![Pose::identity(); self.model.links.len()],
+            object_poses: vec![Pose::identity(); self.scene_objects.len()],
+        }
+    }
+}
+
+/// The recorder's camera on a thread of its own, for a session whose own view goes elsewhere (a
+/// headset's swapchain): renders the newest state in `cell` at the view rate (per-eye `size`,
+/// default the profile's camera) into `camera` until `done`, at background priority. Its result
+/// says what it recorded, or why nothing (no adapter, no `[camera]`).
+pub fn spawn_camera(
+    scene: &Scene,
+    size: Option<(u32, u32)>,
+    camera: Box<dyn ImageSink>,
+    cell: Arc<StateCell>,
+    done: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<Result<Option<String>, Error>>> {
+    let rig = scene.rig.clone();
+    let drawn = scene.render_scene();
+    let view = View {
+        frame_size: size,
+        ..View::default()
+    };
+    std::thread::Builder::new()
+        .name("camera".into())
+        .spawn(move || {
+            // Before the device exists, so a CPU renderer's threads inherit it.
+            crate::control::priority::lower_for_background();
+            let mut frames = ViewOutputs::start_drawn(rig, drawn, &view, Some(camera))?;
+            if let Frames::On(outputs) = &mut frames {
+                let state = outputs.state.clone();
+                offscreen_loop(outputs, &cell, &done, state);
+            }
+            frames.finish()
+        })
 }
 
 /// Everything a scripted run needs, built from the files: the demo's world and the script.
@@ -990,6 +1030,7 @@ fn realtime(
     let window_scene =
         (options.view.window && setup.scene.rig.is_some()).then(|| setup.scene.render_scene());
     let rig = setup.scene.rig.clone();
+    let view_state = setup.scene.view_state();
     let offscreen = ViewOutputs::needed(&options.view, camera.is_some())
         .then(|| (setup.scene.rig.clone(), setup.scene.render_scene()));
     let Setup {
@@ -1001,19 +1042,12 @@ fn realtime(
                 cube,
                 fingers,
                 objects,
-                scene_objects,
-                model,
                 ..
             },
     } = setup;
     let dt = pipeline.tick_period_s();
     let mut summary = Summary::new(&sim, cube, 0);
     let state = RobotState::zeros(sim.dof(), sim.links());
-    let view_state = SceneState {
-        time_ns: 0,
-        link_poses: vec![Pose::identity(); model.links.len()],
-        object_poses: vec![Pose::identity(); scene_objects.len()],
-    };
     let cell = Arc::new(StateCell::new(view_state.clone()));
     let shared = Arc::new(Mutex::new((sim, Watch::default())));
     let frames_cell = Arc::new(FrameCell::default());

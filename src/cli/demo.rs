@@ -60,6 +60,10 @@ pub struct RecordArgs {
     /// Leave the camera (the rendered stereo view) out of the recording.
     #[arg(long, requires = "record")]
     pub no_camera: bool,
+    /// Per-eye size of the recorded camera frames, WIDTHxHEIGHT (default: the demo's
+    /// --frame-size, else the profile's camera size).
+    #[arg(long, value_name = "WxH", value_parser = parse_size, requires = "record")]
+    pub camera_size: Option<(u32, u32)>,
 }
 
 fn parse_size(text: &str) -> Result<(u32, u32), String> {
@@ -91,10 +95,18 @@ pub fn run(
         script.display(),
         if realtime { "real time" } else { "headless" }
     );
-    let options = Options {
+    let mut options = Options {
         settle_s: 1.0,
         view: view.into_view(),
     };
+    // The demo renders its view once for PNGs, window and recording alike: one size.
+    match (options.view.frame_size, record.camera_size) {
+        (Some(a), Some(b)) if a != b => {
+            anyhow::bail!("--frame-size and --camera-size differ; the demo renders one size")
+        }
+        (None, Some(size)) => options.view.frame_size = Some(size),
+        _ => {}
+    }
     if let Some(dir) = record.record {
         return super::record::demo(
             &profile,

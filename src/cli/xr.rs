@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
@@ -57,8 +58,16 @@ pub fn run(robot: Option<PathBuf>, args: &XrArgs, record: &RecordArgs) -> anyhow
         .as_mut()
         .and_then(Recorder::take_tap)
         .map(|tap| Box::new(tap) as Box<dyn TickSink>);
+    let camera = recorder
+        .as_mut()
+        .filter(|_| !record.no_camera && scene.rig.is_some())
+        .and_then(Recorder::take_camera);
     let epoch = Instant::now();
-    let mut view_cell = None;
+    // What the control thread publishes the robot's poses to: the headset's view and the
+    // recorder's camera read it.
+    let mut view_cell = camera
+        .is_some()
+        .then(|| Arc::new(render::StateCell::new(scene.view_state())));
     let mut source: Box<dyn Source> = if args.headless {
         Box::new(HeadlessClient::new(epoch, 90.0)?)
     } else {
@@ -66,9 +75,9 @@ pub fn run(robot: Option<PathBuf>, args: &XrArgs, record: &RecordArgs) -> anyhow
         let eyes: Box<dyn EyeRenderer> = match &scene.rig {
             Some(rig) => {
                 let drawn = render::Scene::new(&scene.model, &scene.scene_objects);
-                let cell = Arc::new(render::StateCell::new(drawn.state()));
-                view_cell = Some(Arc::clone(&cell));
-                Box::new(RobotView::new(drawn, rig.clone(), cell))
+                let cell = view_cell
+                    .get_or_insert_with(|| Arc::new(render::StateCell::new(drawn.state())));
+                Box::new(RobotView::new(drawn, rig.clone(), Arc::clone(cell)))
             }
             None => Box::new(ClearEyes),
         };
@@ -90,8 +99,30 @@ pub fn run(robot: Option<PathBuf>, args: &XrArgs, record: &RecordArgs) -> anyhow
     let options = drive::Options {
         duration_s: args.seconds,
     };
-    let report = drive::run(scene, source.as_mut(), options, epoch, view_cell, sink)?;
+    // The recorded camera renders offscreen on its own thread (the headset's view goes to the
+    // swapchain and is not read back).
+    let camera_done = Arc::new(AtomicBool::new(false));
+    let camera_thread = match (camera, &view_cell) {
+        (Some(camera), Some(cell)) => Some(demo::spawn_camera(
+            &scene,
+            record.camera_size,
+            Box::new(camera),
+            Arc::clone(cell),
+            Arc::clone(&camera_done),
+        )?),
+        _ => None,
+    };
+    let report = drive::run(scene, source.as_mut(), options, epoch, view_cell, sink);
+    camera_done.store(true, Ordering::Relaxed);
+    let camera_report = camera_thread.map(|t| t.join());
+    let report = report?;
     println!("{report}");
+    match camera_report {
+        Some(Ok(Ok(Some(line)))) => println!("camera: {line}"),
+        Some(Ok(Err(e))) => eprintln!("xr: the recorded camera stopped: {e}"),
+        Some(Err(_)) => eprintln!("xr: the recorded camera's thread panicked"),
+        _ => {}
+    }
     if let Some(recorder) = recorder.take() {
         // An episode still open is closed unlabelled.
         for episode in recorder.finish()? {

@@ -919,3 +919,30 @@ fn the_control_side_allocates_nothing_per_tick() {
     drop(tap);
     recorder.stop_episode(Outcome::Unlabelled).unwrap();
 }
+
+#[test]
+fn two_different_view_sizes_are_refused_before_the_demo_runs() {
+    let dir = scratch("two-sizes");
+    let out = Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args([
+            "demo",
+            "--frame-size",
+            "320x240",
+            "--camera-size",
+            "640x480",
+        ])
+        .arg("--record")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("--camera-size"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "nothing recorded"
+    );
+}

@@ -729,6 +729,7 @@ fn a_trainer_records_an_episode_with_the_controller_buttons() {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
         .args(["run", "--input", "xr", "--headless", "--seconds", "12"])
         .args(["--operator", "trainer-7", "--task", "move the hand forward"])
+        .args(["--camera-size", "160x120"])
         .arg("--record")
         .arg(dir.path())
         .stdout(std::process::Stdio::piped())
@@ -767,13 +768,14 @@ fn a_trainer_records_an_episode_with_the_controller_buttons() {
     let frames: Vec<topics::OperatorMsg> = episode.decode(Topic::Operator).unwrap();
     let states: Vec<topics::JointStateMsg> = episode.decode(Topic::JointState).unwrap();
     // About 5 s between the presses: 2,500 ticks at 500 Hz (fewer if a loaded machine makes the
-    // debug build miss deadlines), and headset frames at the session's rate.
+    // debug build miss deadlines), and every new headset frame (90 Hz asked for; a loaded
+    // machine running the debug build's session loop delivers fewer).
     assert!(
         (1_000..3_000).contains(&states.len()),
         "{} joint states",
         states.len()
     );
-    assert!(frames.len() > 200, "{} operator frames", frames.len());
+    assert!(frames.len() > 100, "{} operator frames", frames.len());
     // Raw headset poses in the runtime's stage frame (+Y up): the injected head height, and the
     // left hand's 0.2 m forward (−Z) motion.
     let head = frames[0].head.as_ref().expect("head pose");
@@ -811,6 +813,23 @@ fn a_trainer_records_an_episode_with_the_controller_buttons() {
             .sum::<f64>()
             .sqrt();
         assert!(apart < 0.2, "palm {apart} m from the grip");
+    }
+    // The robot's camera view, rendered offscreen beside the session at up to 30 fps, stamped
+    // on the ticks' clock within the episode. How many depends on the CPU lavapipe gets at
+    // background priority (≈ 27 fps alone, 3 fps with the whole suite running beside it).
+    let images: Vec<topics::CompressedImageMsg> = episode.decode(Topic::Camera).unwrap();
+    assert!(
+        images.len() >= 5,
+        "{} camera frames: {stdout}",
+        images.len()
+    );
+    let (first, last) = (states[0].mono_ns, states.last().unwrap().mono_ns);
+    for image in &images {
+        assert_eq!(
+            (image.width, image.height, image.format.as_str()),
+            (320, 120, "jpeg")
+        );
+        assert!((first..=last + 50_000_000).contains(&image.mono_ns));
     }
     // The press that started it is in it (the one that ended it closes it before its tick).
     assert!(
