@@ -801,11 +801,7 @@ fn simulate(
         sim.advance(dt);
         sim.read_state(&mut state)?;
         if let (Some(sink), Some(sample)) = (&mut sink, &mut sample) {
-            sample.time_ns = now_ns;
-            sample.wall_ns = crate::control::wall_clock_ns();
-            sample.operator = Some(frame);
-            pipeline.fill_sample(&report, sample);
-            crate::control::fill_sample_state(sample, &state);
+            pipeline.fill_sample(now_ns, Some(frame), &report, &state, sample);
             sample.tick_ns = tick_started.elapsed().as_nanos() as u64;
             sink.tick(sample);
         }

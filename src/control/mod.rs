@@ -7,9 +7,7 @@ pub mod priority;
 mod runner;
 mod safety;
 
-pub use pipeline::{
-    Error, Pipeline, StageTimes, TickOutcome, TickReport, fill_sample_state, wall_clock_ns,
-};
+pub use pipeline::{Error, Pipeline, StageTimes, TickOutcome, TickReport, wall_clock_ns};
 pub use runner::{ControlThread, FrameCell, Histogram, LoopStats};
 pub use safety::{Hold, Limits, Outcome, SafetyFilter};
 

@@ -319,9 +319,22 @@ impl Pipeline {
 }
 
 impl Pipeline {
-    /// Writes what the last tick did (`report`) into the recorder's `sample`, without allocating:
-    /// clutch, IK targets and residuals, the command and its tool poses, stage times.
-    pub fn fill_sample(&mut self, report: &TickReport, sample: &mut TickSample) {
+    /// Writes the tick at `now_ns` into the recorder's `sample`, without allocating: its time,
+    /// the operator `frame` it used, what it did (`report`: clutch, IK targets and residuals, the
+    /// command and its tool poses, stage times) and the robot's measured `state` after it. The
+    /// caller adds the robot and whole-tick durations.
+    pub fn fill_sample(
+        &mut self,
+        now_ns: u64,
+        frame: Option<OperatorFrame>,
+        report: &TickReport,
+        state: &RobotState,
+        sample: &mut TickSample,
+    ) {
+        sample.time_ns = now_ns;
+        sample.wall_ns = wall_clock_ns();
+        sample.operator = frame;
+        fill_sample_state(sample, state);
         sample.outcome = match report.outcome {
             TickOutcome::Tracking => "tracking",
             TickOutcome::NoClutch => "no_clutch",
@@ -352,7 +365,7 @@ impl Pipeline {
 }
 
 /// Writes the robot's measured `state` into the recorder's `sample`, without allocating.
-pub fn fill_sample_state(sample: &mut TickSample, state: &RobotState) {
+fn fill_sample_state(sample: &mut TickSample, state: &RobotState) {
     sample.state_time_ns = state.time_ns;
     sample.positions.copy_from_slice(&state.positions);
     sample.velocities.copy_from_slice(&state.velocities);

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::pipeline::{Pipeline, TickOutcome, fill_sample_state, wall_clock_ns};
+use super::pipeline::{Pipeline, TickOutcome};
 use crate::msg::{OperatorFrame, TickSink};
 use crate::robot::{self, Robot, RobotState};
 
@@ -162,11 +162,7 @@ impl ControlThread {
                 let robot_done = Instant::now();
                 let mut done = robot_done;
                 if let (Some(sink), Some(sample)) = (&mut sink, &mut sample) {
-                    sample.time_ns = now_ns;
-                    sample.wall_ns = wall_clock_ns();
-                    sample.operator = frame;
-                    pipeline.fill_sample(&report, sample);
-                    fill_sample_state(sample, &state);
+                    pipeline.fill_sample(now_ns, frame, &report, &state, sample);
                     sample.robot_ns = robot_done.saturating_duration_since(sent).as_nanos() as u64;
                     sample.tick_ns =
                         robot_done.saturating_duration_since(started).as_nanos() as u64;

@@ -13,7 +13,7 @@ use nalgebra::Vector3;
 
 use super::client::{Source, Step};
 use super::error::Error as XrError;
-use crate::control::{FrameCell, TickOutcome, fill_sample_state, wall_clock_ns};
+use crate::control::{FrameCell, TickOutcome};
 use crate::demo::{self, Scene};
 use crate::kinematics::Pose;
 use crate::msg::TickSink;
@@ -182,11 +182,9 @@ fn spawn_control(
             scene.sim.read_state(&mut state)?;
             if let (Some(sink), Some(sample)) = (&mut sink, &mut sample) {
                 let robot_done = Instant::now();
-                sample.time_ns = now_ns;
-                sample.wall_ns = wall_clock_ns();
-                sample.operator = frame;
-                scene.pipeline.fill_sample(&report, sample);
-                fill_sample_state(sample, &state);
+                scene
+                    .pipeline
+                    .fill_sample(now_ns, frame, &report, &state, sample);
                 sample.robot_ns = robot_done.saturating_duration_since(sent).as_nanos() as u64;
                 sample.tick_ns = robot_done.saturating_duration_since(started).as_nanos() as u64;
                 sink.tick(sample);

@@ -459,6 +459,23 @@ fn teleop_run_with_xr_input_exits_cleanly_with_a_clear_message_when_the_runtime_
     );
 }
 
+/// The robot's stereo view of the demo scene at its start posture, its state published.
+fn robot_view_at_start() -> RobotView {
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/teleop_humanoid.toml");
+    let mut scene = demo::scene(&profile).unwrap_or_else(|e| panic!("{e}"));
+    let drawn = render::Scene::new(&scene.model, &scene.scene_objects);
+    let cell = Arc::new(render::StateCell::new(drawn.state()));
+    let mut state = RobotState::zeros(scene.sim.dof(), scene.sim.links());
+    scene.sim.read_state(&mut state).unwrap();
+    let objects: Vec<_> = scene
+        .objects
+        .iter()
+        .map(|&id| scene.sim.object_pose(id))
+        .collect();
+    assert!(cell.try_publish(1, &state.link_poses, &objects));
+    RobotView::new(drawn, scene.rig.clone().expect("camera rig"), cell)
+}
+
 #[test]
 fn vulkan_session_on_lavapipe_submits_over_a_hundred_frames_of_the_robots_stereo_view() {
     if !inside(
@@ -472,20 +489,7 @@ fn vulkan_session_on_lavapipe_submits_over_a_hundred_frames_of_the_robots_stereo
         RemoteState::standing(),
         200.0,
     );
-    // The robot's stereo view, from the demo scene at its start posture.
-    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/teleop_humanoid.toml");
-    let mut scene = demo::scene(&profile).unwrap_or_else(|e| panic!("{e}"));
-    let drawn = render::Scene::new(&scene.model, &scene.scene_objects);
-    let cell = Arc::new(render::StateCell::new(drawn.state()));
-    let mut state = RobotState::zeros(scene.sim.dof(), scene.sim.links());
-    scene.sim.read_state(&mut state).unwrap();
-    let objects: Vec<_> = scene
-        .objects
-        .iter()
-        .map(|&id| scene.sim.object_pose(id))
-        .collect();
-    assert!(cell.try_publish(1, &state.link_poses, &objects));
-    let view = RobotView::new(drawn, scene.rig.clone().expect("camera rig"), cell);
+    let view = robot_view_at_start();
     let epoch = Instant::now();
     let mut client = VulkanClient::new(epoch, Box::new(view)).unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
@@ -591,19 +595,7 @@ fn the_robot_view_draws_the_scene_and_places_it_at_the_eyes() {
         Err(e) if std::env::var_os("CI").is_none() => return eprintln!("skipping: {e}"),
         Err(e) => panic!("{e} (CI installs lavapipe)"),
     };
-    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/teleop_humanoid.toml");
-    let mut scene = demo::scene(&profile).unwrap_or_else(|e| panic!("{e}"));
-    let drawn = render::Scene::new(&scene.model, &scene.scene_objects);
-    let cell = Arc::new(render::StateCell::new(drawn.state()));
-    let mut state = RobotState::zeros(scene.sim.dof(), scene.sim.links());
-    scene.sim.read_state(&mut state).unwrap();
-    let objects: Vec<_> = scene
-        .objects
-        .iter()
-        .map(|&id| scene.sim.object_pose(id))
-        .collect();
-    assert!(cell.try_publish(1, &state.link_poses, &objects));
-    let mut view = RobotView::new(drawn, scene.rig.clone().unwrap(), cell);
+    let mut view = robot_view_at_start();
     let (w, h) = (160, 120);
     let format = wgpu::TextureFormat::Rgba8UnormSrgb;
     let target = gpu.device.create_texture(&wgpu::TextureDescriptor {
