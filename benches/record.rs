@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use teleop_bridge::control::{ControlThread, FrameCell, LoopStats};
+use teleop_bridge::app::{LoopStats, Scene, Session};
 use teleop_bridge::msg::{CameraFrame, TickSink};
-use teleop_bridge::operator::Script;
-use teleop_bridge::record::{Outcome, Recorder, RecorderConfig, RobotInfo};
+use teleop_bridge::operator::{Published, Script};
+use teleop_bridge::record::{Outcome, Recorder, RecorderConfig};
 use teleop_bridge::robot::{self, Robot, RobotState};
 
 struct Echo(RobotState);
@@ -78,15 +78,14 @@ struct Pass {
 fn pass(root: &Path, seconds: f64, record: bool) -> Pass {
     let profile = root.join("profiles/teleop_humanoid.toml");
     let script = Script::load(&root.join("scripts/pick_cube.toml")).expect("script");
-    let scene = teleop_bridge::demo::scene(&profile).expect("scene");
-    let dof = scene.sim.dof();
-    let links = scene.sim.links();
-    let mut state = RobotState::zeros(dof, links);
-    state.positions.copy_from_slice(scene.pipeline.command());
+    let scene = Scene::load(&profile).expect("scene");
+    let pipeline = scene.pipeline().expect("pipeline");
+    let mut state = RobotState::zeros(scene.model.dof(), scene.model.links.len(), 0);
+    state.positions.copy_from_slice(pipeline.command());
     let dir = std::env::temp_dir().join(format!("teleop-record-bench-{}", std::process::id()));
     let mut recorder = record.then(|| {
         let _ = std::fs::remove_dir_all(&dir);
-        let robot = RobotInfo::from_profile(&profile).expect("profile");
+        let robot = teleop_bridge::app::recording::robot_info(&profile).expect("profile");
         let mut config = RecorderConfig::new(&dir, robot);
         config.task = "soak".into();
         Recorder::start(config).expect("recorder")
@@ -99,15 +98,17 @@ fn pass(root: &Path, seconds: f64, record: bool) -> Pass {
     if let Some(r) = &recorder {
         r.start_episode().expect("episode");
     }
-    let frames = Arc::new(FrameCell::default());
+    let frames = Published::new();
     let epoch = Instant::now();
-    let thread = ControlThread::spawn_with_sink(
-        scene.pipeline,
-        Box::new(Echo(state)),
-        Arc::clone(&frames),
-        epoch,
-        sink,
-    );
+    let running = Session {
+        pipeline,
+        robot: Box::new(Echo(state)),
+        source: Box::new(Arc::clone(&frames)),
+        recorder: sink,
+        observer: (),
+    }
+    .spawn(epoch, Arc::default())
+    .expect("control thread");
     let done = Arc::new(AtomicBool::new(false));
     let render = camera.take().map(|mut camera| {
         let done = Arc::clone(&done);
@@ -137,7 +138,7 @@ fn pass(root: &Path, seconds: f64, record: bool) -> Pass {
     if let Some(r) = render {
         let _ = r.join();
     }
-    let (stats, _) = thread.stop().expect("control thread");
+    let stats = running.stop().expect("control thread").stats;
     let seconds = epoch.elapsed().as_secs_f64();
     let report = recorder.map(|r| {
         let report = r.stop_episode(Outcome::Unlabelled).expect("stop");

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nalgebra::{Translation3, Vector3};
+use teleop_bridge::app::layout;
 use teleop_bridge::config::Profile;
-use teleop_bridge::demo::layout;
 use teleop_bridge::kinematics::{Pose, Tree};
 use teleop_bridge::render::{self, StereoRig, StereoView};
 

@@ -31,10 +31,10 @@
 
 #![deny(unsafe_code)]
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod control;
-pub mod demo;
 pub mod ik;
 pub mod kinematics;
 pub mod model;
@@ -44,5 +44,6 @@ pub mod record;
 pub mod render;
 pub mod retarget;
 pub mod robot;
+pub mod rt;
 pub mod sim;
 pub mod xr;

@@ -1,6 +1,14 @@
 //! Plain data passed between stages, with timestamps. No behaviour beyond small checks.
 
-use nalgebra::{Isometry3, IsometryMatrix3};
+use nalgebra::{Isometry3, IsometryMatrix3, Matrix3, Rotation3, Translation3, UnitQuaternion};
+
+/// The rotation from OpenXR's stage axes (+Y up, −Z forward, +X right) to a URDF's (+Z up, +X
+/// forward, +Y left): robot x = −stage z, robot y = −stage x, robot z = stage y.
+pub fn robot_from_stage_axes() -> Isometry3<f64> {
+    let m = Matrix3::new(0.0, 0.0, -1.0, -1.0, 0.0, 0.0, 0.0, 1.0, 0.0);
+    let rotation = UnitQuaternion::from_rotation_matrix(&Rotation3::from_matrix_unchecked(m));
+    Isometry3::from_parts(Translation3::identity(), rotation)
+}
 
 /// Hand-tracking joints per hand (`XR_EXT_hand_tracking`'s default set).
 pub const HAND_JOINTS: usize = 26;
@@ -72,6 +80,78 @@ impl Buttons {
     };
 }
 
+/// What a control tick did with the robot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickOutcome {
+    /// At least one clutch engaged: the robot follows the operator.
+    Tracking,
+    /// The source gave joint positions (a recording's commands): the robot follows them
+    /// through the safety filter only.
+    Joints,
+    /// No clutch engaged (deadman): braking to a stop, holding.
+    NoClutch,
+    /// No operator input, or the newest is older than the stale limit: braking, holding.
+    Stale,
+}
+
+impl TickOutcome {
+    /// The name recorded in episodes.
+    pub fn name(self) -> &'static str {
+        match self {
+            TickOutcome::Tracking => "tracking",
+            TickOutcome::Joints => "joints",
+            TickOutcome::NoClutch => "no_clutch",
+            TickOutcome::Stale => "stale",
+        }
+    }
+}
+
+/// What a robot reports, in the model's `q` order (its independent joints).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RobotState {
+    /// Monotonic time of the reading (ns).
+    pub time_ns: u64,
+    pub positions: Vec<f64>,
+    pub velocities: Vec<f64>,
+    /// Joint efforts (N·m or N); 0 where unknown (the simulation does not report them yet).
+    pub efforts: Vec<f64>,
+    /// Contact force on each link (model link order, N): the magnitude of the sum of the normal
+    /// forces the link feels from everything it touches (what a fingertip sensor reads).
+    pub contact_forces: Vec<f64>,
+    /// `world_from_link` for each link (model order): where the cameras and hands really are.
+    pub link_poses: Vec<IsometryMatrix3<f64>>,
+    /// `world_from_object` for the objects around the robot that the backend knows (a
+    /// simulator's props, in the order they were added); empty for a real robot.
+    pub object_poses: Vec<IsometryMatrix3<f64>>,
+}
+
+impl RobotState {
+    /// A state for `dof` joints, `links` links and `objects` objects, all zero.
+    pub fn zeros(dof: usize, links: usize, objects: usize) -> RobotState {
+        let identity = IsometryMatrix3::identity();
+        RobotState {
+            time_ns: 0,
+            positions: vec![0.0; dof],
+            velocities: vec![0.0; dof],
+            efforts: vec![0.0; dof],
+            contact_forces: vec![0.0; links],
+            link_poses: vec![identity; links],
+            object_poses: vec![identity; objects],
+        }
+    }
+
+    /// Copies `other` into `self` without allocating (same sizes; panics otherwise, a setup bug).
+    pub fn copy_from(&mut self, other: &RobotState) {
+        self.time_ns = other.time_ns;
+        self.positions.copy_from_slice(&other.positions);
+        self.velocities.copy_from_slice(&other.velocities);
+        self.efforts.copy_from_slice(&other.efforts);
+        self.contact_forces.copy_from_slice(&other.contact_forces);
+        self.link_poses.copy_from_slice(&other.link_poses);
+        self.object_poses.copy_from_slice(&other.object_poses);
+    }
+}
+
 /// One rendered side-by-side stereo frame from the robot's cameras.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CameraFrame {
@@ -93,8 +173,8 @@ pub struct TickSample {
     pub wall_ns: u64,
     /// The newest operator frame the tick saw (stale or not).
     pub operator: Option<OperatorFrame>,
-    /// `"tracking"`, `"no_clutch"` or `"stale"`.
-    pub outcome: &'static str,
+    /// What the tick did with the robot.
+    pub outcome: TickOutcome,
     /// Per end-effector (profile order): clutch engaged, IK target `base_from_tool`, and
     /// `base_from_tool` at the command (forward kinematics of the joint command).
     pub engaged: Vec<bool>,
@@ -136,7 +216,7 @@ impl TickSample {
             time_ns: 0,
             wall_ns: 0,
             operator: None,
-            outcome: "stale",
+            outcome: TickOutcome::Stale,
             engaged: vec![false; end_effectors],
             targets: vec![identity; end_effectors],
             tools: vec![identity; end_effectors],

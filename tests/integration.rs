@@ -11,6 +11,7 @@ mod integration {
     pub mod humanoid;
     pub mod ik;
     pub mod jacobian;
+    pub mod layers;
     pub mod limits;
     pub mod packages;
     pub mod profile;

@@ -1,9 +1,13 @@
-//! `teleop demo`: the bundled humanoid picks up a cube in the simulation, driven by a scripted
-//! trainer; prints the summary. No GPU, display or headset needed (the view is optional).
+//! `teleop demo` and `teleop run`: a session of the simulated robot driven by the scripted
+//! trainer or a headset; prints the summary. No GPU, display or headset needed by default.
 
 use std::path::{Path, PathBuf};
 
-use crate::demo::{Options, View};
+use anyhow::bail;
+use clap::ValueEnum;
+
+use super::say;
+use crate::app::{self, View, demo, headset};
 
 /// The bundled files, found beside the executable's source tree or the working directory.
 pub fn bundled(relative: &str) -> PathBuf {
@@ -15,13 +19,54 @@ pub fn bundled(relative: &str) -> PathBuf {
     }
 }
 
+/// Where operator frames come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Input {
+    /// The scripted trainer (`--script`).
+    #[default]
+    Script,
+    /// A headset through the active OpenXR runtime.
+    Xr,
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DemoArgs {
+    /// Robot profile (TOML); default: the bundled humanoid.
+    #[arg(long)]
+    robot: Option<PathBuf>,
+    /// Operator script (TOML keyframes); default: the bundled pick-and-place.
+    #[arg(long)]
+    script: Option<PathBuf>,
+    /// Real time: the control loop on its own thread at the profile's rate, the physics on
+    /// another, deadline misses reported (default: headless, as fast as possible).
+    #[arg(long)]
+    realtime: bool,
+    #[command(flatten)]
+    view: ViewArgs,
+    #[command(flatten)]
+    record: RecordArgs,
+    #[command(flatten)]
+    xr: XrArgs,
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RunArgs {
+    /// Robot profile (TOML); default: the bundled humanoid.
+    #[arg(long)]
+    robot: Option<PathBuf>,
+    #[command(flatten)]
+    record: RecordArgs,
+    #[command(flatten)]
+    xr: XrArgs,
+}
+
 /// The stereo robot-camera view, as the user asks for it.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ViewArgs {
     /// Write side-by-side stereo PNGs of the robot's view into DIR.
     #[arg(long, value_name = "DIR")]
     frames: Option<PathBuf>,
-    /// Of the views rendered at 30 Hz (of simulated time), write every Nth.
+    /// Of the views rendered at 30 Hz (of session time), write every Nth.
     #[arg(long, value_name = "N", default_value_t = 10)]
     frame_every: u32,
     /// Per-eye PNG size, WIDTHxHEIGHT (default: the profile's camera size).
@@ -36,34 +81,53 @@ pub struct ViewArgs {
 impl ViewArgs {
     pub fn into_view(self) -> View {
         View {
-            frames: self.frames,
-            frame_every: self.frame_every,
-            frame_size: self.frame_size,
+            png_dir: self.frames,
+            png_every: self.frame_every,
+            eye_size: self.frame_size,
             window: self.window,
         }
     }
+
+    fn is_set(&self) -> bool {
+        self.frames.is_some() || self.frame_size.is_some() || self.window
+    }
 }
 
-/// Recording the demo.
+/// Recording a session.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RecordArgs {
-    /// Record the run as an episode (MCAP) in this folder, the robot's rendered stereo view
+    /// Record the run as episodes (MCAP) in this folder, the robot's rendered stereo view
     /// included (JPEG, 30 fps) where a graphics adapter exists.
     #[arg(long, value_name = "DIR")]
-    pub record: Option<PathBuf>,
+    record: Option<PathBuf>,
     /// Operator id written into recorded episodes (default: $USER).
     #[arg(long, requires = "record")]
-    pub operator: Option<String>,
+    operator: Option<String>,
     /// Task description written into recorded episodes (the demo's own by default).
     #[arg(long, requires = "record")]
-    pub task: Option<String>,
+    task: Option<String>,
     /// Leave the camera (the rendered stereo view) out of the recording.
     #[arg(long, requires = "record")]
-    pub no_camera: bool,
+    no_camera: bool,
     /// Per-eye size of the recorded camera frames, WIDTHxHEIGHT (default: the demo's
     /// --frame-size, else the profile's camera size).
     #[arg(long, value_name = "WxH", value_parser = parse_size, requires = "record")]
-    pub camera_size: Option<(u32, u32)>,
+    camera_size: Option<(u32, u32)>,
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct XrArgs {
+    /// Operator source.
+    #[arg(long, value_enum, default_value_t = Input::Script)]
+    input: Input,
+    /// With `--input xr`: an input-only session (XR_MND_headless), nothing shown in the
+    /// headset.
+    #[arg(long)]
+    headless: bool,
+    /// With `--input xr`: stop after this many seconds (default: when the session ends; the
+    /// menu button ends it).
+    #[arg(long, value_name = "S", value_parser = parse_seconds)]
+    seconds: Option<f64>,
 }
 
 fn parse_size(text: &str) -> Result<(u32, u32), String> {
@@ -80,13 +144,35 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
     }
 }
 
-pub fn run(
-    robot: Option<PathBuf>,
-    script: Option<PathBuf>,
-    realtime: bool,
-    view: ViewArgs,
-    record: RecordArgs,
-) -> anyhow::Result<()> {
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 7.0 * 86_400.0 => Ok(s),
+        _ => Err(format!(
+            "{text:?}: a number of seconds above 0, at most a week"
+        )),
+    }
+}
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let DemoArgs {
+        robot,
+        script,
+        realtime,
+        view,
+        record,
+        xr,
+    } = args;
+    if xr.input == Input::Xr {
+        if script.is_some() || view.is_set() {
+            bail!(
+                "--input xr takes its view to the headset: --script, --frames, --frame-size and --window go with the scripted trainer only"
+            );
+        }
+        return headset(robot, record, xr);
+    }
+    if xr.headless || xr.seconds.is_some() {
+        bail!("--headless and --seconds go with --input xr only");
+    }
     let profile = robot.unwrap_or_else(|| bundled("profiles/teleop_humanoid.toml"));
     let script = script.unwrap_or_else(|| bundled("scripts/pick_cube.toml"));
     eprintln!(
@@ -95,41 +181,82 @@ pub fn run(
         script.display(),
         if realtime { "real time" } else { "headless" }
     );
-    let mut options = Options {
-        settle_s: 1.0,
-        view: view.into_view(),
-    };
+    let mut view = view.into_view();
     // The demo renders its view once for PNGs, window and recording alike: one size.
-    match (options.view.frame_size, record.camera_size) {
+    match (view.eye_size, record.camera_size) {
         (Some(a), Some(b)) if a != b => {
-            anyhow::bail!("--frame-size and --camera-size differ; the demo renders one size")
+            bail!("--frame-size and --camera-size differ; the demo renders one size")
         }
-        (None, Some(size)) => options.view.frame_size = Some(size),
+        (None, Some(size)) => view.eye_size = Some(size),
         _ => {}
     }
-    if let Some(dir) = record.record {
-        return super::record::demo(
-            &profile,
-            &script,
-            &options,
-            crate::record::DemoRecording {
-                dir,
-                operator: record.operator,
-                task: record.task,
-                realtime,
-                camera: !record.no_camera,
-            },
-        );
-    }
-    let summary = if realtime {
-        crate::demo::run_realtime_with(&profile, &script, &options)?
-    } else {
-        crate::demo::run_with(&profile, &script, &options)?
+    let options = demo::Options {
+        realtime,
+        view,
+        record: record.record.map(|dir| demo::Recording {
+            dir,
+            operator: record.operator,
+            task: record.task,
+            camera: !record.no_camera,
+        }),
+        stop: crate::rt::interrupt_flag(),
+        ..demo::Options::default()
     };
-    println!("{summary}");
-    if summary.success {
+    let run = demo::run(&profile, &script, &options)?;
+    say(&run.summary)?;
+    if let Some(episode) = run.episode {
+        let episode = episode?;
+        let dropped: u64 = episode.drops.values().sum();
+        say(format_args!(
+            "recorded: {} ({:.1} MB, {:.1} s, outcome {}, {} messages, {dropped} dropped)",
+            episode.path.display(),
+            episode.bytes as f64 / 1e6,
+            episode.duration_s,
+            episode.outcome.name(),
+            episode.counts.values().sum::<u64>()
+        ))?;
+    }
+    if run.interrupted {
+        bail!("interrupted before the script ended")
+    } else if run.summary.success {
         Ok(())
     } else {
-        anyhow::bail!("the cube did not reach its spot")
+        bail!("the cube did not reach its spot")
+    }
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let RunArgs { robot, record, xr } = args;
+    match xr.input {
+        Input::Xr => headset(robot, record, xr),
+        Input::Script => demo(DemoArgs {
+            robot,
+            realtime: true,
+            record,
+            xr,
+            ..DemoArgs::default()
+        }),
+    }
+}
+
+fn headset(robot: Option<PathBuf>, record: RecordArgs, xr: XrArgs) -> anyhow::Result<()> {
+    let profile = robot.unwrap_or_else(|| bundled("profiles/teleop_humanoid.toml"));
+    let options = headset::Options {
+        headless: xr.headless,
+        duration_s: xr.seconds,
+        record: record.record.map(|dir| headset::Recording {
+            dir,
+            operator: record.operator,
+            task: record.task,
+            camera: !record.no_camera,
+            camera_size: record.camera_size,
+        }),
+        stop: crate::rt::interrupt_flag(),
+    };
+    let report = headset::run(&profile, &options)?;
+    say(&report)?;
+    match report.ended {
+        crate::xr::drive::Ended::SessionEnded => Ok(()),
+        crate::xr::drive::Ended::Failed(e) => Err(app::Error::from(e).into()),
     }
 }

@@ -1,12 +1,12 @@
-//! The `teleop` command line: parse arguments, run one subcommand, turn its error into a
-//! one-line message and an exit code in exactly one place.
+//! The `teleop` command line: parse arguments, call `app` (or a file tool), turn its error into
+//! a one-line message and an exit code in exactly one place.
 
 mod demo;
 mod inspect;
 mod kin;
 mod record;
-mod xr;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,68 +26,19 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The simulated humanoid picks up a cube, driven by a scripted trainer (the default).
-    Demo {
-        /// Robot profile (TOML); default: the bundled humanoid.
-        #[arg(long)]
-        robot: Option<PathBuf>,
-        /// Operator script (TOML keyframes); default: the bundled pick-and-place.
-        #[arg(long)]
-        script: Option<PathBuf>,
-        /// Real time: the control loop on its own thread at the profile's rate, frames at
-        /// 90 Hz, deadline misses reported (default: headless, as fast as possible).
-        #[arg(long)]
-        realtime: bool,
-        #[command(flatten)]
-        view: demo::ViewArgs,
-        #[command(flatten)]
-        record: demo::RecordArgs,
-        #[command(flatten)]
-        xr: xr::XrArgs,
-    },
+    /// The simulated humanoid picks up a cube, driven by a scripted trainer (the default) or a
+    /// headset (`--input xr`).
+    Demo(demo::DemoArgs),
+    /// The simulated humanoid driven by an operator source (`--input xr`: a headset through
+    /// any OpenXR runtime), in real time, until the session ends.
+    Run(demo::RunArgs),
     /// Episode files: repair a cut-off one, show one's contents.
     #[command(subcommand)]
     Record(record::RecordCommand),
     /// Drive the simulated demo scene from a recorded episode.
-    Replay {
-        file: PathBuf,
-        /// Re-run retarget → IK → safety from the recorded operator frames instead of sending
-        /// the recorded joint commands.
-        #[arg(long)]
-        from_operator: bool,
-        /// Robot profile (default: the one the episode was recorded with).
-        #[arg(long)]
-        robot: Option<PathBuf>,
-        /// The robot's view while it replays (a window keeps the replay to real time).
-        #[command(flatten)]
-        view: demo::ViewArgs,
-    },
+    Replay(record::ReplayArgs),
     /// Convert episodes to a dataset for policy training.
-    Export {
-        /// Write a LeRobotDataset v3.0 folder here.
-        #[arg(long, value_name = "OUT")]
-        lerobot: PathBuf,
-        /// Episode files (MCAP).
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Frames per second of the dataset.
-        #[arg(long, default_value_t = 30.0)]
-        fps: f64,
-        /// Also export episodes the operator discarded.
-        #[arg(long)]
-        include_discarded: bool,
-    },
-    /// The simulated humanoid driven by an operator source (`--input xr`: a headset through
-    /// any OpenXR runtime), in real time, until the session ends.
-    Run {
-        /// Robot profile (TOML); default: the bundled humanoid.
-        #[arg(long)]
-        robot: Option<PathBuf>,
-        #[command(flatten)]
-        record: demo::RecordArgs,
-        #[command(flatten)]
-        xr: xr::XrArgs,
-    },
+    Export(record::ExportArgs),
     /// Describe a URDF: tree, DoF, joint limits, suggested chains, mesh status.
     Inspect {
         urdf: PathBuf,
@@ -100,9 +51,24 @@ enum Command {
     Kin(kin::KinCommand),
 }
 
-/// Runs the command line; the process's exit code.
+/// Runs the command line; the process's exit code: 0 done, 1 failed (one `error:` line), 2 bad
+/// arguments (one line).
 pub fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version: what the user asked for.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("error: {first} (see teleop --help)");
+            return ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -112,6 +78,8 @@ pub fn main() -> ExitCode {
         .init();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that went away (`teleop record info EP | head -1`) has what it wanted.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -119,43 +87,32 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes a line to stdout; a closed or full stdout is an error to return, not a panic.
+pub(crate) fn say(line: impl std::fmt::Display) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::Error::new(e).context("stdout"))
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
-    match args.command.unwrap_or(Command::Demo {
-        robot: None,
-        script: None,
-        realtime: false,
-        view: demo::ViewArgs::default(),
-        record: demo::RecordArgs::default(),
-        xr: xr::XrArgs::default(),
-    }) {
-        Command::Demo {
-            robot,
-            script,
-            realtime,
-            view,
-            record,
-            xr,
-        } => match xr.input {
-            xr::Input::Script => demo::run(robot, script, realtime, view, record),
-            xr::Input::Xr => xr::run(robot, &xr, &record),
-        },
+    match args
+        .command
+        .unwrap_or_else(|| Command::Demo(demo::DemoArgs::default()))
+    {
+        Command::Demo(args) => demo::demo(args),
+        Command::Run(args) => demo::run(args),
         Command::Record(command) => record::run(command),
-        Command::Replay {
-            file,
-            from_operator,
-            robot,
-            view,
-        } => record::replay(&file, from_operator, robot, view.into_view()),
-        Command::Export {
-            lerobot,
-            files,
-            fps,
-            include_discarded,
-        } => record::export(&lerobot, &files, fps, include_discarded),
-        Command::Run { robot, record, xr } => match xr.input {
-            xr::Input::Xr => xr::run(robot, &xr, &record),
-            xr::Input::Script => demo::run(robot, None, true, demo::ViewArgs::default(), record),
-        },
+        Command::Replay(args) => record::replay(args),
+        Command::Export(args) => record::export(args),
         Command::Inspect { urdf, json } => inspect::run(&urdf, json),
         Command::Kin(command) => kin::run(command),
     }

@@ -2,9 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Subcommand;
 
+use super::demo::ViewArgs;
+use super::say;
+use crate::app::replay::{ReplayOptions, replay as replay_episode};
 use crate::record::{self, EpisodeFile};
 
 #[derive(Debug, Subcommand)]
@@ -16,24 +19,54 @@ pub enum RecordCommand {
     Info { file: PathBuf },
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    file: PathBuf,
+    /// Re-run retarget → IK → safety from the recorded operator frames instead of sending
+    /// the recorded joint commands.
+    #[arg(long)]
+    from_operator: bool,
+    /// Robot profile (default: the one the episode was recorded with).
+    #[arg(long)]
+    robot: Option<PathBuf>,
+    /// The robot's view while it replays (a window keeps the replay to real time).
+    #[command(flatten)]
+    view: ViewArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Write a LeRobotDataset v3.0 folder here.
+    #[arg(long, value_name = "OUT")]
+    lerobot: PathBuf,
+    /// Episode files (MCAP).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Frames per second of the dataset.
+    #[arg(long, default_value_t = 30.0)]
+    fps: f64,
+    /// Also export episodes the operator discarded.
+    #[arg(long)]
+    include_discarded: bool,
+}
+
 pub fn run(command: RecordCommand) -> anyhow::Result<()> {
     match command {
         RecordCommand::Repair { file } => {
             let r = record::repair(&file)?;
             match (&r.damage, &r.original) {
-                (Some(damage), Some(original)) => println!(
+                (Some(damage), Some(original)) => say(format_args!(
                     "{}: was {damage}; rewritten complete with {} messages (original kept as {})",
                     file.display(),
                     r.messages,
                     original.display()
-                ),
-                _ => println!(
+                )),
+                _ => say(format_args!(
                     "{}: complete ({} messages), nothing to repair",
                     file.display(),
                     r.messages
-                ),
+                )),
             }
-            Ok(())
         }
         RecordCommand::Info { file } => info(&file),
     }
@@ -41,14 +74,14 @@ pub fn run(command: RecordCommand) -> anyhow::Result<()> {
 
 fn info(file: &Path) -> anyhow::Result<()> {
     let episode = EpisodeFile::read(file)?;
-    println!(
+    say(format_args!(
         "{}: {}",
         file.display(),
         match &episode.damage {
             None => "complete".to_string(),
             Some(d) => format!("{d} (readable part shown; `teleop record repair` fixes it)"),
         }
-    );
+    ))?;
     for key in [
         "robot",
         "urdf_sha256",
@@ -61,46 +94,42 @@ fn info(file: &Path) -> anyhow::Result<()> {
         "software",
     ] {
         if let Some(v) = episode.metadata.get(key) {
-            println!("  {key}: {v}");
+            say(format_args!("  {key}: {v}"))?;
         }
     }
     for (topic, n) in episode.counts() {
-        println!("  {topic:<16} {n:>8} messages");
+        say(format_args!("  {topic:<16} {n:>8} messages"))?;
     }
     Ok(())
 }
 
-pub fn replay(
-    file: &Path,
-    from_operator: bool,
-    robot: Option<PathBuf>,
-    view: crate::demo::View,
-) -> anyhow::Result<()> {
-    let summary = record::replay(
-        file,
-        &record::ReplayOptions {
-            from_operator,
-            profile: robot,
-            view,
+pub fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    let summary = replay_episode(
+        &args.file,
+        &ReplayOptions {
+            from_operator: args.from_operator,
+            profile: args.robot,
+            view: args.view.into_view(),
         },
     )?;
-    println!("{summary}");
+    say(&summary)?;
     if summary.success {
         Ok(())
     } else {
-        anyhow::bail!("the cube did not reach its spot in the replay")
+        bail!("the cube did not reach its spot in the replay")
     }
 }
 
-pub fn export(
-    out: &Path,
-    files: &[PathBuf],
-    fps: f64,
-    include_discarded: bool,
-) -> anyhow::Result<()> {
-    let report = record::export_lerobot(
-        out,
+pub fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let ExportArgs {
+        lerobot: out,
         files,
+        fps,
+        include_discarded,
+    } = args;
+    let report = record::export_lerobot(
+        &out,
+        &files,
         &record::ExportOptions {
             fps,
             include_discarded,
@@ -111,39 +140,11 @@ pub fn export(
     for (path, why) in &report.skipped {
         eprintln!("skipped {}: {why}", path.display());
     }
-    println!(
+    say(format_args!(
         "{}: LeRobotDataset v3.0, {} episodes, {} frames at {fps} fps, images: {}",
         out.display(),
         report.episodes,
         report.frames,
         report.images.unwrap_or("none recorded")
-    );
-    Ok(())
-}
-
-/// `teleop demo --record DIR`: the demo, recorded; teleoperation runs to its end even when
-/// recording fails, which then is the error.
-pub fn demo(
-    profile: &Path,
-    script: &Path,
-    options: &crate::demo::Options,
-    recording: record::DemoRecording,
-) -> anyhow::Result<()> {
-    let recorded = record::record_demo(profile, script, options, &recording)?;
-    println!("{}", recorded.summary);
-    let episode = recorded.episode?;
-    let dropped: u64 = episode.drops.values().sum();
-    println!(
-        "recorded: {} ({:.1} MB, {:.1} s, outcome {}, {} messages, {dropped} dropped)",
-        episode.path.display(),
-        episode.bytes as f64 / 1e6,
-        episode.duration_s,
-        episode.outcome.name(),
-        episode.counts.values().sum::<u64>()
-    );
-    if recorded.summary.success {
-        Ok(())
-    } else {
-        anyhow::bail!("the cube did not reach its spot")
-    }
+    ))
 }

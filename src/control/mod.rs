@@ -1,14 +1,13 @@
-//! The control loop: [`Pipeline`] is one tick (retarget → IK → grippers → safety) and
-//! [`SafetyFilter`] the last word before any joint command reaches a robot (position, velocity
-//! and acceleration limits; smooth hold on stale or non-finite input).
+//! One control tick: [`Pipeline`] (retarget → IK → grippers → safety), and [`SafetyFilter`],
+//! the last word before any joint command reaches a robot (position, velocity and acceleration
+//! limits; smooth hold on stale or non-finite input). The loop that runs ticks is
+//! `app::Session`'s.
 
 mod pipeline;
-pub mod priority;
-mod runner;
 mod safety;
 
-pub use pipeline::{Error, Pipeline, StageTimes, TickOutcome, TickReport, wall_clock_ns};
-pub use runner::{ControlThread, FrameCell, Histogram, LoopStats};
+pub use crate::msg::TickOutcome;
+pub use pipeline::{Error, Pipeline, StageTimes, TickReport};
 pub use safety::{Hold, Limits, Outcome, SafetyFilter};
 
 use crate::config::Profile;

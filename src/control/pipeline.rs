@@ -11,9 +11,8 @@ use crate::config::{Hand, Profile};
 use crate::ik::{self, Options, Solver, Target, Task};
 use crate::kinematics::{Chain, Pose};
 use crate::model::Model;
-use crate::msg::{HandInput, OperatorFrame, TickSample};
+use crate::msg::{HandInput, OperatorFrame, RobotState, TickOutcome, TickSample};
 use crate::retarget::{HandCommand, HandRetargeter, HandSettings, gripper_position};
-use crate::robot::RobotState;
 
 /// Why a pipeline could not be built from a profile.
 #[derive(Debug, thiserror::Error)]
@@ -26,17 +25,6 @@ pub enum Error {
     },
     #[error("IK: {0}")]
     Ik(#[from] ik::Error),
-}
-
-/// What a tick did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TickOutcome {
-    /// At least one clutch engaged: the robot follows.
-    Tracking,
-    /// No clutch engaged (deadman): braking to a stop, holding.
-    NoClutch,
-    /// No operator frame, or the newest is older than the stale limit: braking, holding.
-    Stale,
 }
 
 /// Wall time each stage of the last tick took (ns).
@@ -192,7 +180,7 @@ impl Pipeline {
             })
             .collect();
         let limits = Limits::from_profile(model, profile, 1.0);
-        let axes = crate::retarget::stage_to_robot_axes()
+        let axes = crate::msg::robot_from_stage_axes()
             .rotation
             .to_rotation_matrix();
         Ok(Pipeline {
@@ -319,6 +307,28 @@ impl Pipeline {
 }
 
 impl Pipeline {
+    /// One tick that follows joint positions `wanted` (model `q` order; a recording's
+    /// commands) through the safety filter only: no retargeting, no IK. A wrong length or a
+    /// non-finite value holds the robot like stale input.
+    pub fn follow(&mut self, wanted: &[f64], _now_ns: u64) -> TickReport {
+        let started = Instant::now();
+        let usable = wanted.len() == self.wanted.len() && wanted.iter().all(|v| v.is_finite());
+        let outcome = if usable {
+            self.wanted.copy_from_slice(wanted);
+            let _ = self.safety.step(Some(&self.wanted), self.dt);
+            TickOutcome::Joints
+        } else {
+            let _ = self.safety.step(None, self.dt);
+            TickOutcome::Stale
+        };
+        let done = Instant::now();
+        TickReport {
+            outcome,
+            ik: None,
+            times: stage_times(started, started, started, done),
+        }
+    }
+
     /// Writes the tick at `now_ns` into the recorder's `sample`, without allocating: its time,
     /// the operator `frame` it used, what it did (`report`: clutch, IK targets and residuals, the
     /// command and its tool poses, stage times) and the robot's measured `state` after it. The
@@ -332,14 +342,10 @@ impl Pipeline {
         sample: &mut TickSample,
     ) {
         sample.time_ns = now_ns;
-        sample.wall_ns = wall_clock_ns();
+        sample.wall_ns = crate::rt::wall_clock_ns();
         sample.operator = frame;
         fill_sample_state(sample, state);
-        sample.outcome = match report.outcome {
-            TickOutcome::Tracking => "tracking",
-            TickOutcome::NoClutch => "no_clutch",
-            TickOutcome::Stale => "stale",
-        };
+        sample.outcome = report.outcome;
         for index in 0..self.hands.len().min(sample.engaged.len()) {
             sample.engaged[index] = self.hands[index].retarget.engaged();
             sample.targets[index] = self.targets[index];
@@ -374,13 +380,6 @@ fn fill_sample_state(sample: &mut TickSample, state: &RobotState) {
     for (pose, &link) in sample.link_poses.iter_mut().zip(&sample.pose_links) {
         *pose = state.link_poses[link];
     }
-}
-
-/// Nanoseconds since the Unix epoch by the wall clock (0 if the clock is before 1970).
-pub fn wall_clock_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 fn stage_times(start: Instant, retargeted: Instant, solved: Instant, done: Instant) -> StageTimes {

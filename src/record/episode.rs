@@ -13,7 +13,7 @@ use mcap::{Compression, WriteOptions, Writer};
 use serde::Serialize;
 
 use super::Error;
-use super::session::RobotInfo;
+use super::robot_info::RobotInfo;
 use super::topics::*;
 use crate::msg::TickSample;
 
@@ -141,7 +141,7 @@ pub struct EpisodeWriter {
     /// moment plus monotonic time since, so they never jump with the wall clock.
     anchor: Option<(u64, u64)>,
     last_operator_ns: Option<u64>,
-    last_clutch: Option<(&'static str, Vec<bool>)>,
+    last_clutch: Option<(crate::msg::TickOutcome, Vec<bool>)>,
     started_wall_ns: u64,
 }
 
@@ -346,7 +346,7 @@ impl EpisodeWriter {
             self.last_clutch = Some((s.outcome, s.engaged.clone()));
             clutch.mono_ns = mono_ns;
             clutch.wall_ns = wall_ns;
-            s.outcome.clone_into(&mut clutch.outcome);
+            s.outcome.name().clone_into(&mut clutch.outcome);
             clutch.end_effectors = self
                 .info
                 .end_effectors
@@ -354,8 +354,7 @@ impl EpisodeWriter {
                 .map(|e| e.0.clone())
                 .collect();
             fill(&mut clutch.engaged, &s.engaged);
-            clutch.base_from_stage =
-                PoseMsg::from_isometry(&crate::retarget::stage_to_robot_axes());
+            clutch.base_from_stage = PoseMsg::from_isometry(&crate::msg::robot_from_stage_axes());
             self.sink.put(Topic::Clutch, t, clutch)?;
         }
         ik.mono_ns = mono_ns;

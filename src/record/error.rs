@@ -37,10 +37,6 @@ pub enum Error {
         path: PathBuf,
         error: parquet::errors::ParquetError,
     },
-    #[error(transparent)]
-    Profile(#[from] crate::config::Error),
-    #[error(transparent)]
-    Demo(#[from] crate::demo::Error),
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
 }

@@ -34,21 +34,21 @@
 //!   keeps the robot's own reading time in `/joint_state.state_ns`.
 
 mod base64;
-mod demo;
 mod episode;
 mod error;
 pub mod lerobot;
 mod parquet_out;
+mod playback;
 mod reader;
-mod replay;
+mod robot_info;
 mod session;
 pub mod topics;
 
-pub use demo::{DEMO_TASK, DemoRecording, RecordedDemo, record_demo};
 pub use episode::{EncodedImage, EpisodeReport, Outcome, rfc3339};
 pub use error::Error;
 pub use lerobot::{ExportOptions, ExportReport, export as export_lerobot};
+pub use playback::Playback;
 pub use reader::{EpisodeFile, Repair, StoredChannel, StoredMessage, StoredSchema, repair};
-pub use replay::{ReplayOptions, ReplaySummary, replay};
-pub use session::{CameraSink, Recorder, RecorderConfig, RobotInfo, Tap, sha256_hex};
+pub use robot_info::{RobotInfo, sha256_hex};
+pub use session::{CameraSink, Recorder, RecorderConfig, Tap};
 pub use topics::Topic;

@@ -14,125 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use super::Error;
 use super::episode::{EncodedImage, EpisodeReport, EpisodeWriter, Outcome};
+use super::robot_info::RobotInfo;
 use super::topics::Topic;
 use crate::msg::{Buttons, CameraFrame, ImageSink, TickSample, TickSink};
-
-/// What the episode files say about the robot.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RobotInfo {
-    pub name: String,
-    pub urdf_path: PathBuf,
-    pub urdf_text: String,
-    pub profile_path: PathBuf,
-    pub profile_text: String,
-    pub control_rate_hz: f64,
-    /// The model's independent joints (`q` order).
-    pub joint_names: Vec<String>,
-    /// Every link (model order: contact forces).
-    pub link_names: Vec<String>,
-    /// (name, base link, tip link) per end-effector, profile order.
-    pub end_effectors: Vec<(String, String, String)>,
-    /// Links whose world pose is recorded: (name, model link index).
-    pub pose_links: Vec<(String, usize)>,
-}
-
-impl RobotInfo {
-    /// From a robot profile and its URDF. Poses recorded: the tools' tips and the cameras.
-    pub fn from_profile(path: &Path) -> Result<RobotInfo, Error> {
-        let (profile, model) = crate::config::Profile::load(path)?;
-        let urdf_text = std::fs::read_to_string(&profile.urdf).map_err(Error::io(&profile.urdf))?;
-        let profile_text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-        let mut pose_links = Vec::new();
-        let mut add = |name: &str| {
-            if let Some(id) = model.link_id(name)
-                && !pose_links.iter().any(|(_, i)| *i == id)
-            {
-                pose_links.push((name.to_string(), id));
-            }
-        };
-        for e in &profile.end_effectors {
-            add(&e.tip);
-        }
-        if let Some(c) = &profile.camera {
-            add(&c.left_link);
-            add(&c.right_link);
-        }
-        Ok(RobotInfo {
-            name: profile.name.clone(),
-            urdf_path: profile.urdf.clone(),
-            urdf_text,
-            profile_path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
-            profile_text,
-            control_rate_hz: profile.control_rate_hz,
-            joint_names: model.dof_names().map(str::to_string).collect(),
-            link_names: model.links.iter().map(|l| l.name.clone()).collect(),
-            end_effectors: profile
-                .end_effectors
-                .iter()
-                .map(|e| (e.name.clone(), e.base.clone(), e.tip.clone()))
-                .collect(),
-            pose_links,
-        })
-    }
-
-    /// An empty [`TickSample`] sized for this robot.
-    pub fn new_sample(&self) -> TickSample {
-        TickSample::new(
-            self.joint_names.len(),
-            self.end_effectors.len(),
-            self.link_names.len(),
-            self.pose_links.iter().map(|(_, i)| *i).collect(),
-        )
-    }
-
-    /// The episode metadata that comes from the robot.
-    pub fn metadata(&self) -> std::collections::BTreeMap<String, String> {
-        let json = |v: &dyn erased::Json| v.json();
-        let mut m = std::collections::BTreeMap::new();
-        m.insert("robot".into(), self.name.clone());
-        m.insert("urdf_path".into(), self.urdf_path.display().to_string());
-        m.insert("urdf".into(), self.urdf_text.clone());
-        m.insert("urdf_sha256".into(), sha256_hex(self.urdf_text.as_bytes()));
-        m.insert(
-            "profile_path".into(),
-            self.profile_path.display().to_string(),
-        );
-        m.insert("profile".into(), self.profile_text.clone());
-        m.insert("control_rate_hz".into(), self.control_rate_hz.to_string());
-        m.insert("joint_names".into(), json(&self.joint_names));
-        m.insert("link_names".into(), json(&self.link_names));
-        m.insert("end_effectors".into(), json(&self.end_effectors));
-        let poses: Vec<&str> = self.pose_links.iter().map(|(n, _)| n.as_str()).collect();
-        m.insert("pose_links".into(), json(&poses));
-        m.insert(
-            "software".into(),
-            format!("teleop-bridge {}", env!("CARGO_PKG_VERSION")),
-        );
-        m
-    }
-}
-
-mod erased {
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
-        }
-    }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// How a session records.
 #[derive(Debug, Clone)]
@@ -276,7 +162,7 @@ impl Recorder {
                 .spawn(move || {
                     // JPEG is the recorder's heavy work and can wait; the control loop cannot.
                     // The writer keeps its priority: its 50 ms flushes are the crash guarantee.
-                    crate::control::priority::lower_for_background();
+                    crate::rt::priority::lower_for_background();
                     encoder_main(frame_rx, tx, shared, quality)
                 })
         }
@@ -483,11 +369,10 @@ fn writer_main(
                         &config.operator,
                         &config.task,
                         config.camera_fps,
-                        crate::control::wall_clock_ns(),
+                        crate::rt::wall_clock_ns(),
                     ) {
                         Ok(mut e) => {
-                            let _ =
-                                e.annotate(None, crate::control::wall_clock_ns(), "start", None);
+                            let _ = e.annotate(None, crate::rt::wall_clock_ns(), "start", None);
                             episode = Some((e, shared.drops()));
                             shared.recording.store(true, Ordering::Relaxed);
                             last_flush = Instant::now();
@@ -563,7 +448,7 @@ fn close(
     shared.recording.store(false, Ordering::Relaxed);
     let now = shared.drops();
     let drops = std::array::from_fn(|i| now[i] - drops_at_start[i]);
-    match e.finish(outcome, crate::control::wall_clock_ns(), &drops) {
+    match e.finish(outcome, crate::rt::wall_clock_ns(), &drops) {
         Ok(report) => {
             shared
                 .episodes
@@ -602,7 +487,7 @@ fn encoder_main(rx: Receiver<CameraFrame>, tx: SyncSender<Item>, shared: Arc<Sha
         if !shared.recording.load(Ordering::Relaxed) {
             continue;
         }
-        let wall_ns = crate::control::wall_clock_ns();
+        let wall_ns = crate::rt::wall_clock_ns();
         let pixels = frame.width as usize * frame.height as usize;
         if frame.rgba.len() != pixels * 4 || pixels == 0 {
             tracing::warn!(

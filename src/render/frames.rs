@@ -31,7 +31,7 @@ impl FrameWriter {
             .name("png-writer".into())
             .spawn(move || {
                 // PNGs can wait; the control loop cannot.
-                crate::control::priority::lower_for_background();
+                crate::rt::priority::lower_for_background();
                 write_all(&folder, receiver)
             })
             .map_err(|error| Error::Folder {

@@ -36,7 +36,7 @@ pub struct HandSettings {
 impl Default for HandSettings {
     fn default() -> Self {
         Self {
-            base_from_stage: stage_to_robot_axes(),
+            base_from_stage: crate::msg::robot_from_stage_axes(),
             motion_scale: 1.0,
             workspace_min: Vector3::repeat(f64::NEG_INFINITY),
             workspace_max: Vector3::repeat(f64::INFINITY),
@@ -45,16 +45,6 @@ impl Default for HandSettings {
             release_below: 0.4,
         }
     }
-}
-
-/// The rotation from OpenXR's axes (+Y up, −Z forward, +X right) to a URDF's (+Z up, +X
-/// forward, +Y left): robot x = −stage z, robot y = −stage x, robot z = stage y.
-pub fn stage_to_robot_axes() -> Isometry3<f64> {
-    let m = nalgebra::Matrix3::new(0.0, 0.0, -1.0, -1.0, 0.0, 0.0, 0.0, 1.0, 0.0);
-    let rotation = nalgebra::UnitQuaternion::from_rotation_matrix(
-        &nalgebra::Rotation3::from_matrix_unchecked(m),
-    );
-    Isometry3::from_parts(Translation3::identity(), rotation)
 }
 
 /// What the control loop should do with this hand's end-effector this tick.

@@ -1,47 +1,19 @@
-//! The robot as the control loop sees it: joint position commands in, [`RobotState`] out. Backends
-//! (the rapier simulation, a network robot) implement [`Robot`].
+//! The robot as the control loop sees it: joint position commands in, [`RobotState`] out.
+//! Backends implement [`Robot`]: the rapier simulation ([`crate::sim::Sim`]), stepped in
+//! lock-step by a headless session or on a thread of its own by [`Paced`] in real time.
+//!
+//! # Implementation
+//! A backend takes calls from one thread (the control thread), one at a time, at the control
+//! rate. It must not block for long, should not allocate per call, and refuses a command of the
+//! wrong length or with a non-finite value (an error, never a panic).
+//!
+//! ## Limitations
+//! - Position commands only (no velocity or torque interfaces yet).
 
-use crate::kinematics::Pose;
+mod paced;
 
-/// What a robot reports, in the model's `q` order (its independent joints).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RobotState {
-    /// Monotonic time of the reading (ns).
-    pub time_ns: u64,
-    pub positions: Vec<f64>,
-    pub velocities: Vec<f64>,
-    /// Joint efforts (N·m or N); 0 where unknown (the simulation does not report them yet).
-    pub efforts: Vec<f64>,
-    /// Contact force on each link (model link order, N): the magnitude of the sum of the normal
-    /// forces the link feels from everything it touches (what a fingertip sensor reads).
-    pub contact_forces: Vec<f64>,
-    /// `world_from_link` for each link (model order): where the cameras and hands really are.
-    pub link_poses: Vec<Pose>,
-}
-
-impl RobotState {
-    /// A state for `dof` joints and `links` links, all zero.
-    pub fn zeros(dof: usize, links: usize) -> RobotState {
-        RobotState {
-            time_ns: 0,
-            positions: vec![0.0; dof],
-            velocities: vec![0.0; dof],
-            efforts: vec![0.0; dof],
-            contact_forces: vec![0.0; links],
-            link_poses: vec![Pose::identity(); links],
-        }
-    }
-
-    /// Copies `other` into `self` without allocating (same sizes; panics otherwise, a setup bug).
-    pub fn copy_from(&mut self, other: &RobotState) {
-        self.time_ns = other.time_ns;
-        self.positions.copy_from_slice(&other.positions);
-        self.velocities.copy_from_slice(&other.velocities);
-        self.efforts.copy_from_slice(&other.efforts);
-        self.contact_forces.copy_from_slice(&other.contact_forces);
-        self.link_poses.copy_from_slice(&other.link_poses);
-    }
-}
+pub use crate::msg::RobotState;
+pub use paced::Paced;
 
 /// Why a robot did not take a command or give a state.
 #[derive(Debug, thiserror::Error)]
@@ -52,15 +24,46 @@ pub enum Error {
     Backend(String),
 }
 
-/// A robot backend. Calls come from the control thread, one at a time, at the control rate;
-/// implementations must not block for long and should not allocate per call.
+/// How a backend on its own clock kept it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoopReport {
+    pub steps: u64,
+    /// Steps that ended after the next one was due (the backend slower than real time).
+    pub late_steps: u64,
+}
+
+/// A robot backend.
 pub trait Robot: Send {
     /// Number of joint values in commands and states (the model's `dof`).
     fn dof(&self) -> usize;
-    /// Number of links in contact readings (the model's links).
+    /// Number of links in contact readings and poses (the model's links).
     fn links(&self) -> usize;
+    /// Number of objects whose poses the backend reports (a simulator's props; 0 for a real
+    /// robot).
+    fn objects(&self) -> usize {
+        0
+    }
     /// Position command for every joint, in the model's `q` order.
     fn command(&mut self, positions: &[f64]) -> Result<(), Error>;
-    /// The latest state, written into `out` (sized by [`RobotState::zeros`]).
+    /// The latest state, written into `out` (sized by [`RobotState::zeros`] with this robot's
+    /// `dof`, `links` and `objects`).
     fn read_state(&mut self, out: &mut RobotState) -> Result<(), Error>;
+    /// Whether the backend's time advances only through [`Robot::step`] (a simulator), so a
+    /// session may run it as fast as the CPU allows; false for a backend on its own clock.
+    fn is_lock_step(&self) -> bool {
+        false
+    }
+    /// Lock-step backends: advance by `dt_s`. Backends on their own clock ignore it.
+    fn step(&mut self, _dt_s: f64) -> Result<(), Error> {
+        Ok(())
+    }
+    /// A backend with a loop of its own: how well it kept its period so far.
+    fn loop_report(&self) -> Option<LoopReport> {
+        None
+    }
+}
+
+/// A state sized for `robot`.
+pub fn state_for(robot: &dyn Robot) -> RobotState {
+    RobotState::zeros(robot.dof(), robot.links(), robot.objects())
 }

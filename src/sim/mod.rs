@@ -460,6 +460,19 @@ impl Robot for Sim {
         self.link_bodies.len()
     }
 
+    fn objects(&self) -> usize {
+        self.objects.len()
+    }
+
+    fn is_lock_step(&self) -> bool {
+        true
+    }
+
+    fn step(&mut self, dt_s: f64) -> Result<(), robot::Error> {
+        self.advance(dt_s);
+        Ok(())
+    }
+
     fn command(&mut self, positions: &[f64]) -> Result<(), robot::Error> {
         if positions.len() != self.servos.len() {
             return Err(robot::Error::WrongLength {
@@ -486,6 +499,9 @@ impl Robot for Sim {
         for (l, &body) in self.link_bodies.iter().enumerate() {
             out.contact_forces[l] = self.contact_force(body);
             out.link_poses[l] = self.link_pose(l);
+        }
+        for (i, pose) in out.object_poses.iter_mut().enumerate() {
+            *pose = self.object_pose(i);
         }
         Ok(())
     }

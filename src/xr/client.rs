@@ -284,7 +284,7 @@ impl HeadlessClient {
 }
 
 /// An OpenXR session that yields operator samples: headless or with graphics.
-pub trait Source {
+pub trait Client {
     /// One iteration of the session loop (see [`HeadlessClient::step`]).
     fn step(&mut self) -> Result<Step, Error>;
     /// Asks the runtime to end the session; keep stepping until [`Step::Finished`].
@@ -295,7 +295,7 @@ pub trait Source {
     fn profiles(&self) -> [String; 2];
 }
 
-impl Source for HeadlessClient {
+impl Client for HeadlessClient {
     fn step(&mut self) -> Result<Step, Error> {
         HeadlessClient::step(self)
     }

@@ -7,10 +7,10 @@ use nalgebra::{Isometry3, Quaternion, Translation3, UnitQuaternion};
 use openxr as xr;
 
 /// `robot_from_xr`: re-expresses XR axes in robot axes: robot x = −xr z, robot y = −xr x,
-/// robot z = xr y. The numbers live in [`crate::retarget::stage_to_robot_axes`] (the lower
+/// robot z = xr y. The numbers live in [`crate::msg::robot_from_stage_axes`] (the lower
 /// module, which the control loop uses); this is its one OpenXR-side name.
 pub fn robot_from_xr() -> UnitQuaternion<f64> {
-    crate::retarget::stage_to_robot_axes().rotation
+    crate::msg::robot_from_stage_axes().rotation
 }
 
 /// An OpenXR pose as an isometry in the same frame (`a_from_b` stays `a_from_b`). A

@@ -43,7 +43,7 @@ pub mod session;
 pub mod view;
 pub mod vulkan;
 
-pub use client::{HeadlessClient, Source, Step};
+pub use client::{Client, HeadlessClient, Step};
 pub use error::Error;
 pub use input::{Controller, Sample};
 pub use instance::{Runtime, SessionKind};

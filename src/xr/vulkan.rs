@@ -11,7 +11,7 @@ use std::time::Instant;
 use nalgebra::Isometry3;
 use openxr as xr;
 
-use super::client::{Core, Source, Step};
+use super::client::{Client, Core, Step};
 use super::error::{Error, check};
 use super::frames::{isometry_from_xr, xr_from_isometry};
 use super::handshake::{self, Gpu};
@@ -395,7 +395,7 @@ impl VulkanClient {
     }
 }
 
-impl Source for VulkanClient {
+impl Client for VulkanClient {
     fn step(&mut self) -> Result<Step, Error> {
         let result = self.step_inner();
         self.core.note(result)

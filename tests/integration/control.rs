@@ -8,11 +8,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nalgebra::{Isometry3, UnitQuaternion, Vector3};
+use teleop_bridge::app::Session;
 use teleop_bridge::config::Profile;
-use teleop_bridge::control::{ControlThread, FrameCell, Histogram, Limits, Pipeline, TickOutcome};
+use teleop_bridge::control::{Limits, Pipeline, TickOutcome};
 use teleop_bridge::model::Model;
 use teleop_bridge::msg::{HandInput, OperatorFrame};
+use teleop_bridge::operator::Published;
 use teleop_bridge::robot::{Error as RobotError, Robot, RobotState};
+use teleop_bridge::rt::Histogram;
 
 use super::alloc_count::allocations_during;
 
@@ -298,16 +301,24 @@ impl Robot for EchoRobot {
 }
 
 #[test]
-fn the_control_thread_ticks_the_pipeline_and_reports_latencies() {
+fn a_real_time_session_ticks_the_pipeline_against_a_robot_on_its_own_clock() {
     let (pipeline, _, q) = setup();
     let commands = Arc::new(AtomicU64::new(0));
     let robot = EchoRobot {
         positions: q,
         commands: Arc::clone(&commands),
     };
-    let frames = Arc::new(FrameCell::default());
+    let frames = Published::new();
     let epoch = Instant::now();
-    let thread = ControlThread::spawn(pipeline, Box::new(robot), Arc::clone(&frames), epoch);
+    let running = Session {
+        pipeline,
+        robot: Box::new(robot),
+        source: Box::new(Arc::clone(&frames)),
+        recorder: None,
+        observer: (),
+    }
+    .spawn(epoch, Arc::default())
+    .unwrap_or_else(|e| panic!("{e}"));
     // A source publishing at ~100 Hz: engaged, moving forward.
     let grip = Vector3::new(-0.2, 1.1, -0.3);
     for k in 0..30 {
@@ -320,7 +331,10 @@ fn the_control_thread_ticks_the_pipeline_and_reports_latencies() {
         ));
         std::thread::sleep(Duration::from_millis(10));
     }
-    let (stats, mut pipeline) = thread.stop().expect("robot errors");
+    // The source ending ends the session by itself.
+    frames.end();
+    let ended = running.join().unwrap_or_else(|e| panic!("{e}"));
+    let stats = &ended.stats;
     assert!(stats.ticks > 10, "ticked: {}", stats.ticks);
     assert_eq!(
         stats.ticks,
@@ -328,11 +342,22 @@ fn the_control_thread_ticks_the_pipeline_and_reports_latencies() {
         "one command per tick"
     );
     assert_eq!(stats.tick.count(), stats.ticks);
-    assert!(stats.held_stale < stats.ticks, "mostly fresh frames");
+    assert!(stats.held_stale < stats.ticks / 2, "mostly fresh frames");
+    assert!(stats.moving_ticks() > 0);
     assert!(
         stats.ik.percentile(50.0) > 0 && stats.ik.percentile(50.0) <= stats.ik.percentile(99.0)
     );
-    assert!(stats.deadline_misses <= stats.ticks);
+    // Every new frame that moved the robot has its frame → command latency, and those are
+    // real (positive, well under a second on the same clock).
+    assert!(!stats.frame_to_command_ns.is_empty());
+    assert!(
+        stats
+            .frame_to_command_ns
+            .iter()
+            .all(|&ns| ns > 0 && ns < 1_000_000_000),
+        "{:?}",
+        &stats.frame_to_command_ns[..5.min(stats.frame_to_command_ns.len())]
+    );
     // The tool moved forward with the hand.
     let start = {
         let (profile, model) = humanoid();
@@ -340,7 +365,30 @@ fn the_control_thread_ticks_the_pipeline_and_reports_latencies() {
             .unwrap()
             .tool_pose(0)
     };
+    let mut pipeline = ended.pipeline;
     assert!(pipeline.tool_pose(0).translation.x > start.translation.x + 0.02);
+}
+
+#[test]
+fn a_lock_step_session_refuses_a_robot_on_its_own_clock() {
+    let (pipeline, _, q) = setup();
+    let robot = EchoRobot {
+        positions: q,
+        commands: Arc::new(AtomicU64::new(0)),
+    };
+    let session = Session {
+        pipeline,
+        robot: Box::new(robot),
+        source: Box::new(Published::new()),
+        recorder: None,
+        observer: (),
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let err = session
+        .run(teleop_bridge::app::Clock::LockStep, &stop)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("own clock"), "{err}");
 }
 
 #[test]

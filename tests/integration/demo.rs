@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use teleop_bridge::demo;
+use teleop_bridge::app::{View, demo};
 
 /// One run checks the task and the PNG frames of the robot's view written along the way.
 #[test]
@@ -13,20 +13,21 @@ fn the_humanoid_carries_the_cube_to_its_spot() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let frames = tempfile::tempdir().unwrap();
     let options = demo::Options {
-        settle_s: 1.0,
-        view: demo::View {
-            frames: Some(frames.path().to_owned()),
-            frame_every: 30,
-            frame_size: Some((320, 180)),
+        view: View {
+            png_dir: Some(frames.path().to_owned()),
+            png_every: 30,
+            eye_size: Some((320, 180)),
             window: false,
         },
+        ..demo::Options::default()
     };
-    let summary = demo::run_with(
+    let summary = demo::run(
         &root.join("profiles/teleop_humanoid.toml"),
         &root.join("scripts/pick_cube.toml"),
         &options,
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap_or_else(|e| panic!("{e}"))
+    .summary;
     check_frames(frames.path(), &summary);
     assert!(summary.success, "{summary}");
     assert!(summary.distance_to_target_m < 0.03, "{summary}");
@@ -60,6 +61,37 @@ fn teleop_without_arguments_runs_the_demo_and_reports_success() {
     );
     assert!(stdout.contains("task: SUCCESS"), "{stdout}");
     assert!(stdout.contains("latency: IK p50"), "{stdout}");
+}
+
+#[test]
+fn flags_a_source_cannot_honour_are_refused_in_one_line() {
+    for (args, says) in [
+        (
+            &[
+                "demo",
+                "--input",
+                "xr",
+                "--script",
+                "scripts/pick_cube.toml",
+            ][..],
+            "--input xr",
+        ),
+        (&["demo", "--input", "xr", "--window"][..], "--window"),
+        (&["demo", "--seconds", "3"][..], "--input xr only"),
+        (&["run", "--headless"][..], "--input xr only"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_teleop"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {stderr}");
+        assert!(errors[0].contains(says), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing ran");
+    }
 }
 
 #[test]
@@ -97,8 +129,7 @@ fn demo_refuses_bad_files_with_a_one_line_error() {
 fn check_frames(dir: &Path, summary: &demo::Summary) {
     let view = summary.view.as_deref().unwrap_or("");
     if view.starts_with("not rendered") {
-        assert!(std::env::var_os("CI").is_none(), "{view}");
-        eprintln!("skipping the frame checks: {view}");
+        super::common::skip("the demo's PNG checks", view);
         return;
     }
     let mut pngs: Vec<_> = std::fs::read_dir(dir)
@@ -140,4 +171,29 @@ fn check_frames(dir: &Path, summary: &demo::Summary) {
         "the cube shows in both eyes in only {with_cube} of {} frames",
         pngs.len()
     );
+}
+
+/// Real time: the control thread at 500 Hz, the simulator on its own thread at its 1 kHz step
+/// (they only exchange the newest command and state): the same task, done.
+#[test]
+fn the_real_time_demo_runs_physics_on_its_own_thread_and_does_the_task() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = demo::run(
+        &root.join("profiles/teleop_humanoid.toml"),
+        &root.join("scripts/pick_cube.toml"),
+        &demo::Options {
+            realtime: true,
+            ..demo::Options::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let summary = run.summary;
+    assert!(summary.success, "{summary}");
+    assert!(summary.highest_lift_m > 0.05, "{summary}");
+    // It ran in real time (the session's clock is the wall clock) for the script's length.
+    assert!(
+        (summary.simulated_s - summary.wall_s).abs() < 0.5 && summary.simulated_s > 10.0,
+        "{summary}"
+    );
+    assert!(summary.deadline_misses.is_some() && summary.start_late.is_some());
 }

@@ -64,7 +64,7 @@ fn servos_reach_commanded_joints_against_gravity_within_velocity_limits() {
     // As the control loop drives it: through the safety filter at 500 Hz.
     let limits = Limits::from_profile(&model, &profile, 1.0);
     let mut safety = SafetyFilter::new(limits.clone(), &q0);
-    let mut state = RobotState::zeros(sim.dof(), sim.links());
+    let mut state = RobotState::zeros(sim.dof(), sim.links(), 0);
     let mut fastest = vec![0.0f64; sim.dof()];
     for _ in 0..750 {
         let _ = safety.step(Some(&goal), 0.002);
@@ -143,7 +143,7 @@ fn a_non_finite_or_wrong_length_command_is_refused_and_the_robot_holds() {
     assert!(sim.command(&bad).is_err());
     assert!(sim.command(&q[..3]).is_err());
     sim.advance(0.5);
-    let mut state = RobotState::zeros(sim.dof(), sim.links());
+    let mut state = RobotState::zeros(sim.dof(), sim.links(), 0);
     sim.read_state(&mut state).unwrap();
     for (i, (&p, &g)) in state.positions.iter().zip(&q).enumerate() {
         assert!(

@@ -6,15 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
-use teleop_bridge::control::TickOutcome;
-use teleop_bridge::demo;
-use teleop_bridge::msg::OperatorFrame;
+use teleop_bridge::app::{Clock, Observer, Scene, Session, Tick};
+use teleop_bridge::msg::{OperatorFrame, TickOutcome};
+use teleop_bridge::operator::{Input, Source};
 use teleop_bridge::render;
-use teleop_bridge::robot::{Robot, RobotState};
+use teleop_bridge::robot::{Robot, state_for};
 use teleop_bridge::xr::remote::{Injector, RemoteState, Streamer};
 use teleop_bridge::xr::{
-    Error as XrError, EyeRenderer, EyeView, HeadlessClient, RobotView, Sample, SessionState,
-    Source, Step, VulkanClient,
+    Client, Error as XrError, EyeRenderer, EyeView, HeadlessClient, RobotView, Sample,
+    SessionState, Step, VulkanClient,
 };
 
 use super::xr_support::{Devices, inside};
@@ -157,22 +157,100 @@ fn finish(client: &mut HeadlessClient) {
     }
 }
 
-/// The demo's scene driven through the runtime: the test scripts the injected poses against
-/// simulated time, and each loop steps the OpenXR client once and the control loop a few ticks
-/// (debug builds simulate slower than real time; the script follows the simulation's clock).
+/// The demo's scene driven through the runtime by the session's own loop, in lock-step: the
+/// test scripts the injected poses against session time, and every third tick the source steps
+/// the OpenXR client once (debug builds simulate slower than real time; the script follows the
+/// session's clock). Each tick is traced for the assertions afterwards.
 struct Rig {
-    client: HeadlessClient,
-    streamer: Streamer,
-    scene: demo::Scene,
-    epoch: Instant,
-    state: RobotState,
+    scene: Scene,
     tcp: usize,
     gripper: usize,
-    frame: Option<OperatorFrame>,
-    outcomes: Vec<TickOutcome>,
 }
 
-const TICKS_PER_SAMPLE: usize = 3;
+/// An OpenXR client as a lock-step [`Source`]: every `TICKS_PER_SAMPLE` polls it asks the
+/// thread that owns the client (OpenXR wants one thread) to inject the script at the session's
+/// time and step the client once, and waits for the answer; it hands out the newest sample,
+/// stamped with the session's time (it is the newest there is, however slowly a loaded machine
+/// runs). After a client error it has nothing more to give: the robot's input goes stale.
+struct Stepped {
+    ask: std::sync::mpsc::SyncSender<f64>,
+    answer: std::sync::mpsc::Receiver<Result<Option<OperatorFrame>, ()>>,
+    frame: Option<OperatorFrame>,
+    polls: u64,
+    until_ns: u64,
+    failed: bool,
+}
+
+impl Source for Stepped {
+    fn poll(&mut self, now_ns: u64) -> Input<'_> {
+        if now_ns >= self.until_ns {
+            return Input::Ended;
+        }
+        if self.failed {
+            return Input::Nothing;
+        }
+        if self.polls % TICKS_PER_SAMPLE == 0 {
+            self.ask.send(now_ns as f64 / 1e9).expect("client thread");
+            match self.answer.recv().expect("client thread") {
+                Ok(Some(frame)) => self.frame = Some(frame),
+                Ok(None) => {}
+                Err(_) => {
+                    self.failed = true;
+                    return Input::Nothing;
+                }
+            }
+        }
+        self.polls += 1;
+        match self.frame {
+            Some(mut f) => {
+                f.time_ns = now_ns;
+                Input::Frame(f)
+            }
+            None => Input::Nothing,
+        }
+    }
+}
+
+/// One traced tick: session time (s), what it did, the simulated left tool (world frame; the
+/// pelvis is not rotated, so these are also the robot base's axes), the left gripper.
+#[derive(Debug, Clone, Copy)]
+struct Traced {
+    t: f64,
+    outcome: TickOutcome,
+    tool: Vector3<f64>,
+    gripper: f64,
+}
+
+struct Trace {
+    tcp: usize,
+    gripper: usize,
+    ticks: Vec<Traced>,
+}
+
+impl Observer for Trace {
+    fn after_tick(&mut self, tick: &Tick<'_>) {
+        self.ticks.push(Traced {
+            t: tick.now_ns as f64 / 1e9,
+            outcome: tick.outcome,
+            tool: tick.state.link_poses[self.tcp].translation.vector,
+            gripper: tick.state.positions[self.gripper],
+        });
+    }
+}
+
+impl Trace {
+    /// The last tick at or before `t`.
+    fn at(&self, t: f64) -> Traced {
+        *self
+            .ticks
+            .iter()
+            .rev()
+            .find(|k| k.t <= t)
+            .unwrap_or_else(|| panic!("no tick before {t} s"))
+    }
+}
+
+const TICKS_PER_SAMPLE: u64 = 3;
 
 impl Rig {
     /// The bundled humanoid with the left hand's motion scale set to `scale`.
@@ -193,66 +271,78 @@ impl Rig {
         let dir = tempfile::tempdir().unwrap();
         let profile = dir.path().join("scaled.toml");
         std::fs::write(&profile, text).unwrap();
-        let scene = demo::scene(&profile).unwrap_or_else(|e| panic!("{e}"));
+        let scene = Scene::load(&profile).unwrap_or_else(|e| panic!("{e}"));
         let tcp = scene.model.link_id("left_tcp_link").unwrap();
         let joint = scene.model.joint_id("left_gripper_finger_joint").unwrap();
         let gripper = scene.model.dof_of_joint[joint].unwrap();
+        Rig {
+            scene,
+            tcp,
+            gripper,
+        }
+    }
+
+    /// Runs one session until session time `until_s`, injecting `script(t)` as it goes; the
+    /// trace of every tick, the client (to end it), and the client's error if it failed (with
+    /// its session time).
+    fn run(
+        &self,
+        until_s: f64,
+        mut script: impl FnMut(f64, &mut RemoteState),
+    ) -> (Trace, HeadlessClient, Option<(XrError, f64)>) {
         let streamer = Streamer::start(
             Injector::connect(Duration::from_secs(10)).expect("remote driver port"),
             RemoteState::standing(),
             200.0,
         );
-        let epoch = Instant::now();
-        let mut client = HeadlessClient::new(epoch, 90.0).unwrap_or_else(|e| panic!("{e}"));
+        let mut client =
+            HeadlessClient::new(Instant::now(), 90.0).unwrap_or_else(|e| panic!("{e}"));
         step_until(&mut client, Duration::from_secs(15), |c, _| c.focused());
-        let state = RobotState::zeros(scene.sim.dof(), scene.sim.links());
-        Rig {
-            client,
-            streamer,
-            scene,
-            epoch,
-            state,
-            tcp,
-            gripper,
+        let (ask, asked) = std::sync::mpsc::sync_channel(0);
+        let (reply, answer) = std::sync::mpsc::sync_channel(0);
+        let source = Stepped {
+            ask,
+            answer,
             frame: None,
-            outcomes: Vec::new(),
-        }
-    }
-
-    /// Runs until simulated time `until_s`, injecting `script(t)` as it goes.
-    fn run(&mut self, until_s: f64, script: impl Fn(f64, &mut RemoteState)) -> Result<(), XrError> {
-        let dt = self.scene.pipeline.tick_period_s();
-        while self.scene.sim.time_s() < until_s {
-            let t = self.scene.sim.time_s();
-            self.streamer.update(|s| script(t, s));
-            if let Step::Sample(sample) = self.client.step()? {
-                self.frame = Some(sample.frame);
+            polls: 0,
+            until_ns: (until_s * 1e9) as u64,
+            failed: false,
+        };
+        let session = Session {
+            pipeline: self.scene.pipeline().unwrap(),
+            robot: Box::new(self.scene.sim().unwrap()),
+            source: Box::new(source),
+            recorder: None,
+            observer: Trace {
+                tcp: self.tcp,
+                gripper: self.gripper,
+                ticks: Vec::new(),
+            },
+        };
+        let mut error = None;
+        let ended = std::thread::scope(|scope| {
+            let run = scope.spawn(move || {
+                session.run(Clock::LockStep, &std::sync::atomic::AtomicBool::new(false))
+            });
+            // This thread owns the client: one step per request, until the session ends.
+            while let Ok(t) = asked.recv() {
+                streamer.update(|s| script(t, s));
+                let stepped = match client.step() {
+                    Ok(Step::Sample(sample)) => Ok(Some(sample.frame)),
+                    Ok(_) => Ok(None),
+                    Err(e) => {
+                        error = Some((e, t));
+                        Err(())
+                    }
+                };
+                if reply.send(stepped).is_err() {
+                    break;
+                }
             }
-            for _ in 0..TICKS_PER_SAMPLE {
-                // Synchronous: the sample is the newest there is, however slowly a loaded
-                // machine runs this loop; the pipeline's stale check is for real-time threads.
-                let now_ns = self.frame.map_or(0, |f| f.time_ns);
-                let report = self.scene.pipeline.tick(self.frame.as_ref(), now_ns);
-                self.outcomes.push(report.outcome);
-                self.scene
-                    .sim
-                    .command(self.scene.pipeline.command())
-                    .unwrap();
-                self.scene.sim.advance(dt);
-            }
-        }
-        self.scene.sim.read_state(&mut self.state).unwrap();
-        Ok(())
-    }
-
-    /// Where the simulated left tool is (world frame; the pelvis is not rotated, so these are
-    /// also the robot base's axes).
-    fn tool(&self) -> Vector3<f64> {
-        self.scene.sim.link_pose(self.tcp).translation.vector
-    }
-
-    fn gripper(&self) -> f64 {
-        self.state.positions[self.gripper]
+            run.join().expect("session thread")
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        (ended.observer, client, error)
     }
 }
 
@@ -277,20 +367,23 @@ fn injected_hand_motion_moves_the_simulated_hand_and_the_trigger_closes_the_grip
     ) {
         return;
     }
-    let mut rig = Rig::new(0.5);
+    let rig = Rig::new(0.5);
     let scale = rig.scene.profile.end_effectors[0].motion_scale;
     assert_eq!(scale, 0.5);
     let open = rig.scene.profile.grippers[0].open;
     let closed = rig.scene.profile.grippers[0].closed;
-    rig.run(0.45, left_hand_script).unwrap();
+    let (trace, mut client, error) = rig.run(6.0, left_hand_script);
+    assert!(error.is_none(), "{error:?}");
     assert!(
-        rig.outcomes.iter().all(|o| *o != TickOutcome::Tracking),
+        trace
+            .ticks
+            .iter()
+            .filter(|k| k.t < 0.45)
+            .all(|k| k.outcome != TickOutcome::Tracking),
         "nothing moves before the squeeze"
     );
-    rig.run(1.0, left_hand_script).unwrap();
-    let p0 = rig.tool();
-    rig.run(3.0, left_hand_script).unwrap();
-    let p1 = rig.tool();
+    let p0 = trace.at(1.0).tool;
+    let p1 = trace.at(3.0).tool;
     let moved = p1 - p0;
     let expected = Vector3::new(0.2 * scale, 0.0, 0.0);
     eprintln!("tool moved {moved:?} (expected {expected:?})");
@@ -299,31 +392,31 @@ fn injected_hand_motion_moves_the_simulated_hand_and_the_trigger_closes_the_grip
         "hand 0.2 m forward with the clutch held: tool moved {moved:?}, expected {expected:?}"
     );
     // Clutch released: the hand goes back, the robot stays.
-    rig.run(4.4, left_hand_script).unwrap();
-    let p2 = rig.tool();
+    let released = trace.at(4.4);
+    let p2 = released.tool;
     eprintln!("after release and moving back: {:?}", p2 - p1);
     assert!((p2 - p1).norm() < HOLD_TOLERANCE_M, "held: {:?}", p2 - p1);
     assert!(
-        (rig.gripper() - open).abs() < 0.005,
+        (released.gripper - open).abs() < 0.005,
         "open: {}",
-        rig.gripper()
+        released.gripper
     );
     // Clutch again, trigger: the gripper closes (the robot does not jump on re-engaging).
-    rig.run(6.0, left_hand_script).unwrap();
-    let p3 = rig.tool();
+    let last = trace.at(6.0);
+    let p3 = last.tool;
     assert!(
         (p3 - p2).norm() < HOLD_TOLERANCE_M,
         "re-anchored: {:?}",
         p3 - p2
     );
-    eprintln!("gripper {} (open {open}, closed {closed})", rig.gripper());
+    eprintln!("gripper {} (open {open}, closed {closed})", last.gripper);
     assert!(
-        (rig.gripper() - closed).abs() < 0.005,
+        (last.gripper - closed).abs() < 0.005,
         "trigger → gripper closes: {}",
-        rig.gripper()
+        last.gripper
     );
-    rig.client.request_exit().unwrap();
-    finish(&mut rig.client);
+    client.request_exit().unwrap();
+    finish(&mut client);
 }
 
 /// How close the simulated tool must follow the scaled hand motion (m): the servos' steady
@@ -350,48 +443,39 @@ fn runtime_killed_mid_session_is_reported_and_the_robot_holds() {
     ) {
         return;
     }
-    let mut rig = Rig::new(1.0);
-    // The robot is following a moving hand when the runtime dies.
-    rig.run(1.5, left_hand_script).unwrap();
-    assert_eq!(rig.outcomes.last(), Some(&TickOutcome::Tracking));
-    kill_service();
-    let killed_at = rig.scene.sim.time_s();
-    let error = loop {
-        match rig.run(rig.scene.sim.time_s() + 0.05, left_hand_script) {
-            Ok(()) => assert!(
-                rig.scene.sim.time_s() < killed_at + 5.0,
-                "no error 5 s after the runtime died"
-            ),
-            Err(e) => break e,
+    let rig = Rig::new(1.0);
+    // The robot is following a moving hand when the runtime dies at 1.5 s.
+    const KILL_S: f64 = 1.5;
+    let mut killed = false;
+    let (trace, mut client, error) = rig.run(KILL_S + 6.0, move |t, s| {
+        if t >= KILL_S && !killed {
+            killed = true;
+            kill_service();
         }
-    };
-    eprintln!("reported: {error}");
+        left_hand_script(t, s);
+    });
+    assert_eq!(trace.at(KILL_S - 0.01).outcome, TickOutcome::Tracking);
+    let (error, failed_s) = error.expect("the client reports the dead runtime");
+    eprintln!("reported at {failed_s:.2} s: {error}");
+    assert!(
+        failed_s < KILL_S + 5.0,
+        "no error 5 s after the runtime died"
+    );
     assert!(error.is_runtime_lost(), "{error:?}");
     assert!(error.to_string().contains("runtime went away"), "{error}");
-    // Nothing new arrives: the pipeline's input goes stale and the robot brakes, then holds.
-    let dt = rig.scene.pipeline.tick_period_s();
-    let tick = |rig: &mut Rig| {
-        let now_ns = rig.epoch.elapsed().as_nanos() as u64;
-        let report = rig.scene.pipeline.tick(rig.frame.as_ref(), now_ns);
-        rig.scene.sim.command(rig.scene.pipeline.command()).unwrap();
-        rig.scene.sim.advance(dt);
-        report.outcome
-    };
-    std::thread::sleep(Duration::from_millis(150));
-    for _ in 0..250 {
-        assert_eq!(tick(&mut rig), TickOutcome::Stale);
-    }
-    let braked = rig.tool();
-    for _ in 0..250 {
-        tick(&mut rig);
-    }
+    // Nothing new arrives: the pipeline's input is stale and the robot brakes, then holds.
+    let after: Vec<&Traced> = trace.ticks.iter().filter(|k| k.t > failed_s).collect();
+    assert!(after.len() > 500, "{} ticks after the error", after.len());
+    assert!(after.iter().all(|k| k.outcome == TickOutcome::Stale));
+    let braked = trace.at(failed_s + 0.5).tool;
+    let end = trace.ticks.last().expect("ticks").tool;
     assert!(
-        (rig.tool() - braked).norm() < HOLD_TOLERANCE_M,
+        (end - braked).norm() < HOLD_TOLERANCE_M,
         "holds: {:?}",
-        rig.tool() - braked
+        end - braked
     );
     // The session is over; nothing more is asked of the dead runtime.
-    assert_eq!(rig.client.step().ok(), Some(Step::Finished));
+    assert_eq!(client.step().ok(), Some(Step::Finished));
 }
 
 #[test]
@@ -462,17 +546,13 @@ fn teleop_run_with_xr_input_exits_cleanly_with_a_clear_message_when_the_runtime_
 /// The robot's stereo view of the demo scene at its start posture, its state published.
 fn robot_view_at_start() -> RobotView {
     let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/teleop_humanoid.toml");
-    let mut scene = demo::scene(&profile).unwrap_or_else(|e| panic!("{e}"));
-    let drawn = render::Scene::new(&scene.model, &scene.scene_objects);
+    let scene = Scene::load(&profile).unwrap_or_else(|e| panic!("{e}"));
+    let drawn = scene.render_scene();
     let cell = Arc::new(render::StateCell::new(drawn.state()));
-    let mut state = RobotState::zeros(scene.sim.dof(), scene.sim.links());
-    scene.sim.read_state(&mut state).unwrap();
-    let objects: Vec<_> = scene
-        .objects
-        .iter()
-        .map(|&id| scene.sim.object_pose(id))
-        .collect();
-    assert!(cell.try_publish(1, &state.link_poses, &objects));
+    let mut sim = scene.sim().unwrap();
+    let mut state = state_for(&sim);
+    sim.read_state(&mut state).unwrap();
+    assert!(cell.try_publish(1, &state.link_poses, &state.object_poses));
     RobotView::new(drawn, scene.rig.clone().expect("camera rig"), cell)
 }
 
@@ -575,10 +655,11 @@ fn without_a_running_runtime_teleop_says_so_in_one_line() {
 #[test]
 fn without_an_openxr_loader_teleop_says_so_in_one_line() {
     // On the host: Debian 12 without libopenxr-loader1 (the chroot has it).
-    if std::env::var_os("TELEOP_XR_INSIDE").is_some()
-        || Path::new("/usr/lib/x86_64-linux-gnu/libopenxr_loader.so.1").exists()
-    {
-        eprintln!("skipping: an OpenXR loader is installed here");
+    if std::env::var_os("TELEOP_XR_INSIDE").is_some() {
+        return; // a host-side test; inside the chroot only the test asked for runs
+    }
+    if Path::new("/usr/lib/x86_64-linux-gnu/libopenxr_loader.so.1").exists() {
+        super::common::skip("the no-loader test", "an OpenXR loader is installed here");
         return;
     }
     let error = teleop_xr_error();
@@ -592,8 +673,12 @@ fn without_an_openxr_loader_teleop_says_so_in_one_line() {
 fn the_robot_view_draws_the_scene_and_places_it_at_the_eyes() {
     let gpu = match render::Gpu::headless() {
         Ok(gpu) => gpu,
-        Err(e) if std::env::var_os("CI").is_none() => return eprintln!("skipping: {e}"),
-        Err(e) => panic!("{e} (CI installs lavapipe)"),
+        Err(e) => {
+            return super::common::skip(
+                "the robot view test",
+                &format!("{e} (CI installs lavapipe)"),
+            );
+        }
     };
     let mut view = robot_view_at_start();
     let (w, h) = (160, 120);

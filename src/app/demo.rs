@@ -1,0 +1,379 @@
+//! The bundled demo: the robot at a table in the simulation, driven by a scripted trainer
+//! through the whole control pipeline (retarget → IK → safety → servos). The trainer picks up a
+//! cube and carries it to a marked spot; the summary says whether it got there (by physics: the
+//! fingers hold it by friction, nothing teleports it). Headless (as fast as the CPU allows,
+//! deterministic) or in real time, optionally recorded.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use nalgebra::Vector3;
+
+use super::Error;
+use super::recording;
+use super::scene::{CUBE, Scene, layout};
+use super::session::{Clock, Ended, LoopStats, Observer, Session, Tick};
+use super::view::{self, Publish, View};
+use crate::msg::{ImageSink, TickSink};
+use crate::operator::{Script, Scripted};
+use crate::record::{EpisodeReport, Outcome, Recorder};
+use crate::render::StateCell;
+use crate::robot::{LoopReport, Paced};
+use crate::rt::Histogram;
+
+/// The task the bundled demo performs, as written into its episodes.
+pub const DEMO_TASK: &str = "Pick up the cube and put it on the marked spot.";
+
+/// How a demo run goes.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Seconds simulated after the script ends.
+    pub settle_s: f64,
+    /// Real time (control thread at the profile's rate, physics on its own thread) instead of
+    /// headless lock-step.
+    pub realtime: bool,
+    pub view: View,
+    pub record: Option<Recording>,
+    /// Set from outside (an interrupt): the run stops at its next tick and an episode being
+    /// recorded is closed as interrupted.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            settle_s: 1.0,
+            realtime: false,
+            view: View::default(),
+            record: None,
+            stop: Arc::default(),
+        }
+    }
+}
+
+/// How the demo is recorded: one episode, labelled by the demo's own verdict.
+#[derive(Debug, Clone, Default)]
+pub struct Recording {
+    pub dir: PathBuf,
+    /// Operator id; default `$USER`.
+    pub operator: Option<String>,
+    /// Task description; default [`DEMO_TASK`].
+    pub task: Option<String>,
+    /// Record the robot's rendered stereo view (JPEG, at the recorder's camera rate) where a
+    /// graphics adapter exists; the per-eye size is the view's.
+    pub camera: bool,
+}
+
+/// What happened in a demo run.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub simulated_s: f64,
+    pub wall_s: f64,
+    pub ticks: u64,
+    pub cube_start: Vector3<f64>,
+    pub cube_end: Vector3<f64>,
+    pub target: Vector3<f64>,
+    /// Horizontal distance from the cube's final centre to the marked spot (m).
+    pub distance_to_target_m: f64,
+    /// How high the cube was lifted above its start (m): proof it was carried, not pushed.
+    pub highest_lift_m: f64,
+    /// The largest contact force on a left finger while the cube was in the air (N).
+    pub grip_force_n: f64,
+    /// The cube is within 3 cm of the spot and resting on the table.
+    pub success: bool,
+    pub ik: Histogram,
+    pub tick: Histogram,
+    /// Largest difference between a commanded and a simulated joint position (rad or m).
+    pub max_tracking_error: f64,
+    /// Control ticks that ended after their deadline (real-time runs only).
+    pub deadline_misses: Option<u64>,
+    /// How late control ticks started (real-time runs only).
+    pub start_late: Option<Histogram>,
+    /// The control thread's scheduling (real-time runs only).
+    pub priority: Option<crate::rt::priority::Granted>,
+    /// The simulator's own loop (real-time runs only: its thread at its own step).
+    pub robot_loop: Option<LoopReport>,
+    pub held_no_clutch: u64,
+    pub held_stale: u64,
+    /// What the view did: PNGs written, window frames shown, or why nothing was rendered.
+    pub view: Option<String>,
+}
+
+/// A demo run: its summary and, when recorded, the episode (or why recording failed — the demo
+/// itself runs to its end regardless).
+#[derive(Debug)]
+pub struct Run {
+    pub summary: Summary,
+    /// The run was stopped from outside before the script ended.
+    pub interrupted: bool,
+    pub episode: Option<Result<EpisodeReport, Error>>,
+}
+
+/// What the robot side watches while the demo runs.
+#[derive(Debug, Default)]
+struct Watch {
+    cube_start_z: f64,
+    fingers: Vec<usize>,
+    highest_lift_m: f64,
+    grip_force_n: f64,
+    max_tracking_error: f64,
+}
+
+impl Observer for Watch {
+    fn after_tick(&mut self, tick: &Tick<'_>) {
+        let state = tick.state;
+        for (a, b) in state.positions.iter().zip(tick.command) {
+            self.max_tracking_error = self.max_tracking_error.max((a - b).abs());
+        }
+        let Some(cube) = state.object_poses.get(CUBE) else {
+            return;
+        };
+        let lift = cube.translation.z - self.cube_start_z;
+        self.highest_lift_m = self.highest_lift_m.max(lift);
+        if lift > 0.01 {
+            for &finger in &self.fingers {
+                self.grip_force_n = self.grip_force_n.max(state.contact_forces[finger]);
+            }
+        }
+    }
+}
+
+/// Runs the demo with the robot `profile` and operator `script` (see [`Options`]).
+pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Error> {
+    let scene = Scene::load(profile)?;
+    let source = Scripted::new(Script::load(script)?, options.settle_s);
+    // A recording that cannot start is reported with the result; the demo runs regardless.
+    let mut recorder = None;
+    let mut start_error = None;
+    if let Some(r) = &options.record {
+        let task = r.task.clone().unwrap_or_else(|| DEMO_TASK.into());
+        match recording::start(
+            profile,
+            &r.dir,
+            r.operator.as_deref(),
+            &task,
+            !options.realtime,
+        )
+        .and_then(|recorder| {
+            recorder.start_episode()?;
+            Ok(recorder)
+        }) {
+            Ok(started) => recorder = Some(started),
+            Err(e) => start_error = Some(e),
+        }
+    }
+    let ticks = recorder
+        .as_mut()
+        .and_then(Recorder::take_tap)
+        .map(|t| Box::new(t) as Box<dyn TickSink>);
+    let camera = recorder
+        .as_mut()
+        .filter(|_| options.record.as_ref().is_some_and(|r| r.camera))
+        .and_then(Recorder::take_camera)
+        .map(|c| Box::new(c) as Box<dyn ImageSink>);
+    let watch = Watch {
+        cube_start_z: scene.cube_start().z,
+        fingers: scene.fingers.clone(),
+        ..Watch::default()
+    };
+    let (ended, view) = if options.realtime {
+        let cell = Arc::new(StateCell::new(view_state(&scene)));
+        let running = Session {
+            pipeline: scene.pipeline()?,
+            robot: Box::new(Paced::spawn(
+                Box::new(scene.sim()?),
+                crate::sim::PHYSICS_DT,
+            )?),
+            source: Box::new(source),
+            recorder: ticks,
+            observer: (watch, Publish(Arc::clone(&cell))),
+        }
+        .spawn(Instant::now(), Arc::clone(&options.stop))?;
+        let view = view::show_live(&scene, &options.view, camera, &cell, &running.done());
+        let ended = match view {
+            Ok(_) => running.join()?,
+            Err(e) => {
+                let _ = running.stop();
+                return Err(e);
+            }
+        };
+        (ended.map_observer(|(watch, _)| watch), view?)
+    } else {
+        let dt = 1.0 / scene.profile.control_rate_hz;
+        view::with_tap(&scene, &options.view, camera, dt, |tap| {
+            let session = Session {
+                pipeline: scene.pipeline()?,
+                robot: Box::new(scene.sim()?),
+                source: Box::new(source),
+                recorder: ticks,
+                observer: (watch, tap),
+            };
+            let mut tap = None;
+            let ended = session
+                .run(Clock::LockStep, &options.stop)?
+                .map_observer(|(watch, t)| {
+                    tap = Some(t);
+                    watch
+                });
+            Ok((ended, tap.ok_or_else(|| Error::Thread("view tap".into()))?))
+        })?
+    };
+    let interrupted = options.stop.load(Ordering::Relaxed);
+    let summary = summarize(&scene, ended, options.realtime, view);
+    let episode = match (recorder, start_error) {
+        (_, Some(e)) => Some(Err(e)),
+        (Some(recorder), None) => {
+            let outcome = match (interrupted, summary.success) {
+                (true, _) => Outcome::Interrupted,
+                (false, true) => Outcome::Success,
+                (false, false) => Outcome::Failure,
+            };
+            let stopped = recorder.stop_episode(outcome);
+            let finished = recorder.finish();
+            Some(match (stopped, finished) {
+                (Ok(report), Ok(_)) => Ok(report),
+                (Err(e), _) | (_, Err(e)) => Err(e.into()),
+            })
+        }
+        (None, None) => None,
+    };
+    Ok(Run {
+        summary,
+        interrupted,
+        episode,
+    })
+}
+
+/// A view state for the scene (every pose at identity until the robot side publishes).
+pub(crate) fn view_state(scene: &Scene) -> crate::render::SceneState {
+    let identity = crate::kinematics::Pose::identity();
+    crate::render::SceneState {
+        time_ns: 0,
+        link_poses: vec![identity; scene.model.links.len()],
+        object_poses: vec![identity; scene.scene_objects().len()],
+    }
+}
+
+fn summarize(scene: &Scene, ended: Ended<Watch>, realtime: bool, view: Option<String>) -> Summary {
+    let robot_loop = ended.robot.loop_report();
+    let Ended {
+        stats,
+        state,
+        observer: watch,
+        ..
+    } = ended;
+    let cube_end = state
+        .object_poses
+        .get(CUBE)
+        .map_or_else(Vector3::zeros, |p| p.translation.vector);
+    let (distance_to_target_m, success) = layout::judge(&cube_end);
+    let LoopStats {
+        ticks,
+        deadline_misses,
+        held_no_clutch,
+        held_stale,
+        ik,
+        tick,
+        start_late,
+        priority,
+        session_s,
+        wall_s,
+        ..
+    } = stats;
+    Summary {
+        simulated_s: if realtime {
+            session_s
+        } else {
+            state.time_ns as f64 / 1e9
+        },
+        wall_s,
+        ticks,
+        cube_start: scene.cube_start(),
+        cube_end,
+        target: Vector3::from(layout::TARGET),
+        distance_to_target_m,
+        highest_lift_m: watch.highest_lift_m,
+        grip_force_n: watch.grip_force_n,
+        success,
+        ik,
+        tick,
+        max_tracking_error: watch.max_tracking_error,
+        deadline_misses: realtime.then_some(deadline_misses),
+        start_late: realtime.then_some(start_late),
+        priority,
+        robot_loop,
+        held_no_clutch,
+        held_stale,
+        view,
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let us = |h: &Histogram, p: f64| h.percentile(p) as f64 / 1e3;
+        writeln!(
+            f,
+            "task: {} — cube {:.1} cm from the spot (goal < 3 cm), lifted {:.1} cm on the way, gripped with up to {:.0} N per finger",
+            if self.success { "SUCCESS" } else { "FAILED" },
+            self.distance_to_target_m * 100.0,
+            self.highest_lift_m * 100.0,
+            self.grip_force_n
+        )?;
+        let (s, e, t) = (self.cube_start, self.cube_end, self.target);
+        writeln!(
+            f,
+            "cube: start ({:.3}, {:.3}, {:.3}) m, end ({:.3}, {:.3}, {:.3}) m, spot ({:.3}, {:.3}) m",
+            s.x, s.y, s.z, e.x, e.y, e.z, t.x, t.y
+        )?;
+        writeln!(
+            f,
+            "time: {:.1} s simulated in {:.1} s wall ({:.1}× real time), {} control ticks",
+            self.simulated_s,
+            self.wall_s,
+            self.simulated_s / self.wall_s.max(1e-9),
+            self.ticks
+        )?;
+        writeln!(
+            f,
+            "latency: IK p50 {:.1} µs, p99 {:.1} µs; whole tick p50 {:.1} µs, p99 {:.1} µs; {}",
+            us(&self.ik, 50.0),
+            us(&self.ik, 99.0),
+            us(&self.tick, 50.0),
+            us(&self.tick, 99.0),
+            match self.deadline_misses {
+                Some(n) => format!("{n} deadline misses"),
+                None => "headless, faster than real time: no deadlines".to_string(),
+            }
+        )?;
+        if let Some(late) = &self.start_late {
+            writeln!(
+                f,
+                "timing: ticks started late by p50 {:.1} µs, p99 {:.1} µs, max ≤ {:.1} µs; control thread at {}",
+                us(late, 50.0),
+                us(late, 99.0),
+                us(late, 100.0),
+                self.priority
+                    .as_ref()
+                    .map_or_else(|| "?".to_string(), ToString::to_string)
+            )?;
+        }
+        if let Some(r) = &self.robot_loop {
+            writeln!(
+                f,
+                "simulator: its own thread, {} steps, {} late",
+                r.steps, r.late_steps
+            )?;
+        }
+        write!(
+            f,
+            "tracking: largest commanded-vs-simulated joint difference {:.4}; held {} ticks without a clutch, {} stale",
+            self.max_tracking_error, self.held_no_clutch, self.held_stale
+        )?;
+        if let Some(view) = &self.view {
+            write!(f, "\nview: {view}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! Recording wired to a robot profile: what episodes say about the robot, and starting a
+//! recorder for a session.
+
+use std::path::Path;
+
+use super::Error;
+use crate::config::Profile;
+use crate::record::{self, Recorder, RecorderConfig, RobotInfo};
+
+/// What episodes say about the robot of `profile` (a TOML file). Poses recorded: the tools'
+/// tips and the cameras.
+pub fn robot_info(profile: &Path) -> Result<RobotInfo, Error> {
+    let (loaded, model) = Profile::load(profile)?;
+    let urdf_text =
+        std::fs::read_to_string(&loaded.urdf).map_err(record::Error::io(&loaded.urdf))?;
+    let profile_text = std::fs::read_to_string(profile).map_err(record::Error::io(profile))?;
+    let mut pose_links = Vec::new();
+    let mut add = |name: &str| {
+        if let Some(id) = model.link_id(name)
+            && !pose_links.iter().any(|(_, i)| *i == id)
+        {
+            pose_links.push((name.to_string(), id));
+        }
+    };
+    for e in &loaded.end_effectors {
+        add(&e.tip);
+    }
+    if let Some(c) = &loaded.camera {
+        add(&c.left_link);
+        add(&c.right_link);
+    }
+    Ok(RobotInfo {
+        name: loaded.name.clone(),
+        urdf_path: loaded.urdf.clone(),
+        urdf_text,
+        profile_path: std::path::absolute(profile).unwrap_or_else(|_| profile.to_path_buf()),
+        profile_text,
+        control_rate_hz: loaded.control_rate_hz,
+        joint_names: model.dof_names().map(str::to_string).collect(),
+        link_names: model.links.iter().map(|l| l.name.clone()).collect(),
+        end_effectors: loaded
+            .end_effectors
+            .iter()
+            .map(|e| (e.name.clone(), e.base.clone(), e.tip.clone()))
+            .collect(),
+        pose_links,
+    })
+}
+
+/// A recorder for the robot of `profile` writing into `dir` (created if missing; refused up
+/// front when it cannot be written). `lossless`: ticks and frames wait for queue space (only
+/// for sessions that are not real time).
+pub fn start(
+    profile: &Path,
+    dir: &Path,
+    operator: Option<&str>,
+    task: &str,
+    lossless: bool,
+) -> Result<Recorder, Error> {
+    let mut config = RecorderConfig::new(dir, robot_info(profile)?);
+    if let Some(operator) = operator {
+        config.operator = operator.to_string();
+    }
+    config.task = task.to_string();
+    config.lossless = lossless;
+    Ok(Recorder::start(config)?)
+}
