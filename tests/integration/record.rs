@@ -926,3 +926,43 @@ fn two_different_view_sizes_are_refused_before_the_demo_runs() {
         "nothing recorded"
     );
 }
+
+/// SIGTERM or Ctrl-C while recording: the session stops, the episode is closed complete with
+/// the outcome `interrupted` (no repair needed), and the command says so in one line.
+#[test]
+fn sigterm_and_sigint_close_the_episode_as_interrupted() {
+    for signal in ["TERM", "INT"] {
+        let dir = scratch(&format!("signal-{signal}"));
+        let child = Command::new(env!("CARGO_BIN_EXE_teleop"))
+            .args(["demo", "--realtime", "--no-camera", "--record"])
+            .arg(&dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let file = dir.join("episode-0000.mcap");
+        let started = Instant::now();
+        while !file.exists() && started.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(file.exists(), "the episode file appears");
+        std::thread::sleep(Duration::from_millis(1500));
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "SIG{signal}: {stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "SIG{signal}: {stderr}");
+        assert!(errors[0].contains("interrupted"), "{stderr}");
+        let episode = EpisodeFile::read(&file).unwrap();
+        assert!(episode.damage.is_none(), "SIG{signal}: {:?}", episode.damage);
+        assert_eq!(episode.outcome(), "interrupted");
+        assert!(episode.on(Topic::JointState).count() > 100);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("outcome interrupted"), "{stdout}");
+    }
+}
