@@ -103,7 +103,7 @@ fn pass(root: &Path, seconds: f64, record: bool) -> Pass {
     let running = Session {
         pipeline,
         robot: Box::new(Echo(state)),
-        source: Box::new(Arc::clone(&frames)),
+        source: Box::new(frames.subscribe()),
         recorder: sink,
         observer: (),
     }

@@ -15,8 +15,11 @@ use std::path::{Path, PathBuf};
 use teleop_bridge::app::demo::{self, Options};
 use teleop_bridge::config::Profile;
 
-/// (corpus folder, URDF, arm chains: (hand, base, tip)).
-const CORPUS: &[(&str, &str, &[(&str, &str, &str)])] = &[
+/// An arm: (hand, base link, tip link).
+type Arm = (&'static str, &'static str, &'static str);
+
+/// (corpus folder, URDF, arm chains).
+const CORPUS: &[(&str, &str, &[Arm])] = &[
     (
         "panda",
         "panda.urdf",
@@ -44,7 +47,7 @@ const CORPUS: &[(&str, &str, &[(&str, &str, &str)])] = &[
     ("xarm7", "xarm7.urdf", &[("right", "link_base", "link_eef")]),
 ];
 
-fn corpus_profile(dir: &Path, out: &Path, entry: &(&str, &str, &[(&str, &str, &str)])) -> PathBuf {
+fn corpus_profile(dir: &Path, out: &Path, entry: &(&str, &str, &[Arm])) -> PathBuf {
     let (folder, urdf, arms) = entry;
     let urdf = dir.join(folder).join(urdf);
     let mut text = format!(

@@ -179,7 +179,7 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
         ..Watch::default()
     };
     let (ended, view) = if options.realtime {
-        let cell = Arc::new(StateCell::new(view_state(&scene)));
+        let cell = Arc::new(StateCell::new(scene.view_state()));
         let running = Session {
             pipeline: scene.pipeline()?,
             robot: Box::new(Paced::spawn(
@@ -199,7 +199,7 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
                 return Err(e);
             }
         };
-        (ended.map_observer(|(watch, _)| watch), view?)
+        (ended.split().0, view?)
     } else {
         let dt = 1.0 / scene.profile.control_rate_hz;
         view::with_tap(&scene, &options.view, camera, dt, |tap| {
@@ -210,14 +210,7 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
                 recorder: ticks,
                 observer: (watch, tap),
             };
-            let mut tap = None;
-            let ended = session
-                .run(Clock::LockStep, &options.stop)?
-                .map_observer(|(watch, t)| {
-                    tap = Some(t);
-                    watch
-                });
-            Ok((ended, tap.ok_or_else(|| Error::Thread("view tap".into()))?))
+            Ok(session.run(Clock::LockStep, &options.stop)?.split())
         })?
     };
     let interrupted = options.stop.load(Ordering::Relaxed);
@@ -244,16 +237,6 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
         interrupted,
         episode,
     })
-}
-
-/// A view state for the scene (every pose at identity until the robot side publishes).
-pub(crate) fn view_state(scene: &Scene) -> crate::render::SceneState {
-    let identity = crate::kinematics::Pose::identity();
-    crate::render::SceneState {
-        time_ns: 0,
-        link_poses: vec![identity; scene.model.links.len()],
-        object_poses: vec![identity; scene.scene_objects().len()],
-    }
 }
 
 fn summarize(scene: &Scene, ended: Ended<Watch>, realtime: bool, view: Option<String>) -> Summary {

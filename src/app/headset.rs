@@ -10,7 +10,6 @@ use std::time::Instant;
 
 use nalgebra::Vector3;
 
-use super::demo::view_state;
 use super::scene::{CUBE, Scene};
 use super::session::Session;
 use super::view::{self, Publish};
@@ -113,7 +112,7 @@ pub fn run(profile: &Path, options: &Options) -> Result<Report, Error> {
     // recorder's camera read it.
     let mut cell = camera
         .is_some()
-        .then(|| Arc::new(StateCell::new(view_state(&scene))));
+        .then(|| Arc::new(StateCell::new(scene.view_state())));
     let mut client: Box<dyn Client> = if options.headless {
         Box::new(HeadlessClient::new(epoch, 90.0)?)
     } else {
@@ -146,7 +145,7 @@ pub fn run(profile: &Path, options: &Options) -> Result<Report, Error> {
     let running = Session {
         pipeline: scene.pipeline()?,
         robot: Box::new(robot),
-        source: Box::new(Arc::clone(&published)),
+        source: Box::new(published.subscribe()),
         recorder: ticks,
         observer: cell.clone().map(Publish),
     }

@@ -149,14 +149,7 @@ pub fn replay(path: &Path, options: &ReplayOptions) -> Result<ReplaySummary, Err
             recorder: None,
             observer: (compare, tap),
         };
-        let mut tap = None;
-        let ended = session
-            .run(clock, &AtomicBool::new(false))?
-            .map_observer(|(compare, t)| {
-                tap = Some(t);
-                compare
-            });
-        Ok((ended, tap.ok_or_else(|| Error::Thread("view tap".into()))?))
+        Ok(session.run(clock, &AtomicBool::new(false))?.split())
     })?;
     let cube_end = ended
         .state

@@ -170,6 +170,15 @@ impl Scene {
         scene
     }
 
+    /// A view state for the scene (every pose at identity until the robot side publishes).
+    pub fn view_state(&self) -> render::SceneState {
+        render::SceneState {
+            time_ns: 0,
+            link_poses: vec![Pose::identity(); self.model.links.len()],
+            object_poses: vec![Pose::identity(); self.props.len()],
+        }
+    }
+
     /// Where the robot's base stands in the world.
     pub fn world_from_base(&self) -> Pose {
         at(layout::PELVIS)

@@ -133,6 +133,21 @@ impl<O> Ended<O> {
     }
 }
 
+impl<A, B> Ended<(A, B)> {
+    /// The session with the first observer, and the second.
+    pub fn split(self) -> (Ended<A>, B) {
+        let mut second = None;
+        let ended = self.map_observer(|(a, b)| {
+            second = Some(b);
+            a
+        });
+        match second {
+            Some(b) => (ended, b),
+            None => unreachable!("map_observer calls its function once"),
+        }
+    }
+}
+
 /// Everything one session runs (see the module docs).
 pub struct Session<O> {
     pub pipeline: Pipeline,
@@ -199,8 +214,8 @@ impl<O: Observer> Session<O> {
             let report = match source.poll(now_ns) {
                 Input::Ended => break,
                 Input::Frame(f) => {
-                    frame = Some(f);
-                    pipeline.tick(Some(&f), now_ns)
+                    frame = Some(*f);
+                    pipeline.tick(Some(f), now_ns)
                 }
                 Input::Nothing => pipeline.tick(None, now_ns),
                 Input::Joints(q) => pipeline.follow(q, now_ns),

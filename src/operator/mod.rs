@@ -6,4 +6,4 @@ mod script;
 mod source;
 
 pub use script::{Error, Script};
-pub use source::{Input, Published, Replay, Scripted, Source};
+pub use source::{Input, Published, Replay, Scripted, Source, Subscriber};

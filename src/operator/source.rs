@@ -11,7 +11,7 @@ use crate::msg::OperatorFrame;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Input<'a> {
     /// The operator's newest frame (it may be old: the tick judges staleness by its time).
-    Frame(OperatorFrame),
+    Frame(&'a OperatorFrame),
     /// Joint positions to follow, in the model's `q` order (a recording's commands): only the
     /// safety filter stands between them and the robot.
     Joints(&'a [f64]),
@@ -33,6 +33,7 @@ pub trait Source: Send {
 pub struct Scripted {
     script: Script,
     end_ns: u64,
+    frame: OperatorFrame,
 }
 
 impl Scripted {
@@ -40,6 +41,7 @@ impl Scripted {
         let end_s = script.duration() + settle_s.max(0.0);
         Scripted {
             end_ns: (end_s * 1e9).min(u64::MAX as f64) as u64,
+            frame: script.frame_at(0.0, 0),
             script,
         }
     }
@@ -55,7 +57,8 @@ impl Source for Scripted {
         if now_ns >= self.end_ns {
             return Input::Ended;
         }
-        Input::Frame(self.script.frame_at(now_ns as f64 / 1e9, now_ns))
+        self.frame = self.script.frame_at(now_ns as f64 / 1e9, now_ns);
+        Input::Frame(&self.frame)
     }
 }
 
@@ -87,12 +90,29 @@ impl Published {
     }
 }
 
-impl Source for Arc<Published> {
+/// The control tick's side of [`Published`]: it keeps the frame it last copied out.
+pub struct Subscriber {
+    published: Arc<Published>,
+    frame: Option<OperatorFrame>,
+}
+
+impl Published {
+    /// The source a session polls.
+    pub fn subscribe(self: &Arc<Self>) -> Subscriber {
+        Subscriber {
+            published: Arc::clone(self),
+            frame: None,
+        }
+    }
+}
+
+impl Source for Subscriber {
     fn poll(&mut self, _now_ns: u64) -> Input<'_> {
-        if self.ended.load(Ordering::Relaxed) {
+        if self.published.ended.load(Ordering::Relaxed) {
             return Input::Ended;
         }
-        self.latest().map_or(Input::Nothing, Input::Frame)
+        self.frame = self.published.latest();
+        self.frame.as_ref().map_or(Input::Nothing, Input::Frame)
     }
 }
 
@@ -161,7 +181,7 @@ impl Source for Replay {
             self.next += 1;
         }
         match self.next.checked_sub(1) {
-            Some(i) => Input::Frame(self.operator[i].1),
+            Some(i) => Input::Frame(&self.operator[i].1),
             None => Input::Nothing,
         }
     }

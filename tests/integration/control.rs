@@ -313,7 +313,7 @@ fn a_real_time_session_ticks_the_pipeline_against_a_robot_on_its_own_clock() {
     let running = Session {
         pipeline,
         robot: Box::new(robot),
-        source: Box::new(Arc::clone(&frames)),
+        source: Box::new(frames.subscribe()),
         recorder: None,
         observer: (),
     }
@@ -379,7 +379,7 @@ fn a_lock_step_session_refuses_a_robot_on_its_own_clock() {
     let session = Session {
         pipeline,
         robot: Box::new(robot),
-        source: Box::new(Published::new()),
+        source: Box::new(Published::new().subscribe()),
         recorder: None,
         observer: (),
     };

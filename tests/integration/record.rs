@@ -959,7 +959,11 @@ fn sigterm_and_sigint_close_the_episode_as_interrupted() {
         assert_eq!(errors.len(), 1, "SIG{signal}: {stderr}");
         assert!(errors[0].contains("interrupted"), "{stderr}");
         let episode = EpisodeFile::read(&file).unwrap();
-        assert!(episode.damage.is_none(), "SIG{signal}: {:?}", episode.damage);
+        assert!(
+            episode.damage.is_none(),
+            "SIG{signal}: {:?}",
+            episode.damage
+        );
         assert_eq!(episode.outcome(), "interrupted");
         assert!(episode.on(Topic::JointState).count() > 100);
         let stdout = String::from_utf8_lossy(&out.stdout);

@@ -201,8 +201,8 @@ impl Source for Stepped {
             }
         }
         self.polls += 1;
-        match self.frame {
-            Some(mut f) => {
+        match &mut self.frame {
+            Some(f) => {
                 f.time_ns = now_ns;
                 Input::Frame(f)
             }
