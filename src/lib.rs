@@ -18,15 +18,16 @@
 //! - `link`: any URDF link; `camera`: a robot camera link.
 //! - `world`: the simulator's fixed frame.
 //!
-//! ## Modules so far
-//! - [`model`]: URDF → validated robot description.
+//! ## Modules, lowest layer first (ARCHITECTURE.md has the import rules)
+//! - [`model`], [`msg`], [`rt`], [`config`]: the URDF model; plain data between stages; thread
+//!   priorities, clocks, histograms; robot profiles checked against the URDF.
 //! - [`kinematics`]: FK and Jacobians on compiled, allocation-free chains and trees.
-//! - [`ik`]: inverse kinematics, tracking and global.
-//! - [`config`]: robot profiles (TOML), checked against the URDF.
-//! - [`control`]: the safety filter between the IK and the robot.
-//! - [`msg`], [`retarget`]: operator frames; clutch, scaling, workspace box, jitter filter.
-//! - [`record`]: demonstrations to MCAP episodes; replay; LeRobot export.
+//! - [`ik`], [`retarget`]: inverse kinematics; clutch, scaling, workspace box, jitter filter.
+//! - [`control`]: one tick (retarget → IK → grippers → safety) and the safety filter.
+//! - [`operator`], [`robot`], [`sim`]: operator sources; the robot trait; the rapier robot.
+//! - [`render`], [`record`]: the stereo view; episodes to MCAP, readers, LeRobot export.
 //! - [`xr`]: the OpenXR client (headset → operator frames; the robot's view → headset).
+//! - [`app`]: the one wiring place: sessions and their one tick loop, the demo, replay.
 //! - [`cli`]: the `teleop` command line.
 
 #![deny(unsafe_code)]

@@ -1,5 +1,5 @@
 //! Demonstration recording: episodes to MCAP on their own threads without ever stalling the
-//! control loop, reading them back (cut-off files included), repair, replay in the simulation,
+//! control loop, reading them back (cut-off files included), repair, playback (the recorded frames and commands a replay session runs),
 //! and export to LeRobotDataset v3.0.
 //!
 //! A [`Recorder`] session writes one file per episode, `DIR/episode-NNNN.mcap`, with a JSON
@@ -23,13 +23,11 @@
 //! ([`Recorder::error`]), and the control loop runs on.
 //!
 //! ## Limitations
-//! - Hand-tracking joints: the operator channel has the field, but no source fills it yet.
 //! - Readers load a whole episode into memory (fine for minutes of state; long camera
 //!   recordings need a streaming reader).
 //! - Images are exported as JPEG in the data parquet (`image` features); no video encoding.
 //! - The export writes one data file and one episodes file (no splitting at 100 MB).
-//! - Replay rebuilds the bundled demo's scene (table, cube, tray) only, and does not show the
-//!   stereo view yet.
+//! - Replay (in `app`) rebuilds the bundled demo's scene (table, cube, tray) only.
 //! - Episode times are the control loop's: a recording made with a robot whose clock differs
 //!   keeps the robot's own reading time in `/joint_state.state_ns`.
 
