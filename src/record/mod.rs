@@ -1,6 +1,6 @@
 //! Demonstration recording: episodes to MCAP on their own threads without ever stalling the
-//! control loop, reading them back (cut-off files included), repair, playback (the recorded frames and commands a replay session runs),
-//! and export to LeRobotDataset v3.0.
+//! control loop, reading them back (cut-off files included), repair, playback (the recorded
+//! frames and commands a replay session runs), and export to LeRobotDataset v3.0.
 //!
 //! A [`Recorder`] session writes one file per episode, `DIR/episode-NNNN.mcap`, with a JSON
 //! sidecar `episode-NNNN.json` (the metadata without the long texts). The control loop hands
