@@ -4,7 +4,7 @@
 //! fingers hold it by friction, nothing teleports it). Headless (as fast as the CPU allows,
 //! deterministic) or in real time, optionally recorded.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -12,7 +12,7 @@ use std::time::Instant;
 use nalgebra::Vector3;
 
 use super::Error;
-use super::recording;
+use super::recording::{self, Recording};
 use super::scene::{CUBE, Scene, layout};
 use super::session::{Clock, Ended, LoopStats, Observer, Session, Tick};
 use super::view::{self, Publish, View};
@@ -35,6 +35,8 @@ pub struct Options {
     /// headless lock-step.
     pub realtime: bool,
     pub view: View,
+    /// Recorded as one episode, labelled by the demo's own verdict (task default [`DEMO_TASK`];
+    /// the camera's per-eye size is the view's).
     pub record: Option<Recording>,
     /// Set from outside (an interrupt): the run stops at its next tick and an episode being
     /// recorded is closed as interrupted.
@@ -51,19 +53,6 @@ impl Default for Options {
             stop: Arc::default(),
         }
     }
-}
-
-/// How the demo is recorded: one episode, labelled by the demo's own verdict.
-#[derive(Debug, Clone, Default)]
-pub struct Recording {
-    pub dir: PathBuf,
-    /// Operator id; default `$USER`.
-    pub operator: Option<String>,
-    /// Task description; default [`DEMO_TASK`].
-    pub task: Option<String>,
-    /// Record the robot's rendered stereo view (JPEG, at the recorder's camera rate) where a
-    /// graphics adapter exists; the per-eye size is the view's.
-    pub camera: bool,
 }
 
 /// What happened in a demo run.

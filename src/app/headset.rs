@@ -3,17 +3,18 @@
 //! session ticks on its control thread against the simulator on its own thread; the robot's
 //! view goes to the headset, and, when recording, the robot's camera to the recorder.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use nalgebra::Vector3;
 
+use super::Error;
+use super::recording::{self, Recording};
 use super::scene::{CUBE, Scene};
 use super::session::Session;
 use super::view::{self, Publish};
-use super::{Error, recording};
 use crate::msg::TickSink;
 use crate::operator::Published;
 use crate::record::{EpisodeReport, Outcome, Recorder};
@@ -28,22 +29,12 @@ pub struct Options {
     pub headless: bool,
     /// Stop after this long (s); `None`: until the session ends.
     pub duration_s: Option<f64>,
+    /// Episodes start and end on the controller's buttons; the camera is rendered offscreen
+    /// on its own thread.
     pub record: Option<Recording>,
     /// Set from outside (an interrupt): the session ends as if asked to; an open episode is
     /// closed as interrupted.
     pub stop: Arc<AtomicBool>,
-}
-
-/// Recording a headset session: episodes start and end on the controller's buttons.
-#[derive(Debug, Clone, Default)]
-pub struct Recording {
-    pub dir: PathBuf,
-    pub operator: Option<String>,
-    pub task: Option<String>,
-    /// Record the robot's camera view (rendered offscreen on its own thread).
-    pub camera: bool,
-    /// Its per-eye size (default: the profile's camera).
-    pub camera_size: Option<(u32, u32)>,
 }
 
 /// What a headset session did.

@@ -1,11 +1,27 @@
 //! Recording wired to a robot profile: what episodes say about the robot, and starting a
 //! recorder for a session.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Error;
 use crate::config::Profile;
 use crate::record::{self, Recorder, RecorderConfig, RobotInfo};
+
+/// How a session is recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Recording {
+    pub dir: PathBuf,
+    /// Operator id; default `$USER`.
+    pub operator: Option<String>,
+    /// Task description (the demo's own by default).
+    pub task: Option<String>,
+    /// Record the robot's rendered stereo view (JPEG, at the recorder's camera rate) where a
+    /// graphics adapter exists.
+    pub camera: bool,
+    /// Its per-eye size where the session has no view of its own to share (default: the
+    /// profile's camera).
+    pub camera_size: Option<(u32, u32)>,
+}
 
 /// What episodes say about the robot of `profile` (a TOML file). Poses recorded: the tools'
 /// tips and the cameras.

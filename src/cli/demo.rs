@@ -7,6 +7,7 @@ use anyhow::bail;
 use clap::ValueEnum;
 
 use super::say;
+use crate::app::recording::Recording;
 use crate::app::{self, View, demo, headset};
 
 /// The bundled files, found beside the executable's source tree or the working directory.
@@ -130,6 +131,18 @@ pub struct XrArgs {
     seconds: Option<f64>,
 }
 
+impl RecordArgs {
+    fn into_recording(self) -> Option<Recording> {
+        Some(Recording {
+            dir: self.record?,
+            operator: self.operator,
+            task: self.task,
+            camera: !self.no_camera,
+            camera_size: self.camera_size,
+        })
+    }
+}
+
 fn parse_size(text: &str) -> Result<(u32, u32), String> {
     let bad = || format!("expected WIDTHxHEIGHT such as 640x360, got {text:?}");
     let (w, h) = text.split_once('x').ok_or_else(bad)?;
@@ -193,12 +206,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let options = demo::Options {
         realtime,
         view,
-        record: record.record.map(|dir| demo::Recording {
-            dir,
-            operator: record.operator,
-            task: record.task,
-            camera: !record.no_camera,
-        }),
+        record: record.into_recording(),
         stop: crate::rt::interrupt_flag(),
         ..demo::Options::default()
     };
@@ -244,13 +252,7 @@ fn headset(robot: Option<PathBuf>, record: RecordArgs, xr: XrArgs) -> anyhow::Re
     let options = headset::Options {
         headless: xr.headless,
         duration_s: xr.seconds,
-        record: record.record.map(|dir| headset::Recording {
-            dir,
-            operator: record.operator,
-            task: record.task,
-            camera: !record.no_camera,
-            camera_size: record.camera_size,
-        }),
+        record: record.into_recording(),
         stop: crate::rt::interrupt_flag(),
     };
     let report = headset::run(&profile, &options)?;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use nalgebra::{Isometry3, IsometryMatrix3};
 use serde_json::Value;
+use teleop_bridge::app::recording::Recording;
 use teleop_bridge::app::replay::{ReplayOptions, replay};
 use teleop_bridge::app::{View, demo};
 use teleop_bridge::msg::{Buttons, CameraFrame, HandInput, OperatorFrame, TickSample, TickSink};
@@ -25,11 +26,11 @@ fn record_demo(dir: &Path, settle_s: f64, eye: Option<(u32, u32)>, camera: bool)
                 eye_size: eye,
                 ..View::default()
             },
-            record: Some(demo::Recording {
+            record: Some(Recording {
                 dir: dir.to_path_buf(),
                 operator: Some("tester".into()),
-                task: None,
                 camera,
+                ..Recording::default()
             }),
             ..demo::Options::default()
         },
@@ -557,16 +558,15 @@ fn export_refuses_a_non_empty_folder_naming_it() {
     );
 }
 
-/// Kills `teleop demo --realtime --record` mid-episode: the file is readable up to the last
-/// flush, which is less than 100 ms before the kill, and repair makes it complete.
-#[test]
-fn an_episode_cut_off_by_sigkill_keeps_everything_older_than_100_ms() {
-    let dir = scratch("sigkill");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_teleop"))
-        .args(["demo", "--realtime", "--frame-size", "320x240", "--record"])
-        .arg(&dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+/// `teleop demo --realtime … --record DIR` started, once its episode file exists (output piped).
+fn recording_realtime_demo(dir: &Path, args: &[&str]) -> (std::process::Child, PathBuf) {
+    let child = Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(["demo", "--realtime"])
+        .args(args)
+        .arg("--record")
+        .arg(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let file = dir.join("episode-0000.mcap");
@@ -575,6 +575,15 @@ fn an_episode_cut_off_by_sigkill_keeps_everything_older_than_100_ms() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(file.exists(), "the episode file appears");
+    (child, file)
+}
+
+/// Kills `teleop demo --realtime --record` mid-episode: the file is readable up to the last
+/// flush, which is less than 100 ms before the kill, and repair makes it complete.
+#[test]
+fn an_episode_cut_off_by_sigkill_keeps_everything_older_than_100_ms() {
+    let dir = scratch("sigkill");
+    let (mut child, file) = recording_realtime_demo(&dir, &["--frame-size", "320x240"]);
     std::thread::sleep(Duration::from_millis(2500));
     let kill_wall_ns = teleop_bridge::rt::wall_clock_ns();
     child.kill().unwrap(); // SIGKILL
@@ -933,19 +942,7 @@ fn two_different_view_sizes_are_refused_before_the_demo_runs() {
 fn sigterm_and_sigint_close_the_episode_as_interrupted() {
     for signal in ["TERM", "INT"] {
         let dir = scratch(&format!("signal-{signal}"));
-        let child = Command::new(env!("CARGO_BIN_EXE_teleop"))
-            .args(["demo", "--realtime", "--no-camera", "--record"])
-            .arg(&dir)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let file = dir.join("episode-0000.mcap");
-        let started = Instant::now();
-        while !file.exists() && started.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(file.exists(), "the episode file appears");
+        let (child, file) = recording_realtime_demo(&dir, &["--no-camera"]);
         std::thread::sleep(Duration::from_millis(1500));
         let sent = Command::new("kill")
             .args([format!("-{signal}"), child.id().to_string()])
