@@ -558,7 +558,12 @@ fn export_refuses_a_non_empty_folder_naming_it() {
     );
 }
 
+/// One real-time recorded demo at a time: two at once on a 2-core machine starve each other's
+/// recorder threads, and the tests measure what one recorder keeps.
+static REALTIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `teleop demo --realtime … --record DIR` started, once its episode file exists (output piped).
+/// Hold [`REALTIME`] while it runs.
 fn recording_realtime_demo(dir: &Path, args: &[&str]) -> (std::process::Child, PathBuf) {
     let child = Command::new(env!("CARGO_BIN_EXE_teleop"))
         .args(["demo", "--realtime"])
@@ -583,6 +588,7 @@ fn recording_realtime_demo(dir: &Path, args: &[&str]) -> (std::process::Child, P
 #[test]
 fn an_episode_cut_off_by_sigkill_keeps_everything_older_than_100_ms() {
     let dir = scratch("sigkill");
+    let _one = REALTIME.lock().unwrap_or_else(|e| e.into_inner());
     let (mut child, file) = recording_realtime_demo(&dir, &["--frame-size", "320x240"]);
     std::thread::sleep(Duration::from_millis(2500));
     let kill_wall_ns = teleop_bridge::rt::wall_clock_ns();
@@ -940,6 +946,7 @@ fn two_different_view_sizes_are_refused_before_the_demo_runs() {
 /// the outcome `interrupted` (no repair needed), and the command says so in one line.
 #[test]
 fn sigterm_and_sigint_close_the_episode_as_interrupted() {
+    let _one = REALTIME.lock().unwrap_or_else(|e| e.into_inner());
     for signal in ["TERM", "INT"] {
         let dir = scratch(&format!("signal-{signal}"));
         let (child, file) = recording_realtime_demo(&dir, &["--no-camera"]);
