@@ -7,6 +7,7 @@ mod integration {
     pub mod common;
     pub mod control;
     pub mod demo;
+    pub mod episode_damage;
     pub mod fk_reference;
     pub mod humanoid;
     pub mod ik;
