@@ -8,6 +8,7 @@ mod integration {
     pub mod control;
     pub mod demo;
     pub mod episode_damage;
+    pub mod export_checks;
     pub mod fk_reference;
     pub mod humanoid;
     pub mod ik;
