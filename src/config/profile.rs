@@ -15,7 +15,7 @@ pub enum Error {
     /// Unreadable, not TOML, an unknown key, or a value refused naming its key.
     #[error(transparent)]
     File(#[from] FileError),
-    #[error("{path}: urdf: {source}")]
+    #[error("{}: urdf: {source}", crate::model::shown_path(.path))]
     Model {
         path: PathBuf,
         #[source]

@@ -5,20 +5,30 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+use crate::model::{shown, shown_at_most, shown_path};
+
+/// The most characters of a message (which may quote values) an error shows.
+const MAX_MESSAGE: usize = 400;
+
 /// Why a TOML file could not be used. Every variant names the file; `Invalid` names the key.
+/// Keys, paths and messages are shown with control characters escaped and cut short
+/// ([`shown`]), so a key holding a newline or megabytes cannot break or flood the line.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{}: cannot read: {source}", shown_path(.path))]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     /// TOML syntax, an unknown key, a missing key or a value of the wrong type.
-    #[error("{path}: {message}")]
+    #[error("{}: {}", shown_path(.path), shown_at_most(.message, MAX_MESSAGE))]
     Parse { path: PathBuf, message: String },
     /// A value that parsed but is not acceptable.
-    #[error("{path}: {key}: {message}")]
+    #[error(
+        "{}: {}: {}",
+        shown_path(.path), shown(.key), shown_at_most(.message, MAX_MESSAGE)
+    )]
     Invalid {
         path: PathBuf,
         key: String,

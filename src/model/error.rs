@@ -11,9 +11,14 @@ pub const MAX_ECHO: usize = 200;
 /// `text` as an error message shows it: control characters escaped (`\n`, `\u{1b}`), at most
 /// [`MAX_ECHO`] characters, then `…`.
 pub fn shown(text: &str) -> String {
+    shown_at_most(text, MAX_ECHO)
+}
+
+/// `text` with control characters escaped, at most `max` characters, then `…`.
+pub fn shown_at_most(text: &str, max: usize) -> String {
     let mut out = String::new();
     for (count, c) in text.chars().enumerate() {
-        if count == MAX_ECHO {
+        if count == max {
             out.push('…');
             break;
         }

@@ -18,7 +18,7 @@ mod robot;
 mod urdf;
 mod xml_check;
 
-pub use error::{Error, MAX_ECHO, shown, shown_list, shown_path};
+pub use error::{Error, MAX_ECHO, shown, shown_at_most, shown_list, shown_path};
 pub use geometry::{Collision, Inertial, MeshRef, Rgba, Shape, Visual};
 pub use mesh::{PackagePath, TriangleMesh, load_triangles};
 pub use robot::{

@@ -248,3 +248,28 @@ fn values_outside_their_documented_ranges_are_refused_naming_the_key() {
         assert!(!message.contains('\n'), "{message}");
     }
 }
+
+/// Keys and values echoed in errors have control characters escaped and are cut short: a
+/// 10 MB joint name or a newline in a key gives one short line.
+#[test]
+fn echoed_keys_are_escaped_and_cut_short() {
+    let huge = "n".repeat(10 << 20);
+    for (to, says) in [
+        (
+            format!("[joint.{huge}]\nacceleration = 5"),
+            format!("joint.{}…: no joint", "n".repeat(200 - "joint.".len())),
+        ),
+        (
+            "[joint.\"a\\nb\\u001b[2J\"]\nacceleration = 5".to_string(),
+            "joint.a\\nb\\u{1b}[2J: no joint".to_string(),
+        ),
+    ] {
+        let message = edited("[joint.waist_yaw_joint]\nacceleration = 5", &to);
+        assert!(message.len() < 1500, "{} bytes", message.len());
+        assert!(
+            !message.contains('\n') && !message.contains('\u{1b}'),
+            "{message}"
+        );
+        assert!(message.contains(&says), "{message}");
+    }
+}
