@@ -10,6 +10,7 @@ mod integration {
     pub mod episode_damage;
     pub mod export_checks;
     pub mod fk_reference;
+    pub mod fuzz;
     pub mod humanoid;
     pub mod ik;
     pub mod jacobian;

@@ -71,15 +71,21 @@ fn one_line_toml_error(text: &str, error: &toml::de::Error) -> String {
     let Some(span) = error.span() else {
         return message;
     };
-    let start = span.start.min(text.len());
+    // On a character boundary (toml may point inside a multi-byte character).
+    let mut start = span.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line = text[..start].matches('\n').count() + 1;
     let column = start - line_start + 1;
     let key = text[line_start..start].rfind('=').and_then(|eq| {
         let name = text[line_start..line_start + eq].trim_end();
+        // Just after the last character that cannot be in a key (which may be multi-byte).
         let from = name
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rfind(|&(_, c)| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         Some(&name[from..]).filter(|k| !k.is_empty())
     });
     match key {

@@ -194,7 +194,11 @@ fn check_depth(path: &Path, text: &str) -> Result<(), Error> {
     };
     let mut depth = 0usize;
     let mut i = 0;
-    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'<') {
+    // `i` may pass the end by one after an unterminated tag.
+    while let Some(offset) = bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'<'))
+    {
         let at = i + offset;
         let rest = &bytes[at..];
         i = if rest.starts_with(b"<!--") {
