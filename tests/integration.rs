@@ -7,7 +7,10 @@ mod integration {
     pub mod common;
     pub mod control;
     pub mod demo;
+    pub mod episode_damage;
+    pub mod export_checks;
     pub mod fk_reference;
+    pub mod fuzz;
     pub mod humanoid;
     pub mod ik;
     pub mod jacobian;

@@ -19,8 +19,17 @@ struct Report {
     tree: Vec<TreeLine>,
     joint_table: Vec<JointRow>,
     chains: Vec<ChainRow>,
+    /// Suggested chains left out so the listed ones name at most [`MAX_CHAIN_JOINTS`] joints.
+    chains_omitted: usize,
     meshes: MeshStatus,
 }
+
+/// The text tree indents at most this deep; deeper links say their depth instead, so the
+/// output grows linearly with the number of links, not with the square of a chain's length.
+const MAX_INDENT: usize = 32;
+
+/// The most joint names the suggested chains list in all (JSON), for the same reason.
+const MAX_CHAIN_JOINTS: usize = 100_000;
 
 #[derive(Serialize)]
 struct TreeLine {
@@ -126,10 +135,15 @@ fn report(model: &Model, urdf: &Path) -> Report {
             }),
         })
         .collect();
-    let chains = model
-        .suggested_chains()
-        .into_iter()
-        .map(|c| ChainRow {
+    let suggested = model.suggested_chains();
+    let mut chains = Vec::new();
+    let mut listed = 0;
+    for c in &suggested {
+        listed += c.dof;
+        if listed > MAX_CHAIN_JOINTS {
+            break;
+        }
+        chains.push(ChainRow {
             base: name_of_link(c.base),
             tip: name_of_link(c.tip),
             dof: c.dof,
@@ -139,8 +153,9 @@ fn report(model: &Model, urdf: &Path) -> Report {
                 .into_iter()
                 .map(|j| model.joints[j].name.clone())
                 .collect(),
-        })
-        .collect();
+        });
+    }
+    let chains_omitted = suggested.len() - chains.len();
     let mut meshes = MeshStatus {
         referenced: 0,
         resolved: 0,
@@ -177,6 +192,7 @@ fn report(model: &Model, urdf: &Path) -> Report {
         tree,
         joint_table,
         chains,
+        chains_omitted,
         meshes,
     }
 }
@@ -204,7 +220,11 @@ fn text(r: &Report) -> String {
     );
     let _ = writeln!(s, "\ntree:");
     for line in &r.tree {
-        let indent = "  ".repeat(line.depth);
+        let indent = if line.depth > MAX_INDENT {
+            format!("{}[depth {}] ", "  ".repeat(MAX_INDENT), line.depth)
+        } else {
+            "  ".repeat(line.depth)
+        };
         match (&line.joint, line.joint_type) {
             (Some(joint), Some(kind)) => {
                 let _ = writeln!(s, "  {indent}{} ← {joint} ({kind})", line.link);
@@ -247,6 +267,9 @@ fn text(r: &Report) -> String {
     let _ = writeln!(s, "\nsuggested chains (base → tip, DoF):");
     for c in &r.chains {
         let _ = writeln!(s, "  {} → {} ({} DoF)", c.base, c.tip, c.dof);
+    }
+    if r.chains_omitted > 0 {
+        let _ = writeln!(s, "  … and {} more", r.chains_omitted);
     }
     let m = &r.meshes;
     let _ = writeln!(

@@ -1,18 +1,21 @@
 //! `teleop kin …`: kinematics as a JSON-lines filter.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, Write};
+use std::collections::BTreeMap;
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use std::time::Instant;
 
 use crate::ik::{Options, Solver, Target, Task};
-use crate::kinematics::{Chain, Pose, Tree, pose_to_rows, q_from_named};
-use crate::model::Model;
+use crate::kinematics::lines::{
+    Fk, FkRequest, IkRequest, MAX_LINE_BYTES, parse_line, pose_from_rows,
+};
+use crate::kinematics::{Chain, q_from_named};
+use crate::model::{Model, shown};
 
 #[derive(Debug, Subcommand)]
 pub enum KinCommand {
@@ -33,10 +36,10 @@ pub enum KinCommand {
         tip: String,
         #[arg(long, value_enum, default_value_t = IkMode::Solve)]
         mode: IkMode,
-        /// `solve`: the time budget per target.
+        /// `solve`: the time budget per target (more than 0, at most 60000 ms).
         #[arg(long, default_value_t = 5.0)]
         timeout_ms: f64,
-        /// `track`: the tick rate the velocity limits are applied at.
+        /// `track`: the tick rate the velocity limits are applied at (10 to 10000 Hz).
         #[arg(long, default_value_t = 90.0)]
         rate_hz: f64,
     },
@@ -50,14 +53,6 @@ pub enum IkMode {
     Track,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IkRequest {
-    target: [[f64; 4]; 4],
-    #[serde(default)]
-    seed: Option<HashMap<String, f64>>,
-}
-
 #[derive(Serialize)]
 struct IkResponse {
     ok: bool,
@@ -69,16 +64,10 @@ struct IkResponse {
     micros: f64,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FkRequest {
-    q: HashMap<String, f64>,
-}
-
-#[derive(Serialize)]
-struct FkResponse {
-    links: BTreeMap<String, [[f64; 4]; 4]>,
-}
+/// `--timeout-ms`: more than 0, at most a minute per target.
+pub const TIMEOUT_MS_RANGE: (f64, f64) = (0.0, 60_000.0);
+/// `--rate-hz`: the control rates a profile may have.
+pub const RATE_HZ_RANGE: (f64, f64) = crate::config::ranges::CONTROL_RATE_HZ;
 
 pub fn run(command: KinCommand) -> anyhow::Result<()> {
     match command {
@@ -95,22 +84,34 @@ pub fn run(command: KinCommand) -> anyhow::Result<()> {
 }
 
 /// Runs a JSON-lines filter: each non-blank stdin line parsed as `Req` (errors name the line and
-/// `expected`), answered by `answer` as one line of JSON, flushed at once — callers drive these
-/// interactively through a pipe.
+/// `expected`; lines must be UTF-8 and at most [`MAX_LINE_BYTES`] long), answered by `answer` as
+/// one line of JSON, flushed at once — callers drive these interactively through a pipe.
 fn json_lines<Req: serde::de::DeserializeOwned, Resp: Serialize>(
     expected: &str,
     mut answer: impl FnMut(usize, Req) -> anyhow::Result<Resp>,
 ) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for (index, line) in std::io::stdin().lock().lines().enumerate() {
-        let line_no = index + 1;
-        let line = line.context("reading stdin")?;
-        if line.trim().is_empty() {
-            continue;
+    let mut stdin = std::io::stdin().lock();
+    let mut line = Vec::new();
+    for line_no in 1.. {
+        line.clear();
+        let limit = MAX_LINE_BYTES as u64 + 1;
+        let n = (&mut stdin)
+            .take(limit)
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("reading stdin line {line_no}"))?;
+        if n == 0 {
+            break;
         }
-        let request: Req = serde_json::from_str(&line)
-            .with_context(|| format!("stdin line {line_no}: expected {expected}"))?;
+        if line.last() != Some(&b'\n') && line.len() > MAX_LINE_BYTES {
+            anyhow::bail!("stdin line {line_no}: longer than {MAX_LINE_BYTES} bytes");
+        }
+        let Some(request) = parse_line::<Req>(&line, expected)
+            .map_err(|e| anyhow::anyhow!("stdin line {line_no}: {e}"))?
+        else {
+            continue;
+        };
         let response = answer(line_no, request)?;
         serde_json::to_writer(&mut out, &response)?;
         out.write_all(b"\n")?;
@@ -121,48 +122,14 @@ fn json_lines<Req: serde::de::DeserializeOwned, Resp: Serialize>(
 
 fn fk(urdf: &std::path::Path) -> anyhow::Result<()> {
     let model = Model::from_urdf_file(urdf)?;
-    let tree = Tree::new(&model);
-    let mut poses = vec![Pose::identity(); tree.link_count()];
+    let mut fk = Fk::new(&model);
     json_lines(
         r#"{"q": {"joint": radians, …}}"#,
         |line_no, request: FkRequest| {
-            let q = q_from_named(&model, &request.q)
-                .with_context(|| format!("stdin line {line_no}"))?;
-            tree.forward(&q, &mut poses);
-            let links = model
-                .links
-                .iter()
-                .zip(&poses)
-                .map(|(link, pose)| (link.name.clone(), pose_to_rows(pose)))
-                .collect();
-            Ok(FkResponse { links })
+            fk.answer(&request)
+                .map_err(|e| anyhow::anyhow!("stdin line {line_no}: {e}"))
         },
     )
-}
-
-/// A rigid transform from 4×4 rows, or why not.
-fn pose_from_rows(rows: &[[f64; 4]; 4]) -> Result<Pose, String> {
-    if rows.iter().flatten().any(|v| !v.is_finite()) {
-        return Err("target has a non-finite entry".into());
-    }
-    if rows[3] != [0.0, 0.0, 0.0, 1.0] {
-        return Err(format!(
-            "target's last row is {:?}, not [0, 0, 0, 1]",
-            rows[3]
-        ));
-    }
-    let rotation = nalgebra::Matrix3::from_fn(|r, c| rows[r][c]);
-    let orthonormality = (rotation.transpose() * rotation - nalgebra::Matrix3::identity()).norm();
-    if orthonormality > 1e-6 || rotation.determinant() < 0.0 {
-        return Err(format!(
-            "target's rotation is not a rotation (‖RᵀR − I‖ = {orthonormality:.1e}, det {:.3})",
-            rotation.determinant()
-        ));
-    }
-    Ok(Pose::from_parts(
-        nalgebra::Translation3::new(rows[0][3], rows[1][3], rows[2][3]),
-        nalgebra::Rotation3::from_matrix_unchecked(rotation),
-    ))
 }
 
 fn ik(
@@ -173,11 +140,15 @@ fn ik(
     timeout_ms: f64,
     rate_hz: f64,
 ) -> anyhow::Result<()> {
-    if !(timeout_ms.is_finite() && timeout_ms > 0.0) {
-        anyhow::bail!("--timeout-ms must be a positive number of milliseconds, not {timeout_ms}");
+    let (lo, hi) = TIMEOUT_MS_RANGE;
+    if !(timeout_ms > lo && timeout_ms <= hi) {
+        anyhow::bail!(
+            "--timeout-ms must be more than {lo} and at most {hi} milliseconds, not {timeout_ms}"
+        );
     }
-    if !(rate_hz.is_finite() && rate_hz > 0.0) {
-        anyhow::bail!("--rate-hz must be a positive rate, not {rate_hz}");
+    let (lo, hi) = RATE_HZ_RANGE;
+    if !(rate_hz >= lo && rate_hz <= hi) {
+        anyhow::bail!("--rate-hz must be from {lo} to {hi} Hz, not {rate_hz}");
     }
     let model = Model::from_urdf_file(urdf)?;
     let chain = Chain::new(&model, base, tip)?;
@@ -209,7 +180,10 @@ fn ik(
                     q_from_named(&model, seed).with_context(|| format!("stdin line {line_no}"))?;
                 if let Some(outside) = seed.keys().find(|name| !names.contains(name)) {
                     anyhow::bail!(
-                        "stdin line {line_no}: seed joint '{outside}' does not move {base} → {tip}"
+                        "stdin line {line_no}: seed joint '{}' does not move {} → {}",
+                        shown(outside),
+                        shown(base),
+                        shown(tip)
                     );
                 }
                 for (value, &mv) in q.iter_mut().zip(solver.model_vars()) {

@@ -15,7 +15,7 @@ pub enum Error {
     /// Unreadable, not TOML, an unknown key, or a value refused naming its key.
     #[error(transparent)]
     File(#[from] FileError),
-    #[error("{path}: urdf: {source}")]
+    #[error("{}: urdf: {source}", crate::model::shown_path(.path))]
     Model {
         path: PathBuf,
         #[source]
@@ -48,8 +48,11 @@ pub struct EndEffector {
     /// Tool motion per unit of hand motion (default 1).
     #[serde(default = "one")]
     pub motion_scale: f64,
-    /// The box the tool is kept in, in the base link's frame (m); default: unbounded.
+    /// The box the tool is kept in, in the base link's frame (m); default: unbounded. Exactly
+    /// three numbers each.
+    #[serde(default, deserialize_with = "three_opt")]
     pub workspace_min: Option<[f64; 3]>,
+    #[serde(default, deserialize_with = "three_opt")]
     pub workspace_max: Option<[f64; 3]>,
 }
 
@@ -138,6 +141,43 @@ fn one() -> f64 {
     1.0
 }
 
+/// `[x, y, z]`, refusing any other count (serde's fixed-size arrays ignore extra entries).
+pub(crate) fn three<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f64; 3], D::Error> {
+    let values = Vec::<f64>::deserialize(d)?;
+    <[f64; 3]>::try_from(values.as_slice()).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "expected exactly 3 numbers [x, y, z], got {}",
+            values.len()
+        ))
+    })
+}
+
+fn three_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<[f64; 3]>, D::Error> {
+    three(d).map(Some)
+}
+
+/// The ranges a profile's numbers must lie in (documented in `profiles/teleop_humanoid.toml`
+/// and the profile reference): wide enough for any real robot, narrow enough that no value
+/// makes the control loop spin for ages or its arithmetic overflow.
+pub mod ranges {
+    /// `control_rate_hz` (Hz).
+    pub const CONTROL_RATE_HZ: (f64, f64) = (10.0, 10_000.0);
+    /// `default_acceleration`, `joint.NAME.acceleration` (rad/s² or m/s²).
+    pub const ACCELERATION: (f64, f64) = (0.01, 10_000.0);
+    /// `joint.NAME.velocity` (rad/s or m/s), and at most the URDF's.
+    pub const VELOCITY: (f64, f64) = (1e-3, 1_000.0);
+    /// `joint.NAME.weight`.
+    pub const WEIGHT: (f64, f64) = (1e-6, 1e6);
+    /// `end_effector[i].position_weight`, `rotation_weight` (0 allowed: ignore that part).
+    pub const TASK_WEIGHT: (f64, f64) = (0.0, 1e6);
+    /// `end_effector[i].motion_scale`.
+    pub const MOTION_SCALE: (f64, f64) = (0.01, 100.0);
+    /// Every coordinate of `workspace_min` and `workspace_max` (m).
+    pub const WORKSPACE_M: f64 = 100.0;
+    /// `rest` values of continuous joints (rad).
+    pub const CONTINUOUS_REST: f64 = 1_000.0;
+}
+
 fn default_control_rate() -> f64 {
     500.0
 }
@@ -170,13 +210,13 @@ impl Profile {
     pub fn check(&self, model: &Model, path: &Path) -> Result<(), Error> {
         let invalid =
             |key: String, message: String| Error::from(FileError::invalid(path, key, message));
-        let positive = |key: &str, value: f64| {
-            if value.is_finite() && value > 0.0 {
+        let within = |key: &str, value: f64, (lo, hi): (f64, f64)| {
+            if value >= lo && value <= hi {
                 Ok(())
             } else {
                 Err(invalid(
                     key.to_string(),
-                    format!("must be a positive number, got {value}"),
+                    format!("must be a number from {lo} to {hi}, got {value}"),
                 ))
             }
         };
@@ -214,11 +254,19 @@ impl Profile {
 
         let within_limits = |j: usize, value: f64| match model.joints[j].limits.position {
             Some((lo, hi)) => value >= lo && value <= hi,
-            None => value.is_finite(),
+            None => value.abs() <= ranges::CONTINUOUS_REST,
         };
 
-        positive("control_rate_hz", self.control_rate_hz)?;
-        positive("default_acceleration", self.default_acceleration)?;
+        within(
+            "control_rate_hz",
+            self.control_rate_hz,
+            ranges::CONTROL_RATE_HZ,
+        )?;
+        within(
+            "default_acceleration",
+            self.default_acceleration,
+            ranges::ACCELERATION,
+        )?;
         if self.end_effectors.is_empty() {
             return Err(invalid(
                 "end_effector".into(),
@@ -232,14 +280,29 @@ impl Profile {
                 ("position_weight", e.position_weight),
                 ("rotation_weight", e.rotation_weight),
             ] {
-                if !(w.is_finite() && w >= 0.0) {
+                within(&format!("{key}.{name}"), w, ranges::TASK_WEIGHT)?;
+            }
+            within(
+                &format!("{key}.motion_scale"),
+                e.motion_scale,
+                ranges::MOTION_SCALE,
+            )?;
+            for (name, corner) in [
+                ("workspace_min", e.workspace_min),
+                ("workspace_max", e.workspace_max),
+            ] {
+                if let Some(corner) = corner
+                    && !corner.iter().all(|v| v.abs() <= ranges::WORKSPACE_M)
+                {
                     return Err(invalid(
                         format!("{key}.{name}"),
-                        format!("must be a number ≥ 0, got {w}"),
+                        format!(
+                            "every coordinate must be within ±{} m, got {corner:?}",
+                            ranges::WORKSPACE_M
+                        ),
                     ));
                 }
             }
-            positive(&format!("{key}.motion_scale"), e.motion_scale)?;
             let min = e.workspace_min.unwrap_or([f64::NEG_INFINITY; 3]);
             let max = e.workspace_max.unwrap_or([f64::INFINITY; 3]);
             if (0..3).any(|k| min[k].is_nan() || max[k].is_nan() || min[k] >= max[k]) {
@@ -281,6 +344,18 @@ impl Profile {
         }
         for (i, g) in self.grippers.iter().enumerate() {
             let key = format!("gripper[{i}]");
+            if let Some(first) = self.grippers[..i].iter().position(|o| o.hand == g.hand) {
+                return Err(invalid(
+                    format!("{key}.hand"),
+                    format!("{:?} already works gripper[{first}]", g.hand),
+                ));
+            }
+            if let Some(first) = self.grippers[..i].iter().position(|o| o.joint == g.joint) {
+                return Err(invalid(
+                    format!("{key}.joint"),
+                    format!("gripper[{first}] already moves this joint"),
+                ));
+            }
             let j = movable_joint(format!("{key}.joint"), &g.joint)?;
             for (name, value) in [("open", g.open), ("closed", g.closed)] {
                 if !within_limits(j, value) {
@@ -304,7 +379,7 @@ impl Profile {
             let j = movable_joint(format!("joint.{name}"), name)?;
             if let Some(v) = settings.velocity {
                 let key = format!("joint.{name}.velocity");
-                positive(&key, v)?;
+                within(&key, v, ranges::VELOCITY)?;
                 if let Some(urdf) = model.joints[j].limits.velocity
                     && v > urdf
                 {
@@ -315,10 +390,14 @@ impl Profile {
                 }
             }
             if let Some(a) = settings.acceleration {
-                positive(&format!("joint.{name}.acceleration"), a)?;
+                within(
+                    &format!("joint.{name}.acceleration"),
+                    a,
+                    ranges::ACCELERATION,
+                )?;
             }
             if let Some(w) = settings.weight {
-                positive(&format!("joint.{name}.weight"), w)?;
+                within(&format!("joint.{name}.weight"), w, ranges::WEIGHT)?;
             }
         }
         // The kinds a gripper can be: anything movable; a continuous "gripper" is a mistake.

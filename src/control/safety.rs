@@ -51,8 +51,11 @@ pub struct SafetyFilter {
 
 impl SafetyFilter {
     /// A filter at rest at `position` (clamped into the limits; non-finite entries become the
-    /// nearest finite limit, or 0). Panics if the lengths of `limits` and `position` differ —
-    /// an invariant of the caller's setup, not of input.
+    /// nearest finite limit, or 0). Limits that make no sense are made safe rather than trusted:
+    /// a NaN position limit is no limit, an upper limit below the lower one pins the joint at
+    /// the lower, and a NaN or negative velocity or acceleration limit holds the joint still.
+    /// Panics if the lengths of `limits` and `position` differ — an invariant of the caller's
+    /// setup, not of input.
     pub fn new(limits: Limits, position: &[f64]) -> SafetyFilter {
         let n = position.len();
         assert!(
@@ -62,6 +65,26 @@ impl SafetyFilter {
                 && limits.acceleration.len() == n,
             "one limit of each kind per joint"
         );
+        let mut limits = limits;
+        for i in 0..n {
+            let lower = if limits.lower[i].is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                limits.lower[i]
+            };
+            let upper = if limits.upper[i].is_nan() {
+                f64::INFINITY
+            } else {
+                limits.upper[i]
+            };
+            limits.lower[i] = lower;
+            limits.upper[i] = upper.max(lower);
+            for rate in [&mut limits.velocity[i], &mut limits.acceleration[i]] {
+                if !(*rate >= 0.0) {
+                    *rate = 0.0;
+                }
+            }
+        }
         let position = position
             .iter()
             .enumerate()
@@ -155,23 +178,42 @@ impl SafetyFilter {
 /// distance B(v) = dt·(v + (v − a·dt) + (v − 2a·dt) + …, positive terms). Exact in discrete time,
 /// so it is consistent: whoever respects it this tick can respect it next tick by braking at `a`
 /// (B(v − a·dt) = B(v) − v·dt), and the limit never has to win over the acceleration limit.
+///
+/// Closed form, constant time for any input: no acceleration (0, negative, NaN) allows no speed;
+/// an infinite one allows covering the distance in one tick. Where the whole number of braking
+/// ticks passes 2⁵⁰ (a tiny acceleration or a huge distance), the discrete curve equals the
+/// continuous one v = √(a²dt²/4 + 2ad) − a·dt/2 to far better than its margin.
 fn braking_speed(distance: f64, a: f64, dt: f64) -> f64 {
     // NaN (an infinite limit minus an infinite position cannot happen: positions are finite).
-    if distance.is_nan() || distance <= 0.0 {
+    if distance.is_nan() || distance <= 0.0 || a.is_nan() || a <= 0.0 || !(dt > 0.0) {
         return 0.0;
     }
     if distance.is_infinite() {
         return f64::INFINITY;
     }
+    // The tiny margin absorbs rounding in the caller's q + v·dt.
+    const MARGIN: f64 = 1.0 - 1e-12;
     let step = a * dt;
+    if step.is_infinite() {
+        return distance / dt * MARGIN;
+    }
     // With v = (m + f)·a·dt, m whole and f in [0, 1): B(v) = a·dt²·(m + 1)·(m/2 + f).
     let d = distance / (step * dt);
-    let mut m = ((-1.0 + (1.0 + 8.0 * d).sqrt()) / 2.0).floor().max(0.0);
-    // Rounding can put m one off; B(m·a·dt) = a·dt²·m(m + 1)/2 must not exceed the distance.
-    while m > 0.0 && m * (m + 1.0) / 2.0 > d {
-        m -= 1.0;
+    let m = ((-1.0 + (1.0 + 8.0 * d).sqrt()) / 2.0).floor().max(0.0);
+    if !(m < (1u64 << 50) as f64) {
+        // Continuous braking, computed so nothing overflows: v² + a·dt·v = 2·a·distance.
+        let half = 0.5 * step;
+        let v = (half.hypot((2.0 * a).sqrt() * distance.sqrt()) - half).max(0.0);
+        return if v.is_finite() { v * MARGIN } else { 0.0 };
+    }
+    // Rounding can put m one or two off; B(m·a·dt) = a·dt²·m(m + 1)/2 must not exceed the
+    // distance. m < 2⁵⁰ here, so each step down changes m.
+    let mut m = m;
+    for _ in 0..4 {
+        if m > 0.0 && m * (m + 1.0) / 2.0 > d {
+            m -= 1.0;
+        }
     }
     let f = (d / (m + 1.0) - m / 2.0).clamp(0.0, 1.0);
-    // The tiny margin absorbs rounding in the caller's q + v·dt.
-    (m + f) * step * (1.0 - 1e-12)
+    (m + f) * step * MARGIN
 }

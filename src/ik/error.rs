@@ -6,7 +6,10 @@ pub enum Error {
     Kinematics(#[from] crate::kinematics::Error),
     #[error("an IK solver needs at least one task")]
     NoTasks,
-    #[error("task {task}: chain {base} → {tip} has no movable joint")]
+    #[error(
+        "task {task}: chain {} → {} has no movable joint",
+        crate::model::shown(.base), crate::model::shown(.tip)
+    )]
     NoJoints {
         task: usize,
         base: String,

@@ -14,6 +14,7 @@
 mod chain;
 mod error;
 mod joint;
+pub mod lines;
 mod tree;
 mod trig;
 

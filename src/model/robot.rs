@@ -168,9 +168,10 @@ pub struct ChainSuggestion {
 
 impl Model {
     /// Independent joints (mimics counted as their leader) on the path from `base` down to
-    /// `tip`; `None` if `base` is not an ancestor of `tip`.
+    /// `tip`; `None` if `base` is not an ancestor of `tip`. Linear in the path's length.
     pub fn dofs_between(&self, base: LinkId, tip: LinkId) -> Option<Vec<JointId>> {
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for link in self.ancestors(tip) {
             if link == base {
                 out.reverse();
@@ -182,49 +183,80 @@ impl Model {
                 None if self.joints[joint].kind.is_movable() => joint,
                 None => continue,
             };
-            if !out.contains(&leader) {
+            if seen.insert(leader) {
                 out.push(leader);
             }
         }
         None
     }
 
+    /// At most this many chains are suggested (the first, by base then tip): a real robot has
+    /// a few dozen; a generated tree of thousands of branches would otherwise make the list,
+    /// and `inspect`'s output, grow with the square of its size.
+    pub const MAX_SUGGESTED_CHAINS: usize = 1_000;
+
     /// Chains from the root to every leaf, and between consecutive branch points (links with
     /// two or more children) and leaves: on a humanoid these are the arms (torso → hand), legs
-    /// (pelvis → foot) and fingers. Only chains that move; sorted by base, then tip.
+    /// (pelvis → foot) and fingers. Only chains that move; sorted by base, then tip; at most
+    /// [`Model::MAX_SUGGESTED_CHAINS`]. Near-linear in the number of links.
     pub fn suggested_chains(&self) -> Vec<ChainSuggestion> {
+        let n = self.links.len();
         let is_branch = |l: LinkId| self.links[l].child_joints.len() >= 2;
         let is_leaf = |l: LinkId| self.links[l].child_joints.is_empty();
-        let mut out = Vec::new();
-        let mut push = |base: LinkId, tip: LinkId| {
-            let dof = self.dofs_between(base, tip).map_or(0, |d| d.len());
-            let suggestion = ChainSuggestion { base, tip, dof };
-            if dof > 0 && !out.contains(&suggestion) {
-                out.push(suggestion);
-            }
-        };
-        for link in 1..self.links.len() {
+        let parent = |l: LinkId| self.links[l].parent_joint.map(|j| self.joints[j].parent);
+        // Links are stored parents first (depth-first from the root), so one forward pass
+        // fills, per link: its depth, the nearest branch point (or the root) above it, and the
+        // nearest moving joint above it (mimics count) with that joint's child's depth.
+        let mut depth = vec![0usize; n];
+        let mut branch_above = vec![Self::ROOT; n];
+        let mut moving_above: Vec<Option<(JointId, usize)>> = vec![None; n];
+        for link in 1..n {
+            let Some(p) = parent(link) else { continue };
+            depth[link] = depth[p] + 1;
+            branch_above[link] = if p == Self::ROOT || is_branch(p) {
+                p
+            } else {
+                branch_above[p]
+            };
+            let joint = self.links[link].parent_joint;
+            moving_above[link] = match joint {
+                Some(j) if self.joints[j].kind.is_movable() || self.joints[j].mimic.is_some() => {
+                    Some((j, depth[link]))
+                }
+                _ => moving_above[p],
+            };
+        }
+        let mut candidates = Vec::new();
+        for link in 1..n {
             if is_leaf(link) {
-                push(Self::ROOT, link);
+                candidates.push((Self::ROOT, link));
             }
             if is_leaf(link) || is_branch(link) {
-                let base = self
-                    .ancestors(link)
-                    .skip(1)
-                    .find(|&a| a == Self::ROOT || is_branch(a))
-                    .unwrap_or(Self::ROOT);
-                push(base, link);
+                candidates.push((branch_above[link], link));
             }
         }
-        out.sort_by_key(|c| (c.base, c.tip));
-        // Several tips fixed to one moving link (a torso's IMU, logo, camera) are one chain.
-        let mut seen: Vec<(LinkId, Vec<JointId>)> = Vec::new();
-        out.retain(|c| {
-            let key = (c.base, self.dofs_between(c.base, c.tip).unwrap_or_default());
-            let new = !seen.contains(&key);
-            seen.push(key);
-            new
-        });
+        candidates.sort_unstable();
+        candidates.dedup();
+        // Several tips fixed to one moving link (a torso's IMU, logo, camera) are one chain:
+        // the same base and the same nearest moving joint above the tip.
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for (base, tip) in candidates {
+            let Some((joint, child_depth)) = moving_above[tip] else {
+                continue;
+            };
+            // The joint moves the tip relative to the base only if it lies below the base.
+            if child_depth <= depth[base] || !seen.insert((base, joint)) {
+                continue;
+            }
+            if out.len() == Self::MAX_SUGGESTED_CHAINS {
+                break;
+            }
+            let dof = self.dofs_between(base, tip).map_or(0, |d| d.len());
+            if dof > 0 {
+                out.push(ChainSuggestion { base, tip, dof });
+            }
+        }
         out
     }
 }

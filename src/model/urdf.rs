@@ -58,10 +58,8 @@ impl Model {
     ) -> Result<Model, Error> {
         let path = name_for_errors;
         let facts = xml_check::check(path, text)?;
-        let robot = urdf_rs::read_from_string(text).map_err(|e| Error::Urdf {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
+        let robot =
+            urdf_rs::read_from_string(text).map_err(|e| locate_urdf_error(path, text, e))?;
         Builder {
             path,
             urdf_dir,
@@ -488,6 +486,49 @@ impl Builder<'_> {
             }
         }
     }
+}
+
+/// urdf-rs's error, placed: the first top-level element (`<link>`, `<joint>`, `<material>`) that
+/// urdf-rs refuses on its own, read alone inside the document's own `<robot>` start, names the
+/// line; when none does, the `<robot>` element is blamed. Only runs once loading failed.
+fn locate_urdf_error(path: &Path, text: &str, error: urdf_rs::UrdfError) -> Error {
+    let fallback = |line, element: String| Error::Urdf {
+        path: path.to_owned(),
+        line,
+        element,
+        message: error.to_string(),
+    };
+    // The text parsed in xml_check::check, so this does not fail.
+    let Ok(doc) = xml_check::parse(path, text) else {
+        return fallback(1, "robot".into());
+    };
+    let robot = doc.root_element();
+    let children: Vec<roxmltree::Node> = robot.children().filter(|n| n.is_element()).collect();
+    let Some(first) = children.first() else {
+        return fallback(xml_check::line_of(robot), "robot".into());
+    };
+    // Everything up to the first child: prolog, DTD entities, `<robot …>` with its namespaces.
+    let start = &text[..first.range().start];
+    for node in &children {
+        let tag = node.tag_name().name();
+        if !matches!(tag, "link" | "joint" | "material") {
+            continue;
+        }
+        let alone = format!("{start}{}</robot>", &text[node.range()]);
+        if let Err(e) = urdf_rs::read_from_string(&alone) {
+            let element = match node.attribute("name") {
+                Some(name) => format!("{tag} name=\"{name}\""),
+                None => tag.to_owned(),
+            };
+            return Error::Urdf {
+                path: path.to_owned(),
+                line: xml_check::line_of(*node),
+                element,
+                message: e.to_string(),
+            };
+        }
+    }
+    fallback(xml_check::line_of(robot), "robot".into())
 }
 
 /// URDF `<origin xyz rpy>`: fixed-axis roll about x, then pitch about y, then yaw about z.

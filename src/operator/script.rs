@@ -19,6 +19,23 @@ use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 use serde::Deserialize;
 
 use crate::config::toml_file::{self, FileError};
+
+/// The ranges a script's numbers must lie in: key times `t` from 0 to [`MAX_TIME_S`],
+/// positions within ±[`MAX_POSITION_M`] on every axis, angles within ±[`MAX_ANGLE_DEG`],
+/// `squeeze` and `trigger` from 0 to 1; `position` and `rpy_deg` exactly three numbers.
+pub const MAX_TIME_S: f64 = 3_600.0;
+/// See [`MAX_TIME_S`].
+pub const MAX_POSITION_M: f64 = 100.0;
+/// See [`MAX_TIME_S`].
+pub const MAX_ANGLE_DEG: f64 = 3_600.0;
+
+/// `[x, y, z]`, refusing any other count (serde's fixed-size arrays ignore extra entries).
+fn three<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f64; 3], D::Error> {
+    let values = Vec::<f64>::deserialize(d)?;
+    <[f64; 3]>::try_from(values.as_slice()).map_err(|_| {
+        serde::de::Error::custom(format!("expected exactly 3 numbers, got {}", values.len()))
+    })
+}
 use crate::msg::{Buttons, HandInput, OperatorFrame};
 
 /// Why a script could not be used: unreadable, not TOML, an unknown key, or a value refused
@@ -28,16 +45,18 @@ pub type Error = FileError;
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PoseKey {
+    #[serde(deserialize_with = "three")]
     position: [f64; 3],
-    #[serde(default)]
+    #[serde(default, deserialize_with = "three")]
     rpy_deg: [f64; 3],
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HandKey {
+    #[serde(deserialize_with = "three")]
     position: [f64; 3],
-    #[serde(default)]
+    #[serde(default, deserialize_with = "three")]
     rpy_deg: [f64; 3],
     #[serde(default)]
     squeeze: f64,
@@ -130,11 +149,11 @@ impl Script {
         }
         let mut last = f64::NEG_INFINITY;
         for (i, k) in file.key.iter().enumerate() {
-            if !(k.t.is_finite() && k.t >= 0.0 && k.t > last) {
+            if !(k.t >= 0.0 && k.t <= MAX_TIME_S && k.t > last) {
                 return Err(invalid(
                     format!("key[{i}].t"),
                     format!(
-                        "times must be finite, ≥ 0 and increasing; got {} after {last}",
+                        "times must be from 0 to {MAX_TIME_S} s and increasing; got {} after {last}",
                         k.t
                     ),
                 ));
@@ -146,12 +165,21 @@ impl Script {
                 ("right", k.right.map(|h| (h.position, h.rpy_deg))),
             ];
             for (part, pose) in poses {
-                if let Some((position, rpy)) = pose
-                    && !position.iter().chain(&rpy).all(|v| v.is_finite())
-                {
+                let Some((position, rpy)) = pose else {
+                    continue;
+                };
+                if !position.iter().all(|v| v.abs() <= MAX_POSITION_M) {
                     return Err(invalid(
-                        format!("key[{i}].{part}"),
-                        "position and rpy_deg must be finite".into(),
+                        format!("key[{i}].{part}.position"),
+                        format!(
+                            "every coordinate must be within ±{MAX_POSITION_M} m, got {position:?}"
+                        ),
+                    ));
+                }
+                if !rpy.iter().all(|v| v.abs() <= MAX_ANGLE_DEG) {
+                    return Err(invalid(
+                        format!("key[{i}].{part}.rpy_deg"),
+                        format!("every angle must be within ±{MAX_ANGLE_DEG}°, got {rpy:?}"),
                     ));
                 }
             }

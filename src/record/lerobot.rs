@@ -48,6 +48,13 @@ pub struct ExportReport {
     pub images: Option<&'static str>,
 }
 
+/// The frame rates an export accepts (frames per second).
+pub const FPS_RANGE: (f64, f64) = (1.0, 1_000.0);
+
+/// The most frames one episode may become (at 30 fps: 9¼ hours); an episode whose recorded
+/// times span more is refused rather than exported as gigabytes of repeated rows.
+pub const MAX_FRAMES_PER_EPISODE: usize = 1_000_000;
+
 const CHUNK: &str = "chunk-000/file-000";
 const DATA_PATH: &str = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet";
 const IMAGE_KEY: &str = "observation.images.stereo";
@@ -61,7 +68,46 @@ struct Resampled {
     image_size: Option<(u32, u32)>,
 }
 
-fn resample(episode: &EpisodeFile, fps: f64) -> Result<Resampled, Error> {
+/// Checks one channel's joint rows before anything is built from them: in time order, one
+/// value per joint, every value a finite number that fits an `f32`.
+fn check_rows<'a>(
+    episode: &EpisodeFile,
+    topic: Topic,
+    joints: usize,
+    rows: impl Iterator<Item = (u64, &'a [f64])>,
+) -> Result<(), Error> {
+    let mut last = 0;
+    for (index, (mono_ns, values)) in rows.enumerate() {
+        let refuse = |why: String| Error::Invalid {
+            path: episode.path.clone(),
+            message: format!("message {index} on {}: {why}", topic.name()),
+        };
+        if mono_ns < last {
+            return Err(refuse(format!(
+                "mono_ns {mono_ns} is earlier than the message before ({last}): times out of order"
+            )));
+        }
+        last = mono_ns;
+        if values.len() != joints {
+            return Err(refuse(format!(
+                "{} positions for the {joints} joints in the episode's joint_names",
+                values.len()
+            )));
+        }
+        if let Some((j, v)) = values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.abs() <= f64::from(f32::MAX)))
+        {
+            return Err(refuse(format!(
+                "position {j} is {v:e}, not a finite number a float32 holds"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn resample(episode: &EpisodeFile, fps: f64, joints: usize) -> Result<Resampled, Error> {
     let invalid = |message: String| Error::Invalid {
         path: episode.path.clone(),
         message,
@@ -76,8 +122,29 @@ fn resample(episode: &EpisodeFile, fps: f64) -> Result<Resampled, Error> {
     if commands.is_empty() {
         return Err(invalid("no joint commands recorded".into()));
     }
+    check_rows(
+        episode,
+        Topic::JointState,
+        joints,
+        states.iter().map(|m| (m.mono_ns, m.position.as_slice())),
+    )?;
+    check_rows(
+        episode,
+        Topic::JointCommand,
+        joints,
+        commands.iter().map(|m| (m.mono_ns, m.position.as_slice())),
+    )?;
     let (t0, t1) = (first.mono_ns, last.mono_ns);
-    let frames = ((t1 - t0) as f64 / 1e9 * fps).floor() as usize + 1;
+    // In order (checked above), so this does not wrap.
+    let span_s = t1.saturating_sub(t0) as f64 / 1e9;
+    let frames = (span_s * fps).floor() + 1.0;
+    if !(frames <= MAX_FRAMES_PER_EPISODE as f64) {
+        return Err(invalid(format!(
+            "/joint_state spans {span_s:.1} s: {frames} frames at {fps} fps, more than the \
+             {MAX_FRAMES_PER_EPISODE} an episode may have"
+        )));
+    }
+    let frames = frames as usize;
     let mut out = Resampled {
         task: episode.metadata.get("task").cloned().unwrap_or_default(),
         state: Vec::with_capacity(frames),
@@ -87,7 +154,8 @@ fn resample(episode: &EpisodeFile, fps: f64) -> Result<Resampled, Error> {
     };
     let (mut s, mut c, mut i) = (0, 0, 0);
     for k in 0..frames {
-        let t = t0 + (k as f64 / fps * 1e9).round() as u64;
+        // k / fps ≤ the span (checked), so this stays within t0..=t1 (and saturates if not).
+        let t = t0.saturating_add((k as f64 / fps * 1e9).round() as u64);
         while s + 1 < states.len() && states[s + 1].mono_ns <= t {
             s += 1;
         }
@@ -178,10 +246,14 @@ pub fn export(
     files: &[PathBuf],
     options: &ExportOptions,
 ) -> Result<ExportReport, Error> {
-    if !(options.fps.is_finite() && options.fps > 0.0) {
+    let (lo, hi) = FPS_RANGE;
+    if !(options.fps >= lo && options.fps <= hi) {
         return Err(Error::Invalid {
             path: out.to_path_buf(),
-            message: format!("fps must be positive, got {}", options.fps),
+            message: format!(
+                "fps must be from {lo} to {hi} frames per second, got {}",
+                options.fps
+            ),
         });
     }
     if out.exists()
@@ -217,6 +289,13 @@ pub fn export(
             continue;
         }
         let names: Vec<String> = episode.metadata_json("joint_names")?;
+        if names.is_empty() {
+            return Err(Error::Invalid {
+                path: path.clone(),
+                message: "episode metadata joint_names is empty".into(),
+            });
+        }
+        let joints = names.len();
         match &joint_names {
             None => {
                 joint_names = Some(names);
@@ -230,7 +309,7 @@ pub fn export(
             }
             Some(_) => {}
         }
-        episodes.push((path.clone(), resample(&episode, options.fps)?));
+        episodes.push((path.clone(), resample(&episode, options.fps, joints)?));
     }
     bar.finish_and_clear();
     let Some(joint_names) = joint_names else {

@@ -1,19 +1,35 @@
-//! Reading an episode file back, complete or cut off: records are read in order until the end
-//! or the first damaged record (a crash mid-write), so everything in the chunks flushed before a
-//! crash is recovered. [`repair`] writes what was recovered into a complete file.
+//! Reading an episode file back, complete, cut off or damaged.
+//!
+//! The file is walked record by record, and nothing in it is trusted before it is checked: every
+//! length is compared with the bytes that are there before anything is allocated for it, a
+//! chunk's records are read only after its CRC matched, and a chunk may claim at most
+//! [`MAX_CHUNK_BYTES`] uncompressed. A record that does not check out (a flipped bit, zeroed
+//! bytes, a bad chunk header) is skipped by looking for the next record that does (a chunk whose
+//! CRC matches, the episode's metadata, the footer), so every intact chunk after a damaged one is
+//! still read. Schemas and channels lost with a damaged first chunk come back from the summary
+//! section when the file is complete, else they are rebuilt from the known topics
+//! ([`Topic`]): each lost channel is matched to the one topic whose JSON Schema its messages fit,
+//! its metadata taken from the episode metadata. Metadata lost with the file's records comes
+//! from the JSON sidecar beside it ([`EpisodeFile::read`]). [`repair`] writes what was recovered
+//! into a complete file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use mcap::read::{ChunkReader, LinearReader, Options};
-use mcap::records::{MessageHeader, Metadata, Record};
+use mcap::records::{MessageHeader, Metadata, op};
+use mcap::sans_io::{LinearReadEvent, LinearReader, LinearReaderOptions};
 use mcap::{Compression, WriteOptions};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::Error;
 use super::episode::Outcome;
 use super::topics::Topic;
+
+/// The most a chunk may hold uncompressed. The recorder ends chunks at 8 MiB (plus one message);
+/// a larger claim is damage, refused before anything is allocated for it.
+pub const MAX_CHUNK_BYTES: u64 = 256 << 20;
 
 /// One message as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,24 +66,504 @@ pub struct EpisodeFile {
     pub metadata: BTreeMap<String, String>,
     /// In file order.
     pub messages: Vec<StoredMessage>,
-    /// Why reading stopped before a proper end (`None`: the file is complete).
+    /// Why the file is not whole, in one line (`None`: the file is complete and undamaged).
     pub damage: Option<String>,
+    /// Every problem found, in file order (what `damage` summarises).
+    pub problems: Vec<String>,
+    /// Chunks read whole (CRC checked).
+    pub chunks: usize,
+}
+
+/// A little-endian cursor over untrusted bytes: every read checks that the bytes are there.
+struct Bytes<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Bytes<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Bytes { buf }
+    }
+
+    fn take(&mut self, n: u64) -> Option<&'a [u8]> {
+        let n = usize::try_from(n).ok().filter(|&n| n <= self.buf.len())?;
+        let (head, rest) = self.buf.split_at(n);
+        self.buf = rest;
+        Some(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N as u64)?.try_into().ok()
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        self.array().map(u16::from_le_bytes)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.array().map(u32::from_le_bytes)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        self.array().map(u64::from_le_bytes)
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let n = self.u32()?;
+        String::from_utf8(self.take(n.into())?.to_vec()).ok()
+    }
+
+    fn string_map(&mut self) -> Option<BTreeMap<String, String>> {
+        let n = self.u32()?;
+        let mut inner = Bytes::new(self.take(n.into())?);
+        let mut map = BTreeMap::new();
+        while !inner.buf.is_empty() {
+            let key = inner.string()?;
+            map.insert(key, inner.string()?);
+        }
+        Some(map)
+    }
+
+    /// Skips a `u32` byte length and that many bytes (a map or array MCAP does not need here),
+    /// checking that it holds whole entries of `entry` bytes.
+    fn skip_entries(&mut self, entry: u64) -> Option<()> {
+        let n = self.u32()?;
+        (u64::from(n) % entry == 0).then_some(())?;
+        self.take(n.into()).map(|_| ())
+    }
+
+    fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.buf)
+    }
+
+    /// `value`, if the record's body held exactly what it was parsed as.
+    fn end<T>(self, value: T) -> Option<T> {
+        self.buf.is_empty().then_some(value)
+    }
+}
+
+/// A chunk record's header and its (compressed) records.
+struct ChunkHead<'a> {
+    uncompressed_size: u64,
+    crc: u32,
+    compression: String,
+    records: &'a [u8],
+}
+
+/// One record, its body checked to be exactly what its opcode says.
+enum Parsed<'a> {
+    Schema(u16, StoredSchema),
+    Channel(u16, StoredChannel),
+    Message(StoredMessage),
+    Chunk(ChunkHead<'a>),
+    Metadata(String, BTreeMap<String, String>),
+    Statistics(u64),
+    DataEnd,
+    Footer,
+    /// A well-formed record this reader has no use for (header, indexes).
+    Other,
+}
+
+fn opcode_name(opcode: u8) -> &'static str {
+    match opcode {
+        op::HEADER => "header",
+        op::FOOTER => "footer",
+        op::SCHEMA => "schema",
+        op::CHANNEL => "channel",
+        op::MESSAGE => "message",
+        op::CHUNK => "chunk",
+        op::MESSAGE_INDEX => "message index",
+        op::CHUNK_INDEX => "chunk index",
+        op::ATTACHMENT => "attachment",
+        op::ATTACHMENT_INDEX => "attachment index",
+        op::STATISTICS => "statistics",
+        op::METADATA => "metadata",
+        op::METADATA_INDEX => "metadata index",
+        op::SUMMARY_OFFSET => "summary offset",
+        op::DATA_END => "data end",
+        _ => "unknown",
+    }
+}
+
+fn parse_record(opcode: u8, body: &[u8]) -> Result<Parsed<'_>, String> {
+    let mut b = Bytes::new(body);
+    let parsed = match opcode {
+        op::HEADER => (|| {
+            b.string()?;
+            b.string()?;
+            b.end(Parsed::Other)
+        })(),
+        op::FOOTER => (|| {
+            b.u64()?;
+            b.u64()?;
+            b.u32()?;
+            b.end(Parsed::Footer)
+        })(),
+        op::SCHEMA => (|| {
+            let id = b.u16()?;
+            let name = b.string()?;
+            let encoding = b.string()?;
+            let n = b.u32()?;
+            let data = b.take(n.into())?.to_vec();
+            b.end(Parsed::Schema(
+                id,
+                StoredSchema {
+                    name,
+                    encoding,
+                    data,
+                },
+            ))
+        })(),
+        op::CHANNEL => (|| {
+            let id = b.u16()?;
+            let schema = b.u16()?;
+            let topic = b.string()?;
+            let encoding = b.string()?;
+            let metadata = b.string_map()?;
+            b.end(Parsed::Channel(
+                id,
+                StoredChannel {
+                    topic,
+                    schema,
+                    encoding,
+                    metadata,
+                },
+            ))
+        })(),
+        op::MESSAGE => (|| {
+            let channel = b.u16()?;
+            let sequence = b.u32()?;
+            let log_time = b.u64()?;
+            let publish_time = b.u64()?;
+            Some(Parsed::Message(StoredMessage {
+                channel,
+                sequence,
+                log_time,
+                publish_time,
+                data: b.rest().to_vec(),
+            }))
+        })(),
+        op::CHUNK => (|| {
+            b.u64()?; // message start time
+            b.u64()?; // message end time
+            let uncompressed_size = b.u64()?;
+            let crc = b.u32()?;
+            let compression = b.string()?;
+            let n = b.u64()?;
+            let records = b.take(n)?;
+            b.end(Parsed::Chunk(ChunkHead {
+                uncompressed_size,
+                crc,
+                compression,
+                records,
+            }))
+        })(),
+        op::MESSAGE_INDEX => (|| {
+            b.u16()?;
+            b.skip_entries(16)?;
+            b.end(Parsed::Other)
+        })(),
+        op::CHUNK_INDEX => (|| {
+            for _ in 0..4 {
+                b.u64()?;
+            }
+            b.skip_entries(10)?;
+            b.u64()?;
+            b.string()?;
+            b.u64()?;
+            b.u64()?;
+            b.end(Parsed::Other)
+        })(),
+        op::ATTACHMENT => (|| {
+            b.u64()?;
+            b.u64()?;
+            b.string()?;
+            b.string()?;
+            let n = b.u64()?;
+            b.take(n)?;
+            b.u32()?;
+            b.end(Parsed::Other)
+        })(),
+        op::ATTACHMENT_INDEX => (|| {
+            for _ in 0..5 {
+                b.u64()?;
+            }
+            b.string()?;
+            b.string()?;
+            b.end(Parsed::Other)
+        })(),
+        op::STATISTICS => (|| {
+            let messages = b.u64()?;
+            b.u16()?;
+            for _ in 0..4 {
+                b.u32()?;
+            }
+            b.u64()?;
+            b.u64()?;
+            b.skip_entries(10)?;
+            b.end(Parsed::Statistics(messages))
+        })(),
+        op::METADATA => (|| {
+            let name = b.string()?;
+            let metadata = b.string_map()?;
+            b.end(Parsed::Metadata(name, metadata))
+        })(),
+        op::METADATA_INDEX => (|| {
+            b.u64()?;
+            b.u64()?;
+            b.string()?;
+            b.end(Parsed::Other)
+        })(),
+        op::SUMMARY_OFFSET => (|| {
+            b.array::<1>()?;
+            b.u64()?;
+            b.u64()?;
+            b.end(Parsed::Other)
+        })(),
+        op::DATA_END => (|| {
+            b.u32()?;
+            b.end(Parsed::DataEnd)
+        })(),
+        _ => return Err(format!("opcode {opcode:#04x} is not an MCAP record")),
+    };
+    parsed.ok_or_else(|| format!("malformed {} record", opcode_name(opcode)))
+}
+
+/// The records inside a chunk, read only once its CRC matched. `record` is the whole chunk
+/// record (opcode, length, body).
+fn chunk_records(record: &[u8], head: &ChunkHead) -> Result<Vec<(u8, Vec<u8>)>, String> {
+    if head.uncompressed_size > MAX_CHUNK_BYTES {
+        return Err(format!(
+            "chunk claims {} bytes uncompressed, more than the {MAX_CHUNK_BYTES} a chunk may hold",
+            head.uncompressed_size
+        ));
+    }
+    if !matches!(head.compression.as_str(), "" | "zstd") {
+        return Err(format!(
+            "chunk compression {:?} is not supported",
+            truncate(&head.compression, 40)
+        ));
+    }
+    if head.compression.is_empty() && head.records.len() as u64 != head.uncompressed_size {
+        return Err("uncompressed chunk's sizes disagree".into());
+    }
+    let limit = (head.uncompressed_size as usize).max(head.records.len());
+    let mut reader = LinearReader::new_with_options(
+        LinearReaderOptions::default()
+            .with_skip_start_magic(true)
+            .with_skip_end_magic(true)
+            .with_prevalidate_chunk_crcs(true)
+            .with_record_length_limit(limit),
+    );
+    // The chunk opcode, then the record's length and body (its own opcode byte may be the
+    // damaged one, see `chunk_despite_opcode`).
+    let mut inputs = [&[op::CHUNK][..], &record[1..]];
+    let mut records = Vec::new();
+    while let Some(event) = reader.next_event() {
+        match event.map_err(|e| format!("chunk: {e}"))? {
+            LinearReadEvent::ReadRequest(need) => {
+                let input = inputs.iter_mut().find(|i| !i.is_empty());
+                let n = input.as_ref().map_or(0, |i| need.min(i.len()));
+                if let Some(input) = input {
+                    reader.insert(n).copy_from_slice(&input[..n]);
+                    *input = &input[n..];
+                }
+                reader.notify_read(n);
+            }
+            LinearReadEvent::Record { data, opcode } => records.push((opcode, data.to_vec())),
+        }
+    }
+    Ok(records)
+}
+
+/// The record at `pos`: its opcode, parsed body and where the next one starts, or why it is not
+/// a whole, well-formed record. A chunk's records come with it, CRC checked.
+fn record_at(bytes: &[u8], pos: usize) -> Result<Record<'_>, String> {
+    record_as(bytes, pos, None)
+}
+
+/// The record at `pos` read as a chunk whatever its opcode byte says: a chunk whose only damage
+/// is its opcode still proves itself by its CRC.
+fn chunk_despite_opcode(bytes: &[u8], pos: usize) -> Option<Record<'_>> {
+    match record_as(bytes, pos, Some(op::CHUNK)) {
+        Ok(
+            record @ Record {
+                parsed: Parsed::Chunk(ChunkHead { crc, .. }),
+                ..
+            },
+        ) if crc != 0 => Some(record),
+        _ => None,
+    }
+}
+
+fn record_as(bytes: &[u8], pos: usize, opcode: Option<u8>) -> Result<Record<'_>, String> {
+    let mut b = Bytes::new(&bytes[pos..]);
+    let (Some([written]), Some(len)) = (b.array::<1>(), b.u64()) else {
+        return Err(format!(
+            "{} bytes left, too few for a record",
+            bytes.len() - pos
+        ));
+    };
+    let opcode = opcode.unwrap_or(written);
+    let available = b.buf.len() as u64;
+    let body = b.take(len).ok_or_else(|| {
+        format!(
+            "a {} record of {len} bytes, {available} bytes left",
+            opcode_name(opcode)
+        )
+    })?;
+    let next = pos + 9 + body.len();
+    let parsed = parse_record(opcode, body)?;
+    let inner = match &parsed {
+        Parsed::Chunk(head) => chunk_records(&bytes[pos..next], head)?,
+        _ => Vec::new(),
+    };
+    Ok(Record {
+        parsed,
+        inner,
+        next,
+    })
+}
+
+struct Record<'a> {
+    parsed: Parsed<'a>,
+    inner: Vec<(u8, Vec<u8>)>,
+    next: usize,
+}
+
+/// Where reading can go on after damage at `from - 1`: the first offset holding a record that
+/// proves itself (a chunk whose CRC matches, the episode's metadata, the footer before the end
+/// magic), so no damaged length is ever followed.
+fn resync(bytes: &[u8], from: usize) -> Option<usize> {
+    (from..bytes.len()).find(|&p| match bytes[p] {
+        op::CHUNK => matches!(
+            record_at(bytes, p),
+            Ok(Record { parsed: Parsed::Chunk(ChunkHead { crc, .. }), .. }) if crc != 0
+        ),
+        op::METADATA => matches!(
+            record_at(bytes, p),
+            Ok(Record { parsed: Parsed::Metadata(name, _), .. }) if name == "episode"
+        ),
+        op::FOOTER => {
+            p + 9 + 20 + mcap::MAGIC.len() == bytes.len()
+                && bytes.ends_with(mcap::MAGIC)
+                && record_at(bytes, p).is_ok()
+        }
+        _ => false,
+    })
+}
+
+/// `text` cut to `max` characters (with `…`), for echoing input in messages.
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// The one topic whose message schema every sampled message fits (keys all known, required
+/// keys all present), preferring `preferred` among several.
+fn identify(samples: &[&[u8]], taken: &BTreeSet<&str>, preferred: Option<Topic>) -> Option<Topic> {
+    let objects: Vec<serde_json::Map<String, Value>> = samples
+        .iter()
+        .map(|data| match serde_json::from_slice(data) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let fits: Vec<Topic> = Topic::ALL
+        .into_iter()
+        .filter(|t| !taken.contains(t.name()))
+        .filter(|t| {
+            let schema = t.schema();
+            let (Some(properties), Some(required)) = (
+                schema["properties"].as_object(),
+                schema["required"].as_array(),
+            ) else {
+                return false;
+            };
+            objects.iter().all(|o| {
+                o.keys().all(|k| properties.contains_key(k))
+                    && required
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .all(|k| o.contains_key(k))
+            })
+        })
+        .collect();
+    match fits.as_slice() {
+        [one] => Some(*one),
+        [] => None,
+        many => preferred.filter(|p| many.contains(p)),
+    }
+}
+
+/// The channel metadata the recorder writes for `topic`, from the episode metadata.
+fn channel_metadata(topic: Topic, episode: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut metadata = BTreeMap::new();
+    metadata.insert("description".to_string(), topic.description().to_string());
+    let copy = |metadata: &mut BTreeMap<String, String>, key: &str| {
+        if let Some(v) = episode.get(key) {
+            metadata.insert(key.to_string(), v.clone());
+        }
+    };
+    match topic {
+        Topic::JointCommand | Topic::JointState => copy(&mut metadata, "joint_names"),
+        Topic::Contact => copy(&mut metadata, "link_names"),
+        Topic::Ik | Topic::Clutch => {
+            // The episode metadata lists (name, …) per end-effector; channels list names.
+            if let Some(Value::Array(tools)) = episode
+                .get("end_effectors")
+                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            {
+                let names: Vec<&str> = tools
+                    .iter()
+                    .filter_map(|t| t.as_str().or_else(|| t.get(0).and_then(Value::as_str)))
+                    .collect();
+                metadata.insert(
+                    "end_effectors".into(),
+                    serde_json::to_string(&names).unwrap_or_default(),
+                );
+            }
+        }
+        Topic::Camera => {
+            if let Some(fps) = episode.get("camera_fps") {
+                metadata.insert("fps".into(), fps.clone());
+            }
+        }
+        _ => {}
+    }
+    metadata
 }
 
 impl EpisodeFile {
+    /// Reads the episode at `path`; episode metadata lost with the file's records is taken from
+    /// its JSON sidecar (`episode-NNNN.json`), when there is one.
     pub fn read(path: &Path) -> Result<EpisodeFile, Error> {
         let bytes = std::fs::read(path).map_err(Error::io(path))?;
-        Self::parse(&bytes, path)
+        let sidecar = path.with_extension("json");
+        Self::scan(&bytes, path, || {
+            let text = std::fs::read(&sidecar).ok()?;
+            let mut map: BTreeMap<String, String> = serde_json::from_slice(&text).ok()?;
+            map.remove("file");
+            Some((sidecar.display().to_string(), map))
+        })
     }
 
     /// Parses the bytes of an episode file; `path` names it in errors.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<EpisodeFile, Error> {
-        let not_episode = |reason: String| Error::NotEpisode {
-            path: path.to_path_buf(),
-            reason,
-        };
+        Self::scan(bytes, path, || None)
+    }
+
+    fn scan(
+        bytes: &[u8],
+        path: &Path,
+        sidecar: impl FnOnce() -> Option<(String, BTreeMap<String, String>)>,
+    ) -> Result<EpisodeFile, Error> {
         if !bytes.starts_with(mcap::MAGIC) {
-            return Err(not_episode("no MCAP magic at the start".into()));
+            return Err(Error::NotEpisode {
+                path: path.to_path_buf(),
+                reason: "no MCAP magic at the start".into(),
+            });
         }
         let mut file = EpisodeFile {
             path: path.to_path_buf(),
@@ -76,85 +572,239 @@ impl EpisodeFile {
             metadata: BTreeMap::new(),
             messages: Vec::new(),
             damage: None,
+            problems: Vec::new(),
+            chunks: 0,
         };
-        let reader = LinearReader::new_with_options(bytes, Options::IgnoreEndMagic.into())
-            .map_err(|e| not_episode(e.to_string()))?;
-        let mut data_end = false;
-        for record in reader {
-            let record = match record {
-                Ok(r) => r,
-                Err(e) => {
-                    file.damage = Some(format!("cut off or damaged: {e}"));
-                    break;
-                }
-            };
-            match record {
-                Record::Chunk { header, data } => {
-                    // Read the whole chunk first: a chunk that does not decode adds nothing.
-                    let mut records = Vec::new();
-                    let inner = ChunkReader::new(header, &data).and_then(|chunk| {
-                        for r in chunk {
-                            records.extend(owned(r?));
-                        }
-                        Ok(())
-                    });
-                    if let Err(e) = inner {
-                        file.damage = Some(format!("damaged chunk: {e}"));
+        let mut summary_schemas = BTreeMap::new();
+        let mut summary_channels = BTreeMap::new();
+        let mut in_summary = false;
+        let mut statistics = None;
+        let mut pos = mcap::MAGIC.len();
+        loop {
+            if pos >= bytes.len() {
+                file.problems
+                    .push(format!("cut off at byte {pos}: no footer or end magic"));
+                break;
+            }
+            let record = match record_at(bytes, pos) {
+                Ok(record) => record,
+                Err(why) => {
+                    if bytes[pos] != op::CHUNK
+                        && let Some(record) = chunk_despite_opcode(bytes, pos)
+                    {
+                        file.problems.push(format!(
+                            "byte {pos}: opcode {:#04x} damaged ({why}); read as the chunk it holds",
+                            bytes[pos]
+                        ));
+                        record
+                    } else if let Some(next) = resync(bytes, pos + 1) {
+                        file.problems
+                            .push(format!("bytes {pos}..{next} damaged ({why}), skipped"));
+                        pos = next;
+                        continue;
+                    } else {
+                        file.problems
+                            .push(format!("cut off or damaged from byte {pos} on: {why}"));
                         break;
                     }
-                    for r in records {
-                        file.take(r);
+                }
+            };
+            match record.parsed {
+                Parsed::Schema(id, s) if in_summary => {
+                    summary_schemas.entry(id).or_insert(s);
+                }
+                Parsed::Channel(id, c) if in_summary => {
+                    summary_channels.entry(id).or_insert(c);
+                }
+                Parsed::Schema(id, s) => {
+                    file.schemas.entry(id).or_insert(s);
+                }
+                Parsed::Channel(id, c) => {
+                    file.channels.entry(id).or_insert(c);
+                }
+                Parsed::Message(m) => file.messages.push(m),
+                Parsed::Chunk(_) => {
+                    file.chunks += 1;
+                    file.take_chunk(pos, record.inner);
+                }
+                Parsed::Metadata(name, m) => {
+                    if name == "episode" {
+                        file.metadata = m;
                     }
                 }
-                Record::DataEnd(_) => {
-                    data_end = true;
+                Parsed::Statistics(n) => statistics = Some(n),
+                Parsed::DataEnd => in_summary = true,
+                Parsed::Footer => {
+                    if &bytes[record.next..] != mcap::MAGIC {
+                        file.problems
+                            .push(format!("no end magic right after the footer at byte {pos}"));
+                    }
                     break;
                 }
-                other => {
-                    if let Some(r) = owned(other) {
-                        file.take(r);
-                    }
-                }
+                Parsed::Other => {}
             }
+            pos = record.next;
         }
-        if file.damage.is_none() && !(data_end && bytes.ends_with(mcap::MAGIC)) {
-            file.damage = Some("cut off: no summary or end magic".into());
+        if let Some(n) = statistics
+            && file.problems.is_empty()
+            && n != file.messages.len() as u64
+        {
+            file.problems.push(format!(
+                "the summary counts {n} messages, {} were read",
+                file.messages.len()
+            ));
         }
+        if file.metadata.is_empty()
+            && let Some((from, metadata)) = sidecar()
+        {
+            file.metadata = metadata;
+            file.problems
+                .push(format!("episode metadata taken from {from}"));
+        }
+        file.restore_channels(&summary_schemas, &summary_channels);
+        file.damage = match file.problems.as_slice() {
+            [] => None,
+            [one] => Some(one.clone()),
+            [first, rest @ ..] => Some(format!(
+                "{first} (and {} more problem{})",
+                rest.len(),
+                if rest.len() == 1 { "" } else { "s" }
+            )),
+        };
         Ok(file)
     }
 
-    fn take(&mut self, record: Record<'static>) {
-        match record {
-            Record::Schema { header, data } => {
+    /// Keeps a checked chunk's schemas, channels and messages; anything else in it is damage.
+    fn take_chunk(&mut self, at: usize, records: Vec<(u8, Vec<u8>)>) {
+        for (index, (opcode, data)) in records.into_iter().enumerate() {
+            let problem = match (opcode, parse_record(opcode, &data)) {
+                (op::SCHEMA, Ok(Parsed::Schema(id, s))) => {
+                    self.schemas.entry(id).or_insert(s);
+                    continue;
+                }
+                (op::CHANNEL, Ok(Parsed::Channel(id, c))) => {
+                    self.channels.entry(id).or_insert(c);
+                    continue;
+                }
+                (op::MESSAGE, Ok(Parsed::Message(m))) => {
+                    self.messages.push(m);
+                    continue;
+                }
+                (_, Err(why)) => why,
+                _ => format!(
+                    "a {} record (opcode {opcode:#04x}), which a chunk cannot hold",
+                    opcode_name(opcode)
+                ),
+            };
+            self.problems
+                .push(format!("chunk at byte {at}, record {index}: {problem}"));
+        }
+    }
+
+    /// Defines channel `id` as the recorder does for `topic`, with its schema.
+    fn rebuild_channel(&mut self, id: u16, topic: Topic) {
+        let schema = match self
+            .schemas
+            .iter()
+            .find(|(_, s)| s.name == topic.schema_name())
+        {
+            Some((&sid, _)) => sid,
+            None => {
+                let sid = (1..=u16::MAX)
+                    .find(|i| !self.schemas.contains_key(i))
+                    .unwrap_or(0);
                 self.schemas.insert(
-                    header.id,
+                    sid,
                     StoredSchema {
-                        name: header.name,
-                        encoding: header.encoding,
-                        data: data.into_owned(),
+                        name: topic.schema_name().into(),
+                        encoding: "jsonschema".into(),
+                        data: serde_json::to_vec(&topic.schema()).unwrap_or_default(),
                     },
                 );
+                sid
             }
-            Record::Channel(c) => {
-                self.channels.insert(
-                    c.id,
-                    StoredChannel {
-                        topic: c.topic,
-                        schema: c.schema_id,
-                        encoding: c.message_encoding,
-                        metadata: c.metadata,
-                    },
-                );
+        };
+        self.channels.insert(
+            id,
+            StoredChannel {
+                topic: topic.name().into(),
+                schema,
+                encoding: "json".into(),
+                metadata: channel_metadata(topic, &self.metadata),
+            },
+        );
+    }
+
+    /// Gives every message's channel a definition: the summary's copy, else the one topic its
+    /// messages fit; messages on channels that stay unknown are dropped (and said so).
+    fn restore_channels(
+        &mut self,
+        summary_schemas: &BTreeMap<u16, StoredSchema>,
+        summary_channels: &BTreeMap<u16, StoredChannel>,
+    ) {
+        // The summary repeats every schema and channel: whatever the data section lost.
+        for (id, c) in summary_channels {
+            if self.channels.contains_key(id) {
+                continue;
             }
-            Record::Message { header, data } => self.messages.push(StoredMessage {
-                channel: header.channel_id,
-                sequence: header.sequence,
-                log_time: header.log_time,
-                publish_time: header.publish_time,
-                data: data.into_owned(),
-            }),
-            Record::Metadata(m) if m.name == "episode" => self.metadata = m.metadata,
-            _ => {}
+            if let Some(s) = summary_schemas.get(&c.schema) {
+                self.schemas.entry(c.schema).or_insert_with(|| s.clone());
+            }
+            self.channels.insert(*id, c.clone());
+        }
+        let missing: BTreeSet<u16> = self
+            .messages
+            .iter()
+            .map(|m| m.channel)
+            .filter(|c| !self.channels.contains_key(c))
+            .collect();
+        let mut dropped = BTreeSet::new();
+        let mut rebuilt = Vec::new();
+        for id in missing {
+            let samples: Vec<&[u8]> = self
+                .messages
+                .iter()
+                .filter(|m| m.channel == id)
+                .take(8)
+                .map(|m| m.data.as_slice())
+                .collect();
+            let taken: BTreeSet<&str> = self.channels.values().map(|c| c.topic.as_str()).collect();
+            let preferred = Topic::ALL.get(usize::from(id).wrapping_sub(1)).copied();
+            let Some(topic) = identify(&samples, &taken, preferred) else {
+                dropped.insert(id);
+                continue;
+            };
+            self.rebuild_channel(id, topic);
+            rebuilt.push(topic.name());
+        }
+        if !rebuilt.is_empty() {
+            // The recorder defines every topic up front: the ones without messages come back
+            // too (empty), where the writer's order puts them when that id is free.
+            for (index, topic) in Topic::ALL.into_iter().enumerate() {
+                if self.channels.values().any(|c| c.topic == topic.name()) {
+                    continue;
+                }
+                let Some(id) = u16::try_from(index + 1)
+                    .ok()
+                    .filter(|id| !self.channels.contains_key(id))
+                    .or_else(|| (1..=u16::MAX).find(|i| !self.channels.contains_key(i)))
+                else {
+                    break;
+                };
+                self.rebuild_channel(id, topic);
+            }
+            self.problems.push(format!(
+                "schemas and channels rebuilt from the known topics ({} matched by their messages)",
+                rebuilt.join(", ")
+            ));
+        }
+        if !dropped.is_empty() {
+            let before = self.messages.len();
+            self.messages.retain(|m| !dropped.contains(&m.channel));
+            self.problems.push(format!(
+                "{} messages on channels {dropped:?} dropped: the channels' definitions are lost",
+                before - self.messages.len()
+            ));
         }
     }
 
@@ -251,7 +901,13 @@ impl EpisodeFile {
             channel_ids.insert(*id, new);
         }
         let mut metadata = self.metadata.clone();
-        if !self.metadata.is_empty() {
+        let recording = metadata.get("outcome").is_some_and(|o| o == "recording");
+        if let Some(damage) = &self.damage
+            && !recording
+        {
+            metadata.insert("repaired".into(), damage.clone());
+        }
+        if !metadata.is_empty() {
             w.write_metadata(&Metadata {
                 name: "episode".into(),
                 metadata: metadata.clone(),
@@ -271,7 +927,7 @@ impl EpisodeFile {
             w.write_to_known_channel(&header, &m.data)
                 .map_err(Error::mcap(out))?;
         }
-        if metadata.get("outcome").is_some_and(|o| o == "recording") {
+        if recording {
             let end = self.messages.iter().map(|m| m.log_time).max().unwrap_or(0);
             metadata.insert("outcome".into(), Outcome::Interrupted.name().into());
             metadata.insert("end_wall_ns".into(), end.to_string());
@@ -292,23 +948,6 @@ impl EpisodeFile {
     }
 }
 
-/// The records an [`EpisodeFile`] keeps, detached from the file's bytes.
-fn owned(record: Record<'_>) -> Option<Record<'static>> {
-    Some(match record {
-        Record::Schema { header, data } => Record::Schema {
-            header,
-            data: data.into_owned().into(),
-        },
-        Record::Message { header, data } => Record::Message {
-            header,
-            data: data.into_owned().into(),
-        },
-        Record::Channel(c) => Record::Channel(c),
-        Record::Metadata(m) => Record::Metadata(m),
-        _ => return None,
-    })
-}
-
 /// What [`repair`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Repair {
@@ -319,8 +958,9 @@ pub struct Repair {
     pub original: Option<PathBuf>,
 }
 
-/// Makes a cut-off episode file complete, in place: everything readable is rewritten into a
-/// new file that replaces it; the damaged original is kept beside it as `FILE.damaged`.
+/// Makes a cut-off or damaged episode file complete, in place: everything readable (every chunk
+/// whose CRC matches) is rewritten into a new file that replaces it; the damaged original is kept
+/// beside it as `FILE.damaged`. On an error (a full disk) the partial new file is removed.
 pub fn repair(path: &Path) -> Result<Repair, Error> {
     let episode = EpisodeFile::read(path)?;
     let Some(damage) = episode.damage.clone() else {
@@ -331,7 +971,11 @@ pub fn repair(path: &Path) -> Result<Repair, Error> {
         });
     };
     let tmp = path.with_extension("mcap.repairing");
-    episode.write_complete(&tmp)?;
+    if let Err(e) = episode.write_complete(&tmp) {
+        // A full disk must not leave a half-written copy behind.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     let original = path.with_extension("mcap.damaged");
     std::fs::rename(path, &original).map_err(Error::io(path))?;
     std::fs::rename(&tmp, path).map_err(Error::io(path))?;

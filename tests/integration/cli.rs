@@ -402,3 +402,184 @@ fn kin_ik_rejects_bad_lines_naming_the_line() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
 }
+
+fn teleop_bytes(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(args)
+        .env_remove("ROS_PACKAGE_PATH")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("teleop runs");
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_vec();
+    // Written from a thread: teleop may stop reading (an error) before taking it all.
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let out = child.wait_with_output().expect("teleop finishes");
+    let _ = writer.join();
+    out
+}
+
+fn one_line_error(out: &Output, what: &str) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+    assert!(
+        err.starts_with("error: ") && err.trim_end().lines().count() == 1,
+        "{what}: {err}"
+    );
+    assert!(err.len() < 2000, "{what}: {} bytes", err.len());
+    err
+}
+
+/// `kin` refuses, naming the line: bytes that are not UTF-8, a line longer than 1 MiB, joint
+/// values so large a pose overflows (it used to print `null`); and its options have ranges
+/// (`--timeout-ms 1e15` on an unreachable target used to run for 31 years).
+#[test]
+fn kin_refuses_what_it_cannot_answer_naming_the_line() {
+    let humanoid = bundled_humanoid();
+    let urdf = humanoid.to_str().expect("utf-8 path");
+    let good = b"{\"q\": {\"left_elbow_joint\": 1.0}}\n";
+
+    let mut input = good.to_vec();
+    input.extend_from_slice(b"{\"q\": {\"left_elbow_joint\": \xff\xfe}}\n");
+    let out = teleop_bytes(&["kin", "fk", urdf], &input);
+    let err = one_line_error(&out, "not UTF-8");
+    assert!(err.contains("stdin line 2: not UTF-8"), "{err}");
+    assert_eq!(stdout(&out).lines().count(), 1, "line 1 answered");
+
+    let mut input = good.to_vec();
+    input.extend(std::iter::repeat_n(b' ', 3 << 20));
+    input.push(b'\n');
+    let out = teleop_bytes(&["kin", "fk", urdf], &input);
+    let err = one_line_error(&out, "long line");
+    assert!(
+        err.contains("stdin line 2: longer than 1048576 bytes"),
+        "{err}"
+    );
+
+    // Two prismatic joints in series at 1e308 each: the tip is at 2e308 = ∞.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let slides = dir.path().join("slides.urdf");
+    std::fs::write(
+        &slides,
+        r#"<robot name="slides"><link name="a"/><link name="b"/><link name="c"/>
+<joint name="s1" type="prismatic"><parent link="a"/><child link="b"/><axis xyz="1 0 0"/>
+<limit lower="-1e308" upper="1e308" effort="1" velocity="1"/></joint>
+<joint name="s2" type="prismatic"><parent link="b"/><child link="c"/><axis xyz="1 0 0"/>
+<limit lower="-1e308" upper="1e308" effort="1" velocity="1"/></joint></robot>"#,
+    )
+    .unwrap();
+    let out = teleop(
+        &["kin", "fk", slides.to_str().unwrap()],
+        "{\"q\": {\"s1\": 1e308}}\n{\"q\": {\"s1\": 1e308, \"s2\": 1e308}}\n",
+    );
+    let err = one_line_error(&out, "overflow");
+    assert!(
+        err.contains("stdin line 2: the pose of link 'c' is not finite"),
+        "{err}"
+    );
+    assert!(!stdout(&out).contains("null"), "{}", stdout(&out));
+
+    let ik = [
+        "kin",
+        "ik",
+        urdf,
+        "--base",
+        "pelvis",
+        "--tip",
+        "left_tcp_link",
+    ];
+    for (option, value, says) in [
+        (
+            "--timeout-ms",
+            "1e15",
+            "--timeout-ms must be more than 0 and at most 60000",
+        ),
+        ("--timeout-ms", "0", "--timeout-ms"),
+        ("--rate-hz", "1e9", "--rate-hz must be from 10 to 10000"),
+        ("--rate-hz", "1e-9", "--rate-hz"),
+    ] {
+        let mut args = ik.to_vec();
+        args.extend([option, value]);
+        let out = teleop(&args, "");
+        let err = one_line_error(&out, option);
+        assert!(err.contains(says), "{err}");
+    }
+    // A target a million kilometres away is refused rather than chased.
+    let out = teleop(
+        &ik,
+        "{\"target\": [[1,0,0,1e12],[0,1,0,0],[0,0,1,0],[0,0,0,1]]}\n",
+    );
+    let err = one_line_error(&out, "far target");
+    assert!(err.contains("stdin line 1: target's translation"), "{err}");
+}
+
+/// Input nested 20,000 levels deep overflowed the stack in every command that reads a URDF.
+#[test]
+fn deeply_nested_urdfs_get_a_one_line_error_everywhere() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let deep = dir.path().join("d.urdf");
+    std::fs::write(
+        &deep,
+        format!(
+            "<robot name=\"r\"><link name=\"a\">{}{}</link></robot>\n",
+            "<x>".repeat(20_000),
+            "</x>".repeat(20_000)
+        ),
+    )
+    .unwrap();
+    let deep = deep.to_str().unwrap();
+    for args in [
+        vec!["inspect", deep],
+        vec!["inspect", "--json", deep],
+        vec!["kin", "fk", deep],
+        vec!["kin", "ik", deep, "--base", "a", "--tip", "a"],
+    ] {
+        let out = teleop(&args, "");
+        let err = one_line_error(&out, &args.join(" "));
+        assert!(
+            err.contains("d.urdf:1: <x> is nested 65 elements deep"),
+            "{err}"
+        );
+    }
+}
+
+/// `inspect`'s output grew with the square of a chain's length (2.5 GB for 50,000 links); now
+/// linearly, and the whole command stays quick.
+#[test]
+fn inspect_output_grows_linearly_with_a_long_chain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size = |links: usize, json: bool| {
+        let path = dir.path().join(format!("chain{links}.urdf"));
+        let mut text = String::from("<robot name=\"chain\">\n<link name=\"l0\"/>\n");
+        for i in 1..links {
+            text.push_str(&format!(
+                "<link name=\"l{i}\"/><joint name=\"j{i}\" type=\"continuous\"><parent link=\"l{}\"/><child link=\"l{i}\"/><axis xyz=\"0 0 1\"/></joint>\n",
+                i - 1
+            ));
+        }
+        text.push_str("</robot>\n");
+        std::fs::write(&path, text).unwrap();
+        let mut args = vec!["inspect"];
+        if json {
+            args.push("--json");
+        }
+        args.push(path.to_str().unwrap());
+        let started = std::time::Instant::now();
+        let out = teleop(&args, "");
+        assert!(out.status.success(), "{}", stderr(&out));
+        (out.stdout.len(), started.elapsed())
+    };
+    for json in [false, true] {
+        let (small, _) = size(2_000, json);
+        let (large, took) = size(20_000, json);
+        assert!(
+            (large as f64) < 12.0 * small as f64,
+            "json {json}: {small} → {large} bytes for 10× the links"
+        );
+        assert!(took.as_secs() < 60, "json {json}: {took:?}");
+    }
+}

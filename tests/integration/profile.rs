@@ -179,3 +179,97 @@ fn missing_files_name_the_path() {
     );
     assert!(message.contains("missing.urdf"), "{message}");
 }
+
+/// Numbers the checks used to accept although they hang the control loop (`control_rate_hz =
+/// 1e9`, `1e-9`, an acceleration of 1e-300), and arrays and tables whose extras were dropped:
+/// each refused naming its key and saying its range.
+#[test]
+fn values_outside_their_documented_ranges_are_refused_naming_the_key() {
+    let cases = [
+        (
+            "control_rate_hz = 500",
+            "control_rate_hz = 1e9",
+            "control_rate_hz: must be a number from 10 to 10000",
+        ),
+        (
+            "control_rate_hz = 500",
+            "control_rate_hz = 1e308",
+            "control_rate_hz",
+        ),
+        (
+            "control_rate_hz = 500",
+            "control_rate_hz = 1e-9",
+            "control_rate_hz",
+        ),
+        (
+            "default_acceleration = 20",
+            "default_acceleration = 1e-300",
+            "default_acceleration: must be a number from 0.01 to 10000",
+        ),
+        (
+            "[joint.waist_yaw_joint]\nacceleration = 5",
+            "[joint.waist_yaw_joint]\nacceleration = 1e-300",
+            "joint.waist_yaw_joint.acceleration",
+        ),
+        (
+            "[joint.waist_yaw_joint]\nacceleration = 5",
+            "[joint.waist_yaw_joint]\nacceleration = 1e300",
+            "joint.waist_yaw_joint.acceleration",
+        ),
+        (
+            "[joint.waist_yaw_joint]\nacceleration = 5\nweight = 4",
+            "[joint.waist_yaw_joint]\nacceleration = 5\nweight = 1e300",
+            "joint.waist_yaw_joint.weight",
+        ),
+        (
+            "motion_scale = 1.0\nworkspace_min = [0.05, -0.7",
+            "motion_scale = 1e300\nworkspace_min = [0.05, -0.7",
+            "end_effector[1].motion_scale",
+        ),
+        (
+            "workspace_max = [0.8, 0.7, 0.8]",
+            "workspace_max = [0.8, 0.7, 0.8, 1.0]",
+            "workspace_max: expected exactly 3 numbers [x, y, z], got 4",
+        ),
+        (
+            "workspace_min = [0.05, -0.4, -0.3]",
+            "workspace_min = [-1e300, -0.4, -0.3]",
+            "end_effector[0].workspace_min",
+        ),
+        (
+            "open = 0.04\nclosed = 0.0\n\n[[gripper]]\nhand = \"right\"",
+            "open = 0.04\nclosed = 0.0\n\n[[gripper]]\nhand = \"left\"",
+            "gripper[1].hand: Left already works gripper[0]",
+        ),
+    ];
+    for (from, to, says) in cases {
+        let message = edited(from, to);
+        assert!(message.contains(says), "{to:?}: {message}");
+        assert!(!message.contains('\n'), "{message}");
+    }
+}
+
+/// Keys and values echoed in errors have control characters escaped and are cut short: a
+/// 10 MB joint name or a newline in a key gives one short line.
+#[test]
+fn echoed_keys_are_escaped_and_cut_short() {
+    let huge = "n".repeat(10 << 20);
+    for (to, says) in [
+        (
+            format!("[joint.{huge}]\nacceleration = 5"),
+            format!("joint.{}…: no joint", "n".repeat(200 - "joint.".len())),
+        ),
+        (
+            "[joint.\"a\\nb\\u001b[2J\"]\nacceleration = 5".to_string(),
+            "joint.a\\nb\\u{1b}[2J: no joint".to_string(),
+        ),
+    ] {
+        let message = edited("[joint.waist_yaw_joint]\nacceleration = 5", &to);
+        assert!(message.len() < 1500, "{} bytes", message.len());
+        assert!(
+            !message.contains('\n') && !message.contains('\u{1b}'),
+            "{message}"
+        );
+        assert!(message.contains(&says), "{message}");
+    }
+}

@@ -201,3 +201,76 @@ fn limits_come_from_the_urdf_and_the_profile() {
         model_elbow.limits.position
     );
 }
+
+/// Runs `f` on its own thread and fails (instead of hanging the suite) if it takes over 20 s.
+fn within_seconds<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what}: did not finish within 20 s"))
+}
+
+/// Accelerations the tester found to hang `braking_speed` (`m -= 1.0` is a no-op once m ≥ 2⁵³),
+/// and others at the edges of f64: every tick finishes at once and stays within the limits.
+#[test]
+fn extreme_accelerations_neither_hang_nor_leave_the_limits() {
+    for acceleration in [
+        1e-300,
+        1e-30,
+        1e-9,
+        1e9,
+        1e300,
+        f64::MIN_POSITIVE,
+        f64::INFINITY,
+    ] {
+        within_seconds(&format!("acceleration {acceleration:e}"), move || {
+            let limits = Limits {
+                lower: vec![-1.0, f64::NEG_INFINITY],
+                upper: vec![1.5, f64::INFINITY],
+                velocity: vec![2.0, 3.0],
+                acceleration: vec![acceleration; 2],
+            };
+            let mut filter = SafetyFilter::new(limits.clone(), &[0.0, 0.0]);
+            for k in 0..200 {
+                let before = (filter.position().to_vec(), filter.velocity().to_vec());
+                let goal = if k < 100 { [1.4, 1e12] } else { [-0.9, -1e12] };
+                filter.step(Some(&goal), DT).unwrap();
+                assert!(
+                    filter.position().iter().all(|q| q.is_finite()),
+                    "{acceleration:e}"
+                );
+                if acceleration.is_finite() {
+                    assert_within_limits(
+                        &limits,
+                        (&before.0, &before.1),
+                        (filter.position(), filter.velocity()),
+                    );
+                }
+            }
+        });
+    }
+}
+
+/// Limits that make no sense are made safe instead of panicking in `clamp` or moving the joint:
+/// NaN or negative velocity and acceleration hold it, an inverted range pins it.
+#[test]
+fn nonsense_limits_hold_the_joint_instead_of_panicking() {
+    let limits = Limits {
+        lower: vec![f64::NAN, 1.0, -1.0, -1.0],
+        upper: vec![f64::NAN, -1.0, 1.0, 1.0],
+        velocity: vec![1.0, 1.0, -2.0, f64::NAN],
+        acceleration: vec![10.0, 10.0, 10.0, -5.0],
+    };
+    let mut filter = SafetyFilter::new(limits, &[0.0, 0.0, 0.5, 0.5]);
+    assert_eq!(filter.position()[1], 1.0, "pinned at the lower limit");
+    for _ in 0..100 {
+        filter.step(Some(&[5.0, 5.0, -1.0, -1.0]), DT).unwrap();
+    }
+    let q = filter.position();
+    assert!(q[0] > 0.0, "no position limits: it moves");
+    assert_eq!(q[1], 1.0);
+    assert_eq!(q[2], 0.5, "a negative velocity limit holds the joint");
+    assert_eq!(q[3], 0.5, "a negative acceleration limit holds the joint");
+}

@@ -110,3 +110,39 @@ fn the_pick_script_moves_the_humanoid_tool_with_the_hand() {
     pipeline.tick(Some(&script.frame_at(11.0, 11_000_000_000)), 11_000_000_000);
     assert_eq!(pipeline.command(), &rest[..]);
 }
+
+/// Values the checks used to accept although they hang the demo (a key at t = 1e9 s) or lose
+/// data silently (a fourth coordinate): refused naming the key.
+#[test]
+fn out_of_range_and_over_long_values_are_refused_naming_the_key() {
+    let cases = [
+        ("[[key]]\nt = 0.0\n[[key]]\nt = 1e9\n", "key[1].t"),
+        ("[[key]]\nt = 3600.5\n", "key[0].t"),
+        (
+            "[[key]]\nt = 0.0\nleft = { position = [0, 1, 0, 5] }\n",
+            "position: expected exactly 3 numbers, got 4",
+        ),
+        (
+            "[[key]]\nt = 0.0\nhead = { position = [0, 1] }\n",
+            "position: expected exactly 3 numbers, got 2",
+        ),
+        (
+            "[[key]]\nt = 0.0\nright = { position = [0, 1, 0], rpy_deg = [0, 0, 0, 90] }\n",
+            "rpy_deg: expected exactly 3 numbers, got 4",
+        ),
+        (
+            "[[key]]\nt = 0.0\nleft = { position = [0, 1e300, 0] }\n",
+            "key[0].left.position",
+        ),
+        (
+            "[[key]]\nt = 0.0\nhead = { position = [0, 1, 0], rpy_deg = [0, 1e20, 0] }\n",
+            "key[0].head.rpy_deg",
+        ),
+    ];
+    for (text, key) in cases {
+        let message = refused(text);
+        assert!(message.contains(key), "{text:?}: {message}");
+        assert!(message.contains("bad.toml"), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+    }
+}
