@@ -90,11 +90,10 @@ pub fn run(urdf: &Path, json: bool) -> anyhow::Result<()> {
     let model = Model::from_urdf_file(urdf)?;
     let report = report(&model, urdf);
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::say(serde_json::to_string_pretty(&report)?)
     } else {
-        print!("{}", text(&report));
+        super::say(text(&report).trim_end_matches('\n'))
     }
-    Ok(())
 }
 
 fn report(model: &Model, urdf: &Path) -> Report {

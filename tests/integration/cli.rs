@@ -583,3 +583,62 @@ fn inspect_output_grows_linearly_with_a_long_chain() {
         assert!(took.as_secs() < 60, "json {json}: {took:?}");
     }
 }
+
+/// A reader that goes away (`| head -1`) gets what it read and the command ends quietly; a full
+/// stdout (`> /dev/full`) is one `error:` line and exit 1; never a panic.
+#[test]
+fn a_closed_or_full_stdout_is_no_panic() {
+    let teleop = env!("CARGO_BIN_EXE_teleop");
+    let urdf = concat!(env!("CARGO_MANIFEST_DIR"), "/urdf/teleop_humanoid.urdf");
+    for args in [vec!["inspect", urdf], vec!["inspect", urdf, "--json"]] {
+        // The reader closes before the command writes anything.
+        let mut child = std::process::Command::new(teleop)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        let full = std::fs::File::create("/dev/full").unwrap();
+        let out = std::process::Command::new(teleop)
+            .args(&args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(
+            lines[0].starts_with("error:") && lines[0].contains("No space left"),
+            "{stderr}"
+        );
+    }
+}
+
+/// Argument errors: one line, exit 2, pointing at --help (not clap's usage block).
+#[test]
+fn argument_errors_are_one_line_and_exit_2() {
+    for args in [
+        &["demo", "--no-such-flag"][..],
+        &["replay"][..],
+        &["demo", "--frame-size", "12x9"][..],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
+        assert!(
+            lines[0].starts_with("error:") && lines[0].ends_with("(see teleop --help)"),
+            "{stderr}"
+        );
+    }
+}
