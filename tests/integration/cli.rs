@@ -642,3 +642,26 @@ fn argument_errors_are_one_line_and_exit_2() {
         );
     }
 }
+
+/// An OS error is said once, not once by the message and again by its cause.
+#[test]
+fn a_missing_file_is_said_once() {
+    for args in [
+        &["demo", "--robot", "/nonexistent/robot.toml"][..],
+        &["inspect", "/nonexistent/robot.urdf"][..],
+        &["record", "info", "/nonexistent/episode.mcap"][..],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let error = stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_else(|| panic!("{args:?}: {stderr}"));
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(error.matches("os error 2").count(), 1, "{error}");
+        assert!(error.contains("/nonexistent/"), "{error}");
+    }
+}
