@@ -80,7 +80,7 @@ impl SafetyFilter {
             limits.lower[i] = lower;
             limits.upper[i] = upper.max(lower);
             for rate in [&mut limits.velocity[i], &mut limits.acceleration[i]] {
-                if !(*rate >= 0.0) {
+                if rate.is_nan() || *rate < 0.0 {
                     *rate = 0.0;
                 }
             }
@@ -185,7 +185,7 @@ impl SafetyFilter {
 /// continuous one v = √(a²dt²/4 + 2ad) − a·dt/2 to far better than its margin.
 fn braking_speed(distance: f64, a: f64, dt: f64) -> f64 {
     // NaN (an infinite limit minus an infinite position cannot happen: positions are finite).
-    if distance.is_nan() || distance <= 0.0 || a.is_nan() || a <= 0.0 || !(dt > 0.0) {
+    if distance.is_nan() || distance <= 0.0 || a.is_nan() || a <= 0.0 || dt.is_nan() || dt <= 0.0 {
         return 0.0;
     }
     if distance.is_infinite() {
@@ -200,7 +200,7 @@ fn braking_speed(distance: f64, a: f64, dt: f64) -> f64 {
     // With v = (m + f)·a·dt, m whole and f in [0, 1): B(v) = a·dt²·(m + 1)·(m/2 + f).
     let d = distance / (step * dt);
     let m = ((-1.0 + (1.0 + 8.0 * d).sqrt()) / 2.0).floor().max(0.0);
-    if !(m < (1u64 << 50) as f64) {
+    if m >= (1u64 << 50) as f64 {
         // Continuous braking, computed so nothing overflows: v² + a·dt·v = 2·a·distance.
         let half = 0.5 * step;
         let v = (half.hypot((2.0 * a).sqrt() * distance.sqrt()) - half).max(0.0);

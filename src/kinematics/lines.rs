@@ -100,7 +100,7 @@ pub fn pose_from_rows(rows: &[[f64; 4]; 4]) -> Result<Pose, String> {
     }
     let rotation = nalgebra::Matrix3::from_fn(|r, c| rows[r][c]);
     let orthonormality = (rotation.transpose() * rotation - nalgebra::Matrix3::identity()).norm();
-    if !(orthonormality <= 1e-6) || rotation.determinant() < 0.0 {
+    if orthonormality > 1e-6 || rotation.determinant() < 0.0 {
         return Err(format!(
             "target's rotation is not a rotation (‖RᵀR − I‖ = {orthonormality:.1e}, det {:.3})",
             rotation.determinant()

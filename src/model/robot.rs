@@ -210,6 +210,8 @@ impl Model {
         let mut depth = vec![0usize; n];
         let mut branch_above = vec![Self::ROOT; n];
         let mut moving_above: Vec<Option<(JointId, usize)>> = vec![None; n];
+        // Each entry is computed from its parent's, written before it: an index loop.
+        #[allow(clippy::needless_range_loop)]
         for link in 1..n {
             let Some(p) = parent(link) else { continue };
             depth[link] = depth[p] + 1;
@@ -227,12 +229,12 @@ impl Model {
             };
         }
         let mut candidates = Vec::new();
-        for link in 1..n {
+        for (link, &above) in branch_above.iter().enumerate().skip(1) {
             if is_leaf(link) {
                 candidates.push((Self::ROOT, link));
             }
             if is_leaf(link) || is_branch(link) {
-                candidates.push((branch_above[link], link));
+                candidates.push((above, link));
             }
         }
         candidates.sort_unstable();

@@ -97,7 +97,7 @@ fn check_rows<'a>(
         if let Some((j, v)) = values
             .iter()
             .enumerate()
-            .find(|(_, v)| !(v.abs() <= f64::from(f32::MAX)))
+            .find(|(_, v)| !v.is_finite() || v.abs() > f64::from(f32::MAX))
         {
             return Err(refuse(format!(
                 "position {j} is {v:e}, not a finite number a float32 holds"
@@ -138,7 +138,7 @@ fn resample(episode: &EpisodeFile, fps: f64, joints: usize) -> Result<Resampled,
     // In order (checked above), so this does not wrap.
     let span_s = t1.saturating_sub(t0) as f64 / 1e9;
     let frames = (span_s * fps).floor() + 1.0;
-    if !(frames <= MAX_FRAMES_PER_EPISODE as f64) {
+    if !frames.is_finite() || frames > MAX_FRAMES_PER_EPISODE as f64 {
         return Err(invalid(format!(
             "/joint_state spans {span_s:.1} s: {frames} frames at {fps} fps, more than the \
              {MAX_FRAMES_PER_EPISODE} an episode may have"

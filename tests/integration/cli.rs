@@ -534,9 +534,20 @@ fn deeply_nested_urdfs_get_a_one_line_error_everywhere() {
         ),
     )
     .unwrap();
+    let profile = dir.path().join("deep.toml");
+    let bundled = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/teleop_humanoid.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        &profile,
+        bundled.replace("\"../urdf/teleop_humanoid.urdf\"", "\"d.urdf\""),
+    )
+    .unwrap();
+    let profile = profile.to_str().unwrap();
     let deep = deep.to_str().unwrap();
     for args in [
-        vec!["inspect", deep],
+        vec!["demo", "--robot", profile],
         vec!["inspect", "--json", deep],
         vec!["kin", "fk", deep],
         vec!["kin", "ik", deep, "--base", "a", "--tip", "a"],
