@@ -136,11 +136,15 @@ impl Scene {
 
     /// The simulated robot at the start posture with the scene's objects.
     pub fn sim(&self) -> Result<Sim, Error> {
+        // Joints no profile key drives are welded: a humanoid driven by its arms does not
+        // simulate its legs.
+        let driven = crate::sim::driven_dofs(&self.model, &self.profile);
         let mut sim = Sim::new(
             &self.model,
             &self.start,
             &at(layout::PELVIS),
             ServoGains::default(),
+            &driven,
         )?;
         for p in &self.props {
             sim.add_box(p.name, &at(p.centre), p.size, p.mass_kg);

@@ -1,7 +1,14 @@
 //! The simulated robot: the model as a rapier multibody (reduced coordinates, so the chain cannot
-//! drift apart) on a fixed base, each joint a PD position servo with the URDF's effort limit,
-//! in a scene of boxes (floor, table, objects). Physics at a fixed 1 kHz step, as fast as the CPU
-//! allows (the caller decides real time or not).
+//! drift apart) on a fixed base, each driven joint a PD position servo with the URDF's effort
+//! limit, in a scene of boxes (floor, table, objects). Physics at a fixed 1 kHz step, as fast as
+//! the CPU allows (the caller decides real time or not).
+//!
+//! Only the joints something drives are joints of the multibody (see [`Sim::new`]'s `driven`):
+//! a fixed joint, or a movable one nothing drives (a humanoid's legs when only its arms are
+//! teleoperated), welds its child link into its parent's rigid body — the link's mass and
+//! colliders become part of that body, at the pose the start posture gives. The multibody then
+//! has only the driven joints' degrees of freedom, and its cost per step (mass matrix, its
+//! factorisation, every servo's and contact's response through it) falls with them.
 //!
 //! What rapier does not do for a robot, done here: velocity limits (each servo's target moves at
 //! most `velocity · dt` per physics step), mimic joints (their servos follow the leader's
@@ -17,8 +24,9 @@ use rapier3d::prelude::*;
 
 pub use convert::{pose as to_rapier_pose, pose_from_rapier};
 
+use crate::config::Profile;
 use crate::kinematics::{Pose as ModelPose, Tree};
-use crate::model::{JointKind, LinkId, Model, Shape};
+use crate::model::{Inertial, JointKind, LinkId, Model, Shape};
 use crate::robot::{self, Robot, RobotState};
 
 /// Physics step (s): 1 kHz, twice the control rate, stiff enough for 1 cm fingers.
@@ -63,10 +71,18 @@ struct Servo {
     velocity: f64,
 }
 
+/// A driven joint: its servo and its index in the model's `q`.
+#[derive(Debug, Clone, Copy)]
+struct Driven {
+    servo: Servo,
+    dof: usize,
+}
+
 /// A mimic joint's servo, following `multiplier · leader + offset`.
 #[derive(Debug, Clone, Copy)]
 struct MimicServo {
     servo: Servo,
+    /// The leader's index in [`Sim::servos`].
     leader: usize,
     multiplier: f64,
     offset: f64,
@@ -85,10 +101,18 @@ pub enum Error {
 pub struct Sim {
     world: PhysicsWorld,
     gains: ServoGains,
+    /// For each model link: the rigid body it is part of (its own, or an ancestor's it is welded
+    /// to), where the link sits in that body, and its colliders.
     link_bodies: Vec<RigidBodyHandle>,
-    servos: Vec<Servo>,
+    body_from_link: Vec<ModelPose>,
+    link_colliders: Vec<Vec<ColliderHandle>>,
+    /// The driven joints, in model `q` order; the other dofs hold `held`.
+    servos: Vec<Driven>,
     mimics: Vec<MimicServo>,
-    /// Positions asked for, and the servo targets moving towards them within velocity limits.
+    /// Every dof's value at build time: what a welded dof reports.
+    held: Vec<f64>,
+    /// Per servo: positions asked for, and the targets moving towards them within velocity
+    /// limits.
     wanted: Vec<f64>,
     target: Vec<f64>,
     target_rate: Vec<f64>,
@@ -96,6 +120,36 @@ pub struct Sim {
     integral: Vec<f64>,
     time_s: f64,
     objects: Vec<(String, RigidBodyHandle)>,
+}
+
+/// Which of the model's dofs `profile` drives: the joints of its end-effector and neck chains
+/// and its gripper joints — what the control pipeline commands. Every other dof stays at the
+/// start posture; pass this to [`Sim::new`] to weld them.
+pub fn driven_dofs(model: &Model, profile: &Profile) -> Vec<bool> {
+    let mut driven = vec![false; model.dof()];
+    let chains = profile
+        .end_effectors
+        .iter()
+        .map(|e| (&e.base, &e.tip))
+        .chain(profile.neck.iter().map(|n| (&n.base, &n.tip)));
+    for (base, tip) in chains {
+        if let (Some(base), Some(tip)) = (model.link_id(base), model.link_id(tip)) {
+            for joint in model.dofs_between(base, tip).unwrap_or_default() {
+                if let Some(dof) = model.dof_of_joint[joint] {
+                    driven[dof] = true;
+                }
+            }
+        }
+    }
+    for gripper in &profile.grippers {
+        if let Some(dof) = model
+            .joint_id(&gripper.joint)
+            .and_then(|j| model.dof_of_joint[j])
+        {
+            driven[dof] = true;
+        }
+    }
+    driven
 }
 
 /// The multibody joint a servo drives.
@@ -108,8 +162,8 @@ fn groups(member: Group, filter: Group) -> InteractionGroups {
     InteractionGroups::new(member, filter, InteractionTestMode::And)
 }
 
-/// A collider for a URDF shape, positioned in its link's frame; `None` for meshes.
-fn collider(shape: &Shape, link_from_shape: &ModelPose) -> Option<ColliderBuilder> {
+/// A collider for a URDF shape, positioned in its body's frame; `None` for meshes.
+fn collider(shape: &Shape, body_from_shape: &ModelPose) -> Option<ColliderBuilder> {
     let f = |v: f64| v as f32;
     let (builder, shape_from_rapier) = match shape {
         Shape::Box { size } => (
@@ -131,26 +185,47 @@ fn collider(shape: &Shape, link_from_shape: &ModelPose) -> Option<ColliderBuilde
         Shape::Sphere { radius } => (ColliderBuilder::ball(f(*radius)), None),
         Shape::Mesh(_) => return None,
     };
-    let mut pose = *link_from_shape;
+    let mut pose = *body_from_shape;
     if let Some(r) = shape_from_rapier {
         pose.rotation *= r;
     }
     Some(builder.position(convert::pose(&pose)))
 }
 
+/// A link's inertial in `body`'s frame, the link at `body_from_link`.
+fn mass_properties(inertial: &Inertial, body_from_link: &ModelPose) -> MassProperties {
+    let [ixx, _, _, iyy, _, izz] = inertial.inertia;
+    let com = convert::pose(&(body_from_link * inertial.link_from_com));
+    MassProperties::with_principal_inertia_frame(
+        com.translation,
+        inertial.mass_kg.max(1e-3) as f32,
+        Vector::new(ixx as f32, iyy as f32, izz as f32).max(Vector::splat(1e-6)),
+        com.rotation,
+    )
+}
+
 impl Sim {
     /// The model at `q` (model order), its root fixed at `world_from_root`, on a floor at z = 0.
+    ///
+    /// `driven` (one entry per model dof, e.g. from [`driven_dofs`]) says which joints are
+    /// servoed; mimic joints follow their leader. A dof not driven is welded at its value in `q`:
+    /// its child link becomes part of its parent's rigid body, so it cannot move however it is
+    /// commanded (its commands are ignored, [`Robot::read_state`] reports it at that value). All
+    /// `true` simulates every joint.
     pub fn new(
         model: &Model,
         q: &[f64],
         world_from_root: &ModelPose,
         gains: ServoGains,
+        driven: &[bool],
     ) -> Result<Sim, Error> {
-        if q.len() != model.dof() {
-            return Err(Error::WrongLength {
-                expected: model.dof(),
-                got: q.len(),
-            });
+        for len in [q.len(), driven.len()] {
+            if len != model.dof() {
+                return Err(Error::WrongLength {
+                    expected: model.dof(),
+                    got: len,
+                });
+            }
         }
         let mut world = PhysicsWorld::new();
         world.gravity = Vector::new(0.0, 0.0, -9.81);
@@ -163,12 +238,37 @@ impl Sim {
                 .friction(1.0),
             Some(floor),
         );
-        // Links at their poses for q; every joint's value in full (mimics included).
+        // Every joint's value in full (mimics included); the joints that stay joints.
+        let mut joint_values = vec![0.0; model.joints.len()];
+        model.joint_positions(q, &mut joint_values);
+        let moves: Vec<bool> = (0..model.joints.len())
+            .map(|j| {
+                let joint = &model.joints[j];
+                let leader = joint.mimic.map_or(j, |m| m.leader);
+                joint.kind.is_movable() && model.dof_of_joint[leader].is_some_and(|d| driven[d])
+            })
+            .collect();
+        // Links at their poses for q; each link's body: its own if its joint moves, else its
+        // parent's (links come parents first).
         let tree = Tree::new(model);
         let mut root_from_link = vec![ModelPose::identity(); tree.link_count()];
         tree.forward(q, &mut root_from_link);
-        let mut link_bodies = Vec::with_capacity(model.links.len());
+        let mut body_link = vec![Model::ROOT; model.links.len()];
+        let mut body_from_link = vec![ModelPose::identity(); model.links.len()];
         for (l, link) in model.links.iter().enumerate() {
+            body_link[l] = match link.parent_joint {
+                Some(j) if !moves[j] => body_link[model.joints[j].parent],
+                _ => l,
+            };
+            body_from_link[l] = root_from_link[body_link[l]].inverse() * root_from_link[l];
+        }
+        let mut link_bodies = Vec::with_capacity(model.links.len());
+        for l in 0..model.links.len() {
+            if body_link[l] != l {
+                let body = link_bodies[body_link[l]];
+                link_bodies.push(body);
+                continue;
+            }
             let world_from_link = world_from_root * root_from_link[l];
             let mut body = if l == Model::ROOT {
                 RigidBodyBuilder::fixed()
@@ -177,70 +277,74 @@ impl Sim {
             }
             .pose(convert::pose(&world_from_link))
             .can_sleep(false);
-            if let Some(inertial) = &link.inertial {
-                let [ixx, _, _, iyy, _, izz] = inertial.inertia;
-                let com = convert::pose(&inertial.link_from_com);
-                body =
-                    body.additional_mass_properties(MassProperties::with_principal_inertia_frame(
-                        com.translation,
-                        inertial.mass_kg.max(1e-3) as f32,
-                        Vector::new(ixx as f32, iyy as f32, izz as f32).max(Vector::splat(1e-6)),
-                        com.rotation,
-                    ));
+            // The body's mass: its own link's and every link welded to it.
+            let welded = (l..model.links.len()).filter(|&m| body_link[m] == l);
+            let mass: MassProperties = welded
+                .filter_map(|m| {
+                    Some(mass_properties(
+                        model.links[m].inertial.as_ref()?,
+                        &body_from_link[m],
+                    ))
+                })
+                .sum();
+            if mass.mass() > 0.0 {
+                body = body.additional_mass_properties(mass);
             }
-            let handle = world.insert_body(body);
+            link_bodies.push(world.insert_body(body));
+        }
+        let mut link_colliders = vec![Vec::new(); model.links.len()];
+        for (l, link) in model.links.iter().enumerate() {
             for c in &link.collisions {
-                if let Some(builder) = collider(&c.shape, &c.link_from_shape) {
-                    world.insert_collider(
-                        builder
-                            .density(0.0)
-                            .friction(1.0)
-                            .collision_groups(groups(ROBOT, SCENE)),
-                        Some(handle),
+                if let Some(builder) = collider(&c.shape, &(body_from_link[l] * c.link_from_shape))
+                {
+                    link_colliders[l].push(
+                        world.insert_collider(
+                            builder
+                                .density(0.0)
+                                .friction(1.0)
+                                .collision_groups(groups(ROBOT, SCENE)),
+                            Some(link_bodies[l]),
+                        ),
                     );
                 }
             }
-            link_bodies.push(handle);
         }
-        let mut joint_values = vec![0.0; model.joints.len()];
-        model.joint_positions(q, &mut joint_values);
         let mut servos: Vec<Option<Servo>> = vec![None; model.dof()];
         let mut mimics = Vec::new();
         for (j, joint) in model.joints.iter().enumerate() {
+            if !moves[j] {
+                continue;
+            }
             let axis = joint.axis.into_inner();
             let frame_from_x = convert::x_to(&axis);
-            let parent_frame = ModelPose::from_parts(
-                joint.parent_from_joint.translation,
-                joint.parent_from_joint.rotation * frame_from_x,
-            );
+            // The joint frame in the parent's body (the parent link may be welded to it).
+            let parent_frame = body_from_link[joint.parent]
+                * ModelPose::from_parts(
+                    joint.parent_from_joint.translation,
+                    joint.parent_from_joint.rotation * frame_from_x,
+                );
             let child_frame = ModelPose::from_parts(Default::default(), frame_from_x);
             let (mask, joint_axis, coordinate) = match joint.kind {
-                JointKind::Revolute | JointKind::Continuous => {
-                    (JointAxesMask::LOCKED_REVOLUTE_AXES, JointAxis::AngX, 3)
-                }
                 JointKind::Prismatic => (JointAxesMask::LOCKED_PRISMATIC_AXES, JointAxis::LinX, 0),
-                JointKind::Fixed => (JointAxesMask::LOCKED_FIXED_AXES, JointAxis::AngX, 3),
+                _ => (JointAxesMask::LOCKED_REVOLUTE_AXES, JointAxis::AngX, 3),
             };
             let (lower, upper) = joint
                 .limits
                 .position
                 .unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+            let effort = joint.limits.effort.unwrap_or(1e3) as f32;
             let mut builder = GenericJointBuilder::new(mask)
                 .local_frame1(convert::pose(&parent_frame))
-                .local_frame2(convert::pose(&child_frame));
-            if joint.kind.is_movable() {
-                let effort = joint.limits.effort.unwrap_or(1e3) as f32;
-                builder = builder
-                    .motor_position(
-                        joint_axis,
-                        joint_values[j] as f32,
-                        gains.stiffness as f32,
-                        gains.damping as f32,
-                    )
-                    .motor_max_force(joint_axis, effort);
-                if lower.is_finite() {
-                    builder = builder.limits(joint_axis, [lower as f32, upper as f32]);
-                }
+                .local_frame2(convert::pose(&child_frame))
+                .motor_position(
+                    joint_axis,
+                    joint_values[j] as f32,
+                    gains.stiffness as f32,
+                    gains.damping as f32,
+                )
+                .motor_max_force(joint_axis, effort);
+            if lower.is_finite() {
+                builder = builder.limits(joint_axis, [lower as f32, upper as f32]);
             }
             let handle = world
                 .insert_multibody_joint(
@@ -251,9 +355,6 @@ impl Sim {
                 .ok_or_else(|| Error::Joint {
                     joint: joint.name.clone(),
                 })?;
-            if !joint.kind.is_movable() {
-                continue;
-            }
             let servo = Servo {
                 joint: handle,
                 coordinate,
@@ -263,66 +364,74 @@ impl Sim {
                 velocity: joint.limits.velocity.unwrap_or(f64::INFINITY),
             };
             match (joint.mimic, model.dof_of_joint[j]) {
-                (Some(m), _) => {
-                    if let Some(leader) = model.dof_of_joint[m.leader] {
-                        mimics.push(MimicServo {
-                            servo,
-                            leader,
-                            multiplier: m.multiplier,
-                            offset: m.offset,
-                        });
-                    }
-                }
-                (None, Some(var)) => servos[var] = Some(servo),
+                (Some(m), _) => mimics.push((servo, m)),
+                (None, Some(dof)) => servos[dof] = Some(servo),
                 (None, None) => {}
             }
         }
-        let servos = servos
+        let servos: Vec<Driven> = servos
             .into_iter()
-            .map(|s| s.expect("every independent movable joint is a model dof"))
+            .enumerate()
+            .filter_map(|(dof, s)| Some(Driven { servo: s?, dof }))
             .collect();
+        let servo_of_dof = |dof: usize| servos.iter().position(|s| s.dof == dof);
+        let mimics = mimics
+            .into_iter()
+            .filter_map(|(servo, m)| {
+                Some(MimicServo {
+                    servo,
+                    leader: servo_of_dof(model.dof_of_joint[m.leader]?)?,
+                    multiplier: m.multiplier,
+                    offset: m.offset,
+                })
+            })
+            .collect();
+        let wanted: Vec<f64> = servos.iter().map(|s| q[s.dof]).collect();
         let mut sim = Sim {
             world,
             gains,
             link_bodies,
-            servos,
+            body_from_link,
+            link_colliders,
             mimics,
-            wanted: q.to_vec(),
-            target: q.to_vec(),
-            target_rate: vec![0.0; q.len()],
-            integral: vec![0.0; q.len()],
+            held: q.to_vec(),
+            target: wanted.clone(),
+            target_rate: vec![0.0; servos.len()],
+            integral: vec![0.0; servos.len()],
+            wanted,
+            servos,
             time_s: 0.0,
             objects: Vec::new(),
         };
         // Start the joints exactly at q (not at the links' build poses' implied zero).
-        sim.set_joint_coordinates(q);
+        sim.set_joint_coordinates();
         Ok(sim)
     }
 
-    /// Moves the joints to `q` (from their build-time zero) and the bodies with them.
-    fn set_joint_coordinates(&mut self, q: &[f64]) {
+    /// Moves the servoed joints from their build-time zero to the build posture (`held`), and
+    /// the bodies with them.
+    fn set_joint_coordinates(&mut self) {
         let set = |world: &mut PhysicsWorld, servo: &Servo, value: f64| {
             if let Some(joint) = joint_mut(world, servo) {
                 let now = joint.coords()[servo.coordinate] as f64;
                 joint.apply_displacement(&[(value - now) as f32]);
             }
         };
-        for (servo, &value) in self.servos.iter().zip(q) {
-            set(&mut self.world, servo, value);
+        for s in &self.servos {
+            set(&mut self.world, &s.servo, self.held[s.dof]);
         }
         for m in &self.mimics {
-            set(
-                &mut self.world,
-                &m.servo,
-                m.multiplier * q[m.leader] + m.offset,
-            );
+            let leader = self.held[self.servos[m.leader].dof];
+            set(&mut self.world, &m.servo, m.multiplier * leader + m.offset);
         }
-        // The model is one tree: any joint's multibody is the whole robot.
-        if let Some(servo) = self.servos.first()
-            && let Some((mb, _)) = self.world.multibody_joints.get_mut(servo.joint)
-        {
-            mb.forward_kinematics(&self.world.bodies, true);
-            mb.update_rigid_bodies(&mut self.world.bodies, true);
+        // Welded joints can split the robot into several multibodies (one per driven subtree
+        // of a fixed body): update each (repeats are harmless, this runs once).
+        let joints = self.servos.iter().map(|s| s.servo.joint);
+        for joint in joints.chain(self.mimics.iter().map(|m| m.servo.joint)) {
+            if let Some((mb, _)) = self.world.multibody_joints.get_mut(joint) {
+                mb.forward_kinematics(&self.world.bodies, true);
+                mb.update_rigid_bodies(&mut self.world.bodies, true);
+            }
         }
     }
 
@@ -361,6 +470,7 @@ impl Sim {
     /// `world_from_link` of a model link as simulated.
     pub fn link_pose(&self, link: LinkId) -> ModelPose {
         convert::pose_from_rapier(self.world.bodies[self.link_bodies[link]].position())
+            * self.body_from_link[link]
     }
 
     /// Simulated time (s).
@@ -375,7 +485,8 @@ impl Sim {
         for _ in 0..steps {
             // The target's own rate goes in as the servo's velocity feed-forward: without it a
             // PD servo lags a moving target and then overshoots its speed catching up.
-            for (i, servo) in self.servos.iter().enumerate() {
+            for (i, s) in self.servos.iter().enumerate() {
+                let servo = &s.servo;
                 let step = servo.velocity * PHYSICS_DT;
                 let goal = self.wanted[i].clamp(servo.lower, servo.upper);
                 let moved = (goal - self.target[i]).clamp(-step, step);
@@ -403,9 +514,9 @@ impl Sim {
                     );
                 }
             };
-            for (i, servo) in self.servos.iter().enumerate() {
+            for (i, s) in self.servos.iter().enumerate() {
                 let target = self.target[i] + self.integral[i];
-                set_motor(&mut self.world, servo, target, self.target_rate[i]);
+                set_motor(&mut self.world, &s.servo, target, self.target_rate[i]);
             }
             for m in &self.mimics {
                 let target = (m.multiplier * self.target[m.leader] + m.offset)
@@ -418,10 +529,11 @@ impl Sim {
         }
     }
 
-    /// |Σ contact impulses| / dt on a body over the last step (N), from the body's own side.
-    fn contact_force(&self, body: RigidBodyHandle) -> f64 {
+    /// |Σ contact impulses| / dt on a link's colliders over the last step (N), from the link's
+    /// own side.
+    fn contact_force(&self, link: LinkId) -> f64 {
         let mut impulse = Vector::ZERO;
-        for &collider in self.world.bodies[body].colliders() {
+        for &collider in &self.link_colliders[link] {
             for pair in self.world.narrow_phase.contact_pairs_with(collider) {
                 // The impulse pushes collider1 away from collider2 along the normal (1 → 2).
                 let sign = if pair.collider1 == collider {
@@ -453,7 +565,7 @@ impl Sim {
 
 impl Robot for Sim {
     fn dof(&self) -> usize {
-        self.servos.len()
+        self.held.len()
     }
 
     fn links(&self) -> usize {
@@ -473,10 +585,11 @@ impl Robot for Sim {
         Ok(())
     }
 
+    /// Welded dofs' entries are checked but otherwise ignored: they hold their build value.
     fn command(&mut self, positions: &[f64]) -> Result<(), robot::Error> {
-        if positions.len() != self.servos.len() {
+        if positions.len() != self.held.len() {
             return Err(robot::Error::WrongLength {
-                expected: self.servos.len(),
+                expected: self.held.len(),
                 got: positions.len(),
             });
         }
@@ -485,19 +598,23 @@ impl Robot for Sim {
                 "a joint command was not finite; holding".into(),
             ));
         }
-        self.wanted.copy_from_slice(positions);
+        for (wanted, s) in self.wanted.iter_mut().zip(&self.servos) {
+            *wanted = positions[s.dof];
+        }
         Ok(())
     }
 
     fn read_state(&mut self, out: &mut RobotState) -> Result<(), robot::Error> {
         out.time_ns = (self.time_s * 1e9) as u64;
-        for (i, servo) in self.servos.iter().enumerate() {
-            let (p, v) = self.joint_state(servo);
-            out.positions[i] = p;
-            out.velocities[i] = v;
+        out.positions.copy_from_slice(&self.held);
+        out.velocities.fill(0.0);
+        for s in &self.servos {
+            let (p, v) = self.joint_state(&s.servo);
+            out.positions[s.dof] = p;
+            out.velocities[s.dof] = v;
         }
-        for (l, &body) in self.link_bodies.iter().enumerate() {
-            out.contact_forces[l] = self.contact_force(body);
+        for l in 0..self.link_bodies.len() {
+            out.contact_forces[l] = self.contact_force(l);
             out.link_poses[l] = self.link_pose(l);
         }
         for (i, pose) in out.object_poses.iter_mut().enumerate() {

@@ -1,20 +1,37 @@
 //! The simulated humanoid: built where the kinematics says its links are, its servos hold and
 //! reach commanded joints against gravity within the velocity limits, mimic fingers follow, and
-//! objects rest on the table.
+//! objects rest on the table. Joints no profile key drives are welded: they stay put however they
+//! are commanded while the driven ones track (Unitree G1 with both arms driven); the demo's grip
+//! forces are what they were before the simulation was made faster.
 
 use std::path::Path;
 
 use nalgebra::{Translation3, Vector3};
+use teleop_bridge::app::Scene;
+use teleop_bridge::app::scene::CUBE;
 use teleop_bridge::config::Profile;
 use teleop_bridge::control::{Limits, SafetyFilter};
 use teleop_bridge::kinematics::{Pose, Tree};
 use teleop_bridge::model::Model;
+use teleop_bridge::operator::Script;
 use teleop_bridge::robot::{Robot, RobotState};
-use teleop_bridge::sim::{ServoGains, Sim};
+use teleop_bridge::sim::{ServoGains, Sim, driven_dofs};
+
+fn load(profile: &str) -> (Profile, Model) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("profiles")
+        .join(profile);
+    Profile::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
 
 fn humanoid() -> (Profile, Model) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/teleop_humanoid.toml");
-    Profile::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    load("teleop_humanoid.toml")
+}
+
+/// The bundled humanoid with every joint simulated.
+fn humanoid_sim(model: &Model, q: &[f64]) -> Sim {
+    let all = vec![true; model.dof()];
+    Sim::new(model, q, &world_from_root(), ServoGains::default(), &all).unwrap()
 }
 
 fn world_from_root() -> Pose {
@@ -40,7 +57,7 @@ fn link_mismatch(sim: &Sim, model: &Model, q: &[f64]) -> f64 {
 fn links_start_where_the_kinematics_puts_them() {
     let (profile, model) = humanoid();
     let q = profile.start_posture(&model);
-    let sim = Sim::new(&model, &q, &world_from_root(), ServoGains::default()).unwrap();
+    let sim = humanoid_sim(&model, &q);
     let mismatch = link_mismatch(&sim, &model, &q);
     assert!(mismatch < 1e-4, "links off by {mismatch}");
 }
@@ -49,7 +66,7 @@ fn links_start_where_the_kinematics_puts_them() {
 fn servos_reach_commanded_joints_against_gravity_within_velocity_limits() {
     let (profile, model) = humanoid();
     let q0 = profile.start_posture(&model);
-    let mut sim = Sim::new(&model, &q0, &world_from_root(), ServoGains::default()).unwrap();
+    let mut sim = humanoid_sim(&model, &q0);
     let mut goal = q0.clone();
     for (i, name) in model.dof_names().enumerate() {
         match name {
@@ -105,7 +122,7 @@ fn servos_reach_commanded_joints_against_gravity_within_velocity_limits() {
 fn a_box_rests_on_the_table() {
     let (profile, model) = humanoid();
     let q = profile.start_posture(&model);
-    let mut sim = Sim::new(&model, &q, &world_from_root(), ServoGains::default()).unwrap();
+    let mut sim = humanoid_sim(&model, &q);
     let table_top = 0.75;
     sim.add_box(
         "table",
@@ -137,7 +154,7 @@ fn a_box_rests_on_the_table() {
 fn a_non_finite_or_wrong_length_command_is_refused_and_the_robot_holds() {
     let (profile, model) = humanoid();
     let q = profile.start_posture(&model);
-    let mut sim = Sim::new(&model, &q, &world_from_root(), ServoGains::default()).unwrap();
+    let mut sim = humanoid_sim(&model, &q);
     let mut bad = q.clone();
     bad[3] = f64::NAN;
     assert!(sim.command(&bad).is_err());
@@ -151,4 +168,203 @@ fn a_non_finite_or_wrong_length_command_is_refused_and_the_robot_holds() {
             "joint {i}: {p} held near {g}"
         );
     }
+}
+
+#[test]
+fn the_profiles_drive_their_chains_and_grippers() {
+    let (profile, model) = humanoid();
+    assert!(driven_dofs(&model, &profile).iter().all(|&d| d), "all 20");
+    let (profile, model) = load("unitree_g1.toml");
+    let driven: Vec<&str> = model
+        .dof_names()
+        .zip(driven_dofs(&model, &profile))
+        .filter_map(|(name, d)| d.then_some(name))
+        .collect();
+    assert_eq!(driven.len(), 14, "{driven:?}");
+    for side in ["left", "right"] {
+        for joint in [
+            "shoulder_pitch",
+            "shoulder_roll",
+            "shoulder_yaw",
+            "elbow",
+            "wrist_roll",
+            "wrist_pitch",
+            "wrist_yaw",
+        ] {
+            let name = format!("{side}_{joint}_joint");
+            assert!(driven.contains(&name.as_str()), "{name} in {driven:?}");
+        }
+    }
+}
+
+/// G1 as the demo builds it: its arms driven through the safety filter towards `goal` for
+/// `seconds`; the state at the end, and each dof's fastest speed on the way.
+fn drive_g1(goal: &[f64], seconds: f64) -> (Model, Vec<f64>, Sim, RobotState, Vec<f64>) {
+    let (profile, model) = load("unitree_g1.toml");
+    let q0 = profile.start_posture(&model);
+    let driven = driven_dofs(&model, &profile);
+    let mut sim = Sim::new(
+        &model,
+        &q0,
+        &world_from_root(),
+        ServoGains::default(),
+        &driven,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let limits = Limits::from_profile(&model, &profile, 1.0);
+    let mut safety = SafetyFilter::new(limits, &q0);
+    let mut state = RobotState::zeros(sim.dof(), sim.links(), 0);
+    let mut fastest = vec![0.0f64; sim.dof()];
+    for _ in 0..(seconds / 0.002).round() as usize {
+        let _ = safety.step(Some(goal), 0.002);
+        sim.command(safety.position()).unwrap();
+        sim.advance(0.002);
+        sim.read_state(&mut state).unwrap();
+        for (f, &v) in fastest.iter_mut().zip(&state.velocities) {
+            *f = f.max(v.abs());
+        }
+    }
+    (model, q0, sim, state, fastest)
+}
+
+#[test]
+fn g1_arms_track_a_commanded_motion_while_its_welded_joints_stay_put() {
+    let (profile, model) = load("unitree_g1.toml");
+    let mut goal = profile.start_posture(&model);
+    let set = |goal: &mut Vec<f64>, name: &str, value: f64| {
+        let i = model.dof_names().position(|n| n == name).unwrap();
+        goal[i] = value;
+    };
+    // Both arms move: the left reaches forward and up, the right turns its forearm in.
+    set(&mut goal, "left_shoulder_pitch_joint", -1.0);
+    set(&mut goal, "left_elbow_joint", -0.4);
+    set(&mut goal, "left_wrist_roll_joint", 0.8);
+    set(&mut goal, "right_shoulder_yaw_joint", 0.6);
+    set(&mut goal, "right_elbow_joint", 0.9);
+    // Commands for welded joints (a knee, the waist, a finger) change nothing.
+    set(&mut goal, "left_knee_joint", 1.0);
+    set(&mut goal, "waist_yaw_joint", 0.5);
+    set(&mut goal, "right_hand_index_0_joint", 1.0);
+    let (model, q0, sim, state, fastest) = drive_g1(&goal, 2.0);
+    let driven = driven_dofs(&model, &profile);
+    let limits = Limits::from_profile(&model, &profile, 1.0);
+    for (i, name) in model.dof_names().enumerate() {
+        let (p, v) = (state.positions[i], state.velocities[i]);
+        if driven[i] {
+            assert!(
+                (p - goal[i]).abs() < 1e-2,
+                "{name}: at {p}, commanded {}",
+                goal[i]
+            );
+            let (lo, hi) = model.joints[model.dofs[i]].limits.position.unwrap();
+            assert!(
+                p >= lo - 1e-3 && p <= hi + 1e-3,
+                "{name}: {p} outside [{lo}, {hi}]"
+            );
+            assert!(
+                fastest[i] <= limits.velocity[i] * 1.1,
+                "{name}: {} over its limit {}",
+                fastest[i],
+                limits.velocity[i]
+            );
+        } else {
+            assert_eq!((p, v), (q0[i], 0.0), "{name} is welded at its start");
+        }
+    }
+    // Every link is where the kinematics puts the reported joints: the welded legs and fingers
+    // did not sag or swing, the arms carried their hands along.
+    let mismatch = link_mismatch(&sim, &model, &state.positions);
+    assert!(mismatch < 2e-3, "links off by {mismatch}");
+    let tree = Tree::new(&model);
+    let mut start = vec![Pose::identity(); tree.link_count()];
+    tree.forward(&q0, &mut start);
+    for name in [
+        "left_ankle_roll_link",
+        "torso_link",
+        "right_hand_index_1_link",
+    ] {
+        let l = model.link_id(name).unwrap();
+        let moved = (sim.link_pose(l).translation.vector
+            - (world_from_root() * start[l]).translation.vector)
+            .norm();
+        let expected = if name.starts_with("right_hand") {
+            0.05
+        } else {
+            0.0
+        };
+        if expected == 0.0 {
+            assert!(moved < 1e-4, "{name} moved {moved} m");
+        } else {
+            assert!(moved > expected, "{name} moved only {moved} m with its arm");
+        }
+    }
+    let palm = model.link_id("left_hand_palm_link").unwrap();
+    assert_eq!(state.link_poses[palm], sim.link_pose(palm));
+}
+
+/// The left fingers' contact forces (N) at each control tick while the demo's cube is carried
+/// (more than 1 cm above its start), as the headless demo runs it.
+fn demo_grip_forces() -> Vec<[f64; 2]> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = Script::load(&root.join("scripts/pick_cube.toml")).unwrap();
+    let scene =
+        Scene::load(&root.join("profiles/teleop_humanoid.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let (mut pipeline, mut sim, fingers) = (
+        scene.pipeline().unwrap(),
+        scene.sim().unwrap(),
+        scene.fingers.clone(),
+    );
+    let cube = CUBE;
+    let dt = pipeline.tick_period_s();
+    let start_z = sim.object_pose(cube).translation.z;
+    let mut state = RobotState::zeros(sim.dof(), sim.links(), sim.objects());
+    let mut carried = Vec::new();
+    for k in 0..((script.duration() + 1.0) / dt).ceil() as u64 {
+        let t = k as f64 * dt;
+        let now_ns = (t * 1e9) as u64;
+        pipeline.tick(Some(&script.frame_at(t, now_ns)), now_ns);
+        sim.command(pipeline.command()).unwrap();
+        sim.advance(dt);
+        sim.read_state(&mut state).unwrap();
+        if sim.object_pose(cube).translation.z - start_z > 0.01 {
+            carried.push([
+                state.contact_forces[fingers[0]],
+                state.contact_forces[fingers[1]],
+            ]);
+        }
+    }
+    carried
+}
+
+#[test]
+fn the_demo_grips_the_cube_as_hard_as_before() {
+    let carried = demo_grip_forces();
+    // Carried for about 3.6 s of the script (1811 ticks before the speed-up).
+    assert!(carried.len() > 1700, "carried {} ticks", carried.len());
+    // Measured before the simulation was made faster (4 substeps per 1 ms step, every fixed
+    // link its own multibody link): each finger pressed with 14.70 and 14.83 N on average and
+    // at most 15.2 and 15.4 N while the cube was in the air. The same within 3 %, and at every
+    // tick enough to hold the 0.1 kg cube by friction (µ = 1) with a wide margin.
+    let n = carried.len() as f64;
+    for (finger, (mean_before, max_before)) in [(14.70, 15.22), (14.83, 15.39)].iter().enumerate() {
+        let forces = carried.iter().map(|f| f[finger]);
+        let mean = forces.clone().sum::<f64>() / n;
+        let max = forces.fold(0.0, f64::max);
+        assert!(
+            (mean / mean_before - 1.0).abs() < 0.03,
+            "finger {finger}: {mean:.2} N on average, {mean_before} N before"
+        );
+        assert!(
+            (max / max_before - 1.0).abs() < 0.05,
+            "finger {finger}: at most {max:.2} N, {max_before} N before"
+        );
+    }
+    let weakest = carried
+        .iter()
+        .map(|f| f[0] + f[1])
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        weakest > 10.0 * 0.1 * 9.81,
+        "the grip fell to {weakest:.2} N"
+    );
 }
