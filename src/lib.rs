@@ -23,6 +23,8 @@
 //!   priorities, clocks, histograms; robot profiles checked against the URDF.
 //! - [`kinematics`]: FK and Jacobians on compiled, allocation-free chains and trees.
 //! - [`ik`], [`retarget`]: inverse kinematics; clutch, scaling, workspace box, jitter filter.
+//! - [`link`]: the wire to a robot in another process: rmw_zenoh key expressions, liveliness
+//!   tokens and attachments, ROS 2 messages in CDR.
 //! - [`control`]: one tick (retarget → IK → grippers → safety) and the safety filter.
 //! - [`operator`], [`robot`], [`sim`]: operator sources; the robot trait; the rapier robot.
 //! - [`render`], [`record`]: the stereo view; episodes to MCAP, readers, LeRobot export.
@@ -38,6 +40,7 @@ pub mod config;
 pub mod control;
 pub mod ik;
 pub mod kinematics;
+pub mod link;
 pub mod model;
 pub mod msg;
 pub mod operator;

@@ -16,6 +16,7 @@ mod integration {
     pub mod jacobian;
     pub mod layers;
     pub mod limits;
+    pub mod link;
     pub mod packages;
     pub mod profile;
     pub mod record;
