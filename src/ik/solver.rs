@@ -710,9 +710,12 @@ impl Solver {
                 self.h[i * n + i] += damping * self.joint_weight[i];
                 // The box is relative to the tick's start: all iterations together stay within
                 // the velocity limit.
+                // A joint that starts outside its limits (the robot's own limits wider than the
+                // URDF's soft ones) moves back towards them at full speed: the box never inverts.
                 let step = self.max_velocity[i] * dt;
-                self.box_lo[i] = (self.q_start[i] - step).max(self.lower[i]) - value;
-                self.box_hi[i] = (self.q_start[i] + step).min(self.upper[i]) - value;
+                let (slow, fast) = (self.q_start[i] - step, self.q_start[i] + step);
+                self.box_lo[i] = slow.max(self.lower[i].min(fast)) - value;
+                self.box_hi[i] = fast.min(self.upper[i].max(slow)) - value;
                 self.dq[i] = 0.0;
             }
             self.qp.solve(

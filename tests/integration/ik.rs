@@ -465,3 +465,31 @@ fn joint_weights_decide_who_turns_the_upper_body() {
         "a heavy waist leaves it to arms and neck: {heavy}"
     );
 }
+
+/// A joint that starts outside its limits (found on PR2, whose soft limits are narrower than
+/// where its robot may stand) never inverts the tick's box: tracking moves it back towards its
+/// range at its velocity limit instead of panicking.
+#[test]
+fn tracking_from_outside_the_limits_moves_back_without_panicking() {
+    let model = Model::from_urdf_file(bundled_humanoid()).expect("humanoid");
+    let (chain, mut solver) = arm_solver(&model, "pelvis", "left_tcp_link");
+    let (lower, upper) = solver.limits();
+    let (lower, upper) = (lower.to_vec(), upper.to_vec());
+    let mut q: Vec<f64> = lower
+        .iter()
+        .zip(&upper)
+        .map(|(l, u)| (l + u) / 2.0)
+        .collect();
+    solver.set_target(0, Target::Pose(chain.forward(&q)));
+    let elbow = q.len() / 2;
+    q[elbow] = upper[elbow] + 0.5;
+    let dt = 0.002;
+    let step = solver.velocity_limits()[elbow] * dt;
+    let before = q[elbow];
+    solver.track(&mut q, dt);
+    assert!(q[elbow] < before, "moves back towards its range");
+    assert!(
+        before - q[elbow] <= step + 1e-12,
+        "at most its velocity limit"
+    );
+}
