@@ -188,6 +188,9 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     }
     let profile = robot.unwrap_or_else(|| bundled("profiles/teleop_humanoid.toml"));
     let script = script.unwrap_or_else(|| bundled("scripts/pick_cube.toml"));
+    // Bad files are one error line, not a progress line and then an error.
+    crate::config::Profile::load(&profile)?;
+    crate::operator::Script::load(&script)?;
     eprintln!(
         "demo: {} driven by {} in the simulation ({})…",
         profile.display(),
