@@ -543,8 +543,17 @@ fn deeply_nested_urdfs_get_a_one_line_error_everywhere() {
     .unwrap();
     let profile = profile.to_str().unwrap();
     let deep = deep.to_str().unwrap();
+    // The demo says what it runs before it loads the profile: its error line is the last.
+    let out = teleop(&["demo", "--robot", profile], "");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let last = stderr(&out).lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.starts_with("error: ") && last.contains("d.urdf:1: <x> is nested 65 elements deep"),
+        "{}",
+        stderr(&out)
+    );
     for args in [
-        vec!["demo", "--robot", profile],
+        vec!["inspect", deep],
         vec!["inspect", "--json", deep],
         vec!["kin", "fk", deep],
         vec!["kin", "ik", deep, "--base", "a", "--tip", "a"],
