@@ -482,6 +482,33 @@ fn kin_refuses_what_it_cannot_answer_naming_the_line() {
         "{err}"
     );
     assert!(!stdout(&out).contains("null"), "{}", stdout(&out));
+    // IK over limits of ±1e308 (their span overflows): restarts stay finite.
+    let out = teleop(
+        &[
+            "kin",
+            "ik",
+            slides.to_str().unwrap(),
+            "--base",
+            "a",
+            "--tip",
+            "c",
+            "--timeout-ms",
+            "2",
+        ],
+        // Out of reach (the slides move along x only): the solver restarts until its budget.
+        "{\"target\": [[1,0,0,0.5],[0,1,0,0.5],[0,0,1,0],[0,0,0,1]]}\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert!(
+        answer["q"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v.as_f64().is_some_and(f64::is_finite)),
+        "{answer}"
+    );
 
     let ik = [
         "kin",
