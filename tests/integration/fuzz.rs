@@ -119,7 +119,25 @@ fn urdf(input: &[u8]) -> Result<(), String> {
             let tree = Tree::new(&model);
             let mut poses = vec![teleop_bridge::kinematics::Pose::identity(); tree.link_count()];
             tree.forward(&vec![0.0; model.dof()], &mut poses);
-            let _ = model.suggested_chains();
+            // A short IK solve on the first suggested chain, towards where its tip is at zero.
+            let chains = model.suggested_chains();
+            if let Some(c) = chains.first().filter(|c| c.dof <= 64) {
+                let (base, tip) = (&model.links[c.base].name, &model.links[c.tip].name);
+                let chain = Chain::new(&model, base, tip).map_err(|e| e.to_string())?;
+                let options = Options {
+                    solve_timeout_s: 2e-4,
+                    ..Options::default()
+                };
+                let mut solver = Solver::new(&model, vec![Task::new(chain)], options)
+                    .map_err(|e| e.to_string())?;
+                let target = poses[c.base].inverse() * poses[c.tip];
+                solver.set_target(0, Target::Pose(target));
+                let mut q = vec![0.0; solver.model_vars().len()];
+                let _ = solver.solve(&mut q);
+                if q.iter().any(|v| !v.is_finite()) {
+                    return Err(format!("solve gave a non-finite q: {q:?}"));
+                }
+            }
             Ok(())
         }
         Err(e) => {
@@ -228,7 +246,7 @@ fn kin(input: &[u8]) -> Result<(), String> {
                     Ok(target) => {
                         state.solver.set_target(0, Target::Pose(target));
                         let mut q = vec![0.0; state.solver.model_vars().len()];
-                        state.solver.track(&mut q, 1.0 / 90.0);
+                        let _ = state.solver.track(&mut q, 1.0 / 90.0);
                         if q.iter().any(|v| !v.is_finite()) {
                             return Err(format!("track gave a non-finite q: {q:?}"));
                         }
