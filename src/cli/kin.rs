@@ -167,7 +167,13 @@ fn ik(
     let mut q: Vec<f64> = lower
         .iter()
         .zip(upper)
-        .map(|(&l, &h)| if l.is_finite() { 0.5 * (l + h) } else { 0.0 })
+        .map(|(&l, &h)| {
+            if l.is_finite() {
+                0.5 * l + 0.5 * h
+            } else {
+                0.0
+            }
+        })
         .collect();
     json_lines(
         r#"{"target": [[4×4 rows]], "seed": {"joint": radians, …}}"#,

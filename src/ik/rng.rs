@@ -22,7 +22,14 @@ impl SplitMix64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
+    /// Uniform in [lo, hi), finite for any finite bounds (`hi − lo` may overflow: ±1e308).
     pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
+        let u = self.unit();
+        let span = hi - lo;
+        if span.is_finite() {
+            lo + span * u
+        } else {
+            lo * (1.0 - u) + hi * u
+        }
     }
 }

@@ -285,7 +285,8 @@ impl Solver {
                 if continuous[i] {
                     0.0
                 } else {
-                    0.5 * (lower[i] + upper[i])
+                    // Halves first: exact, and no overflow for limits near ±f64::MAX.
+                    0.5 * lower[i] + 0.5 * upper[i]
                 }
             })
             .collect();

@@ -107,6 +107,33 @@ pub struct Model {
     pub dofs: Vec<JointId>,
     /// For each joint, its index in `dofs` if it is independent.
     pub dof_of_joint: Vec<Option<usize>>,
+    /// Link and joint ids by name, so looking names up stays linear in how many are looked up
+    /// (a 50,000-joint URDF named joint by joint would otherwise be quadratic). Checked against
+    /// `links`/`joints` on use, so editing those fields cannot make a lookup wrong.
+    pub(crate) names: Names,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Names {
+    pub(crate) links: std::collections::HashMap<String, LinkId>,
+    pub(crate) joints: std::collections::HashMap<String, JointId>,
+}
+
+impl Names {
+    pub(crate) fn new(links: &[Link], joints: &[Joint]) -> Names {
+        Names {
+            links: links
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.name.clone(), i))
+                .collect(),
+            joints: joints
+                .iter()
+                .enumerate()
+                .map(|(i, j)| (j.name.clone(), i))
+                .collect(),
+        }
+    }
 }
 
 impl Model {
@@ -117,11 +144,17 @@ impl Model {
     }
 
     pub fn link_id(&self, name: &str) -> Option<LinkId> {
-        self.links.iter().position(|l| l.name == name)
+        match self.names.links.get(name) {
+            Some(&i) if self.links.get(i).is_some_and(|l| l.name == name) => Some(i),
+            _ => self.links.iter().position(|l| l.name == name),
+        }
     }
 
     pub fn joint_id(&self, name: &str) -> Option<JointId> {
-        self.joints.iter().position(|j| j.name == name)
+        match self.names.joints.get(name) {
+            Some(&i) if self.joints.get(i).is_some_and(|j| j.name == name) => Some(i),
+            _ => self.joints.iter().position(|j| j.name == name),
+        }
     }
 
     /// Number of independent joints (the length of `q`).

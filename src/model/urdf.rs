@@ -199,6 +199,7 @@ impl Builder<'_> {
         Ok(Model {
             name: robot.name.clone(),
             source: None,
+            names: super::robot::Names::new(&links, &joints),
             links,
             joints,
             dofs,

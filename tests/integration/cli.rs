@@ -485,6 +485,33 @@ fn kin_refuses_what_it_cannot_answer_naming_the_line() {
         "{err}"
     );
     assert!(!stdout(&out).contains("null"), "{}", stdout(&out));
+    // IK over limits of ±1e308 (their span overflows): restarts stay finite.
+    let out = teleop(
+        &[
+            "kin",
+            "ik",
+            slides.to_str().unwrap(),
+            "--base",
+            "a",
+            "--tip",
+            "c",
+            "--timeout-ms",
+            "2",
+        ],
+        // Out of reach (the slides move along x only): the solver restarts until its budget.
+        "{\"target\": [[1,0,0,0.5],[0,1,0,0.5],[0,0,1,0],[0,0,0,1]]}\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert!(
+        answer["q"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v.as_f64().is_some_and(f64::is_finite)),
+        "{answer}"
+    );
 
     let ik = [
         "kin",
@@ -546,8 +573,17 @@ fn deeply_nested_urdfs_get_a_one_line_error_everywhere() {
     .unwrap();
     let profile = profile.to_str().unwrap();
     let deep = deep.to_str().unwrap();
+    // The demo says what it runs before it loads the profile: its error line is the last.
+    let out = teleop(&["demo", "--robot", profile], "");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let last = stderr(&out).lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.starts_with("error: ") && last.contains("d.urdf:1: <x> is nested 65 elements deep"),
+        "{}",
+        stderr(&out)
+    );
     for args in [
-        vec!["demo", "--robot", profile],
+        vec!["inspect", deep],
         vec!["inspect", "--json", deep],
         vec!["kin", "fk", deep],
         vec!["kin", "ik", deep, "--base", "a", "--tip", "a"],

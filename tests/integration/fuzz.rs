@@ -119,7 +119,25 @@ fn urdf(input: &[u8]) -> Result<(), String> {
             let tree = Tree::new(&model);
             let mut poses = vec![teleop_bridge::kinematics::Pose::identity(); tree.link_count()];
             tree.forward(&vec![0.0; model.dof()], &mut poses);
-            let _ = model.suggested_chains();
+            // A short IK solve on the first suggested chain, towards where its tip is at zero.
+            let chains = model.suggested_chains();
+            if let Some(c) = chains.first().filter(|c| c.dof <= 64) {
+                let (base, tip) = (&model.links[c.base].name, &model.links[c.tip].name);
+                let chain = Chain::new(&model, base, tip).map_err(|e| e.to_string())?;
+                let options = Options {
+                    solve_timeout_s: 2e-4,
+                    ..Options::default()
+                };
+                let mut solver = Solver::new(&model, vec![Task::new(chain)], options)
+                    .map_err(|e| e.to_string())?;
+                let target = poses[c.base].inverse() * poses[c.tip];
+                solver.set_target(0, Target::Pose(target));
+                let mut q = vec![0.0; solver.model_vars().len()];
+                let _ = solver.solve(&mut q);
+                if q.iter().any(|v| !v.is_finite()) {
+                    return Err(format!("solve gave a non-finite q: {q:?}"));
+                }
+            }
             Ok(())
         }
         Err(e) => {
@@ -228,7 +246,7 @@ fn kin(input: &[u8]) -> Result<(), String> {
                     Ok(target) => {
                         state.solver.set_target(0, Target::Pose(target));
                         let mut q = vec![0.0; state.solver.model_vars().len()];
-                        state.solver.track(&mut q, 1.0 / 90.0);
+                        let _ = state.solver.track(&mut q, 1.0 / 90.0);
                         if q.iter().any(|v| !v.is_finite()) {
                             return Err(format!("track gave a non-finite q: {q:?}"));
                         }
@@ -683,6 +701,8 @@ pub struct Counts {
     pub hangs: u64,
     pub bad_messages: u64,
     pub slowest: Duration,
+    /// The index of the slowest input (to regenerate it: same seed, `FUZZ_FROM` = index).
+    pub slowest_index: u64,
     pub findings: Vec<PathBuf>,
 }
 
@@ -747,7 +767,10 @@ pub fn run(parser: Parser, count: u64, run_seed: u64, from: u64, limit: Duration
                 *worker = Worker::start();
             }
         }
-        counts.slowest = counts.slowest.max(t.elapsed());
+        if t.elapsed() > counts.slowest {
+            counts.slowest = t.elapsed();
+            counts.slowest_index = index;
+        }
     };
     for (path, input) in regressions {
         let before = counts.findings.len();
@@ -797,13 +820,14 @@ fn run_all(count: u64, limit_ms: u64) -> HashMap<&'static str, Counts> {
         let started = Instant::now();
         let counts = run(parser, count, run_seed, from, limit);
         let line = format!(
-            "fuzz {}: {} inputs, {} panics, {} hangs, {} bad messages, slowest {:.1?}, {:.1?} in all",
+            "fuzz {}: {} inputs, {} panics, {} hangs, {} bad messages, slowest {:.1?} (input {}), {:.1?} in all",
             parser.name(),
             counts.inputs,
             counts.panics,
             counts.hangs,
             counts.bad_messages,
             counts.slowest,
+            counts.slowest_index,
             started.elapsed()
         );
         eprintln!("{line}");
@@ -857,6 +881,28 @@ fn regressions_pass() {
         }
     }
     assert!(replayed >= 3, "{replayed} regression inputs");
+}
+
+/// Writes input `FUZZ_FROM` of parser `FUZZ_PARSERS` (seed `FUZZ_SEED`) to `target/fuzz-input`,
+/// to look at a finding or a slow input: `FUZZ_PARSERS=profile FUZZ_FROM=1234 cargo test --test
+/// integration fuzz::dump -- --ignored`.
+#[test]
+#[ignore = "a tool, not a test"]
+fn dump() {
+    let parser = Parser::ALL
+        .into_iter()
+        .find(|p| std::env::var("FUZZ_PARSERS").is_ok_and(|c| c == p.name()))
+        .expect("FUZZ_PARSERS names one parser");
+    let data = input(
+        parser,
+        &seeds(parser),
+        env_u64("FUZZ_SEED", 0x7e1e_0b0f_f022),
+        env_u64("FUZZ_FROM", 0),
+    );
+    let started = Instant::now();
+    let outcome = parser.run(&data);
+    eprintln!("{} bytes, {:?}: {outcome:?}", data.len(), started.elapsed());
+    std::fs::write(root().join("target/fuzz-input"), &data).expect("write");
 }
 
 /// The mutations themselves are deterministic: the same seed and index give the same input.
