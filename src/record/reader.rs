@@ -3,7 +3,7 @@
 //! The file is walked record by record, and nothing in it is trusted before it is checked: every
 //! length is compared with the bytes that are there before anything is allocated for it, a
 //! chunk's records are read only after its CRC matched, and a chunk may claim at most
-//! [`MAX_CHUNK_BYTES`] uncompressed (and [`MAX_EXPANSION`] times its compressed size). A record that does not check out (a flipped bit, zeroed
+//! [`MAX_CHUNK_BYTES`] uncompressed. A record that does not check out (a flipped bit, zeroed
 //! bytes, a bad chunk header) is skipped by looking for the next record that does (a chunk whose
 //! CRC matches, the episode's metadata, the footer), so every intact chunk after a damaged one is
 //! still read. Schemas and channels lost with a damaged first chunk come back from the summary
@@ -30,9 +30,6 @@ use super::topics::Topic;
 /// The most a chunk may hold uncompressed. The recorder ends chunks at 8 MiB (plus one message);
 /// a larger claim is damage, refused before anything is allocated for it.
 pub const MAX_CHUNK_BYTES: u64 = 256 << 20;
-
-/// The most a chunk may expand when decompressed (at least 1 MiB is always allowed).
-pub const MAX_EXPANSION: u64 = 1024;
 
 /// One message as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -334,16 +331,10 @@ fn parse_record(opcode: u8, body: &[u8]) -> Result<Parsed<'_>, String> {
 /// The records inside a chunk, read only once its CRC matched. `record` is the whole chunk
 /// record (opcode, length, body).
 fn chunk_records(record: &[u8], head: &ChunkHead) -> Result<Vec<(u8, Vec<u8>)>, String> {
-    // No real chunk expands more than 1024-fold (the recorder's JSON compresses about 10-fold),
-    // so a damaged size cannot make the reader fill hundreds of megabytes for a small chunk.
-    let most = (head.records.len() as u64)
-        .saturating_mul(MAX_EXPANSION)
-        .clamp(1 << 20, MAX_CHUNK_BYTES);
-    if head.uncompressed_size > most {
+    if head.uncompressed_size > MAX_CHUNK_BYTES {
         return Err(format!(
-            "chunk claims {} bytes uncompressed from {} compressed, more than the {most} it may hold",
-            head.uncompressed_size,
-            head.records.len()
+            "chunk claims {} bytes uncompressed, more than the {MAX_CHUNK_BYTES} a chunk may hold",
+            head.uncompressed_size
         ));
     }
     if !matches!(head.compression.as_str(), "" | "zstd") {
