@@ -22,7 +22,8 @@
 //! - [`model`], [`msg`], [`rt`], [`config`]: the URDF model; plain data between stages; thread
 //!   priorities, clocks, histograms; robot profiles checked against the URDF.
 //! - [`kinematics`]: FK and Jacobians on compiled, allocation-free chains and trees.
-//! - [`ik`], [`retarget`]: inverse kinematics; clutch, scaling, workspace box, jitter filter.
+//! - [`ik`], [`retarget`], [`hands`]: inverse kinematics; clutch, scaling, workspace box, jitter
+//!   filter; finger retargeting (tracked hand joints → robot hand joints).
 //! - [`control`]: one tick (retarget → IK → grippers → safety) and the safety filter.
 //! - [`operator`], [`robot`], [`sim`]: operator sources; the robot trait; the rapier robot.
 //! - [`render`], [`record`]: the stereo view; episodes to MCAP, readers, LeRobot export.
@@ -36,6 +37,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod hands;
 pub mod ik;
 pub mod kinematics;
 pub mod model;

@@ -8,6 +8,7 @@ mod integration {
     pub mod control;
     pub mod demo;
     pub mod fk_reference;
+    pub mod hands;
     pub mod humanoid;
     pub mod ik;
     pub mod jacobian;
