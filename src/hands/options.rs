@@ -24,12 +24,20 @@ pub struct Options {
     pub smoothness: f64,
     /// Close the robot's thumb on a finger when the trainer pinches (pairs from the mapping).
     pub pinch: bool,
-    /// A pair engages when the trainer's thumb–finger tip distance drops below this (m).
+    /// Pinch activation `a` (0 … 1) follows the trainer's thumb–finger tip distance `d`, with
+    /// hysteresis, continuously (no jump when a pair switches). Closing: `a` rises from 0 at this
+    /// distance (m) …
     pub pinch_engage_m: f64,
-    /// An engaged pair releases when the distance rises above this (m): the hysteresis band.
+    /// … to 1 at this one, where the pair latches engaged.
+    pub pinch_full_m: f64,
+    /// Opening, once engaged: `a` stays 1 up to this distance (m) …
     pub pinch_release_m: f64,
-    /// Time for the pinch term to fade fully in or out (s): no jump when a pair switches.
-    pub pinch_ramp_s: f64,
+    /// … and falls to 0 at this one, where the pair unlatches. The engaged robot gap is
+    /// `(1 − a) · scale · d`.
+    pub pinch_open_m: f64,
+    /// Smallest robot thumb–finger gap (m) while a pair is not pinching (scaled by `1 − a`):
+    /// an out-of-reach fit must not squeeze the tips together when the trainer's are apart.
+    pub pinch_min_gap_m: f64,
     /// Weight of the robot thumb–finger gap (relative to a fingertip vector's 1) once engaged.
     pub pinch_weight: f64,
 }
@@ -45,10 +53,12 @@ impl Default for Options {
             huber_delta_m: 0.02,
             smoothness: 2e-5,
             pinch: true,
-            pinch_engage_m: 0.03,
-            pinch_release_m: 0.045,
-            pinch_ramp_s: 0.06,
-            pinch_weight: 20.0,
+            pinch_engage_m: 0.05,
+            pinch_full_m: 0.025,
+            pinch_release_m: 0.04,
+            pinch_open_m: 0.055,
+            pinch_min_gap_m: 0.015,
+            pinch_weight: 100.0,
         }
     }
 }

@@ -627,26 +627,21 @@ impl Retargeter {
             self.write_out(out);
             return;
         }
-        // Pinch hysteresis and ramp.
-        let ramp = if self.options.pinch_ramp_s > 0.0 {
-            self.options.dt_s / self.options.pinch_ramp_s
-        } else {
-            1.0
-        };
+        // Pinch activation: continuous in the distance, latched between the two bands.
+        let o = &self.options;
         for i in 0..self.pinches.len() {
             let d = self.pinch_human[i].norm();
-            if self.engaged[i] && d > self.options.pinch_release_m {
-                self.engaged[i] = false;
-            } else if !self.engaged[i] && d < self.options.pinch_engage_m {
-                self.engaged[i] = true;
-            }
-            let goal = if self.engaged[i] && self.options.pinch {
-                1.0
+            let a = if self.engaged[i] {
+                ((o.pinch_open_m - d) / (o.pinch_open_m - o.pinch_release_m)).clamp(0.0, 1.0)
             } else {
-                0.0
+                ((o.pinch_engage_m - d) / (o.pinch_engage_m - o.pinch_full_m)).clamp(0.0, 1.0)
             };
-            let a = self.activation[i];
-            self.activation[i] = a + (goal - a).clamp(-ramp, ramp);
+            if a >= 1.0 {
+                self.engaged[i] = true;
+            } else if a <= 0.0 {
+                self.engaged[i] = false;
+            }
+            self.activation[i] = if o.pinch { a } else { 0.0 };
         }
         self.q_prev.copy_from_slice(&self.q);
         for g in 0..self.groups.len() {
@@ -728,15 +723,24 @@ impl Retargeter {
         for pi in 0..group.pinches.len() {
             let i = group.pinches[pi];
             let a = self.activation[i];
-            if a <= 0.0 {
-                continue;
-            }
             let p = self.pinches[i];
             let (ta, tb) = (self.terms[p.thumb].tip, self.terms[p.finger].tip);
             let r = self.pos[ta] - self.pos[tb] - self.pinch_human[i] * ((1.0 - a) * self.scale);
             let w = self.options.pinch_weight * a;
-            cost += 0.5 * w * r.norm_squared();
-            accumulate(group, &r, &self.jac[ta], &self.jac[tb], w);
+            if a > 0.0 {
+                cost += 0.5 * w * r.norm_squared();
+                accumulate(group, &r, &self.jac[ta], &self.jac[tb], w);
+            }
+            // The floor: a one-sided (hinge) term on the gap's length.
+            let gap = self.pos[ta] - self.pos[tb];
+            let (len, floor) = (gap.norm(), self.options.pinch_min_gap_m * (1.0 - a));
+            if len < floor && len > 1e-9 {
+                let w = self.options.pinch_weight * (1.0 - a);
+                let rho = len - floor;
+                cost += 0.5 * w * rho * rho;
+                let u = gap / len;
+                accumulate_along(group, rho, &u, &self.jac[ta], &self.jac[tb], w);
+            }
         }
         for (i, &v) in group.vars.iter().enumerate() {
             let d = q[v] - self.q_prev[v];
@@ -829,6 +833,29 @@ fn accumulate(
             let vj = group.vars[j];
             let cj = ja[vj] - jb[vj];
             group.h_trial[i * k + j] += w * ci.dot(&cj);
+        }
+    }
+}
+
+/// As [`accumulate`] for a scalar residual `rho` along the unit vector `u`: the Jacobian
+/// columns are projected onto `u`.
+fn accumulate_along(
+    group: &mut Group,
+    rho: f64,
+    u: &Vector3<f64>,
+    ja: &[Vector3<f64>],
+    jb: &[Vector3<f64>],
+    w: f64,
+) {
+    let k = group.vars.len();
+    for i in 0..k {
+        let vi = group.vars[i];
+        let ci = u.dot(&(ja[vi] - jb[vi]));
+        group.g_trial[i] += w * ci * rho;
+        for j in 0..=i {
+            let vj = group.vars[j];
+            let cj = u.dot(&(ja[vj] - jb[vj]));
+            group.h_trial[i * k + j] += w * ci * cj;
         }
     }
 }
