@@ -29,8 +29,11 @@ struct LineOut<'a> {
     held: bool,
 }
 
+/// The 26 OpenXR joint positions (`None`: untracked) and the wrist joint's orientation.
+pub type HandPositions = ([Option<Vector3<f64>>; XR_JOINTS], Matrix3<f64>);
+
 /// Parses one input line into joint positions and the wrist orientation.
-pub fn parse_line(line: &str) -> Result<([Option<Vector3<f64>>; XR_JOINTS], Matrix3<f64>), Error> {
+pub fn parse_line(line: &str) -> Result<HandPositions, Error> {
     let input: LineIn = serde_json::from_str(line).map_err(|e| Error::Input(e.to_string()))?;
     if input.joints.len() != XR_JOINTS {
         return Err(Error::Input(format!(

@@ -30,7 +30,7 @@ mod options;
 mod solver;
 
 pub use error::Error;
-pub use line::{parse_line, process_line};
+pub use line::{HandPositions, parse_line, process_line};
 pub use mapping::{Fingertip, HandMapping, LinkPoint, PinchPair, Scale, XrJoint};
 pub use options::Options;
 pub use solver::{Retargeter, Solution, Status, XR_JOINTS};

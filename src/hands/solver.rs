@@ -66,6 +66,11 @@ struct Group {
     pinches: Vec<usize>,
     /// Points this group evaluates (global ids).
     points: Vec<usize>,
+    /// Per term / pinch of this group: the group-local vars that move its two points.
+    term_cols: Vec<Vec<usize>>,
+    pinch_cols: Vec<Vec<usize>>,
+    /// Scratch: a residual's Jacobian columns.
+    columns: Vec<Vector3<f64>>,
     // Scratch, sized once.
     lo: Vec<f64>,
     hi: Vec<f64>,
@@ -368,6 +373,9 @@ impl Retargeter {
                         terms: Vec::new(),
                         pinches: Vec::new(),
                         points: Vec::new(),
+                        term_cols: Vec::new(),
+                        pinch_cols: Vec::new(),
+                        columns: Vec::new(),
                         lo: Vec::new(),
                         hi: Vec::new(),
                         h: Vec::new(),
@@ -424,6 +432,23 @@ impl Retargeter {
             group.m = vec![0.0; k * k];
             group.b = vec![0.0; k];
             group.q_trial = vec![0.0; n];
+            group.columns = vec![Vector3::zeros(); k];
+            let cols = |a: usize, b: usize| -> Vec<usize> {
+                let moves = |p: usize, v: usize| chains[points[p].chain].model_vars().contains(&v);
+                (0..k)
+                    .filter(|&l| moves(a, group.vars[l]) || moves(b, group.vars[l]))
+                    .collect()
+            };
+            group.term_cols = group
+                .terms
+                .iter()
+                .map(|&t| cols(terms[t].tip, terms[t].origin))
+                .collect();
+            group.pinch_cols = group
+                .pinches
+                .iter()
+                .map(|&i| cols(terms[pinches[i].thumb].tip, terms[pinches[i].finger].tip))
+                .collect();
         }
 
         let chain_q = chains.iter().map(|c| vec![0.0; c.dof()]).collect();
@@ -718,7 +743,20 @@ impl Retargeter {
                 cost += delta * (e - 0.5 * delta);
                 delta / e
             };
-            accumulate(group, &r, &self.jac[term.tip], &self.jac[term.origin], w);
+            let cols = &group.term_cols[ti];
+            let (ja, jb) = (&self.jac[term.tip], &self.jac[term.origin]);
+            accumulate(
+                &mut group.h_trial,
+                &mut group.g_trial,
+                &mut group.columns,
+                k,
+                &group.vars,
+                cols,
+                &r,
+                ja,
+                jb,
+                w,
+            );
         }
         for pi in 0..group.pinches.len() {
             let i = group.pinches[pi];
@@ -729,7 +767,19 @@ impl Retargeter {
             let w = self.options.pinch_weight * a;
             if a > 0.0 {
                 cost += 0.5 * w * r.norm_squared();
-                accumulate(group, &r, &self.jac[ta], &self.jac[tb], w);
+                let cols = &group.pinch_cols[pi];
+                accumulate(
+                    &mut group.h_trial,
+                    &mut group.g_trial,
+                    &mut group.columns,
+                    k,
+                    &group.vars,
+                    cols,
+                    &r,
+                    &self.jac[ta],
+                    &self.jac[tb],
+                    w,
+                );
             }
             // The floor: a one-sided (hinge) term on the gap's length.
             let gap = self.pos[ta] - self.pos[tb];
@@ -739,7 +789,15 @@ impl Retargeter {
                 let rho = len - floor;
                 cost += 0.5 * w * rho * rho;
                 let u = gap / len;
-                accumulate_along(group, rho, &u, &self.jac[ta], &self.jac[tb], w);
+                let cols = &group.pinch_cols[pi];
+                let r = u * rho;
+                let (ja, jb) = (&self.jac[ta], &self.jac[tb]);
+                let c = &mut group.columns;
+                for &l in cols {
+                    let v = group.vars[l];
+                    c[l] = u * u.dot(&(ja[v] - jb[v]));
+                }
+                accumulate_columns(&mut group.h_trial, &mut group.g_trial, c, k, cols, &r, w);
             }
         }
         for (i, &v) in group.vars.iter().enumerate() {
@@ -797,15 +855,19 @@ impl Retargeter {
                 std::mem::swap(&mut group.h, &mut group.h_trial);
                 std::mem::swap(&mut group.g, &mut group.g_trial);
                 group.q_trial = trial;
+                let decrease = cost - trial_cost;
                 cost = trial_cost;
                 mu = (mu * 0.3).max(1e-9);
-                if moved < self.options.step_tolerance {
+                if moved < self.options.step_tolerance
+                    || decrease <= self.options.cost_tolerance * cost + 1e-18
+                {
                     break;
                 }
             } else {
                 group.q_trial = trial;
                 mu *= 10.0;
-                if mu > 1e4 || moved < self.options.step_tolerance {
+                // A step this small that does not decrease the cost is rounding: converged.
+                if mu > 1e4 || moved < 10.0 * self.options.step_tolerance {
                     break;
                 }
             }
@@ -816,46 +878,43 @@ impl Retargeter {
 }
 
 /// Adds `w · cᵢ·r` to the gradient and `w · cᵢ·cⱼ` to the (lower triangle of the) Gauss–Newton
-/// matrix, where `c = ja − jb` is the residual's Jacobian column of each of the group's vars.
+/// matrix, where `c = ja − jb` is the residual's Jacobian column of each var in `cols`.
+#[allow(clippy::too_many_arguments)]
 fn accumulate(
-    group: &mut Group,
+    h: &mut [f64],
+    g: &mut [f64],
+    columns: &mut [Vector3<f64>],
+    k: usize,
+    vars: &[usize],
+    cols: &[usize],
     r: &Vector3<f64>,
     ja: &[Vector3<f64>],
     jb: &[Vector3<f64>],
     w: f64,
 ) {
-    let k = group.vars.len();
-    for i in 0..k {
-        let vi = group.vars[i];
-        let ci = ja[vi] - jb[vi];
-        group.g_trial[i] += w * ci.dot(r);
-        for j in 0..=i {
-            let vj = group.vars[j];
-            let cj = ja[vj] - jb[vj];
-            group.h_trial[i * k + j] += w * ci.dot(&cj);
-        }
+    for &l in cols {
+        let v = vars[l];
+        columns[l] = ja[v] - jb[v];
     }
+    accumulate_columns(h, g, columns, k, cols, r, w);
 }
 
-/// As [`accumulate`] for a scalar residual `rho` along the unit vector `u`: the Jacobian
-/// columns are projected onto `u`.
-fn accumulate_along(
-    group: &mut Group,
-    rho: f64,
-    u: &Vector3<f64>,
-    ja: &[Vector3<f64>],
-    jb: &[Vector3<f64>],
+/// [`accumulate`] with the columns already in `columns` (indexed by group-local var).
+fn accumulate_columns(
+    h: &mut [f64],
+    g: &mut [f64],
+    columns: &[Vector3<f64>],
+    k: usize,
+    cols: &[usize],
+    r: &Vector3<f64>,
     w: f64,
 ) {
-    let k = group.vars.len();
-    for i in 0..k {
-        let vi = group.vars[i];
-        let ci = u.dot(&(ja[vi] - jb[vi]));
-        group.g_trial[i] += w * ci * rho;
-        for j in 0..=i {
-            let vj = group.vars[j];
-            let cj = u.dot(&(ja[vj] - jb[vj]));
-            group.h_trial[i * k + j] += w * ci * cj;
+    for (a, &i) in cols.iter().enumerate() {
+        let ci = columns[i];
+        g[i] += w * ci.dot(r);
+        for &j in &cols[..=a] {
+            // cols is sorted, so j ≤ i: the lower triangle.
+            h[i * k + j] += w * ci.dot(&columns[j]);
         }
     }
 }
