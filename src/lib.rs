@@ -22,7 +22,8 @@
 //! - [`model`], [`msg`], [`rt`], [`config`]: the URDF model; plain data between stages; thread
 //!   priorities, clocks, histograms; robot profiles checked against the URDF.
 //! - [`kinematics`]: FK and Jacobians on compiled, allocation-free chains and trees.
-//! - [`ik`], [`retarget`]: inverse kinematics; clutch, scaling, workspace box, jitter filter.
+//! - [`ik`], [`retarget`], [`hands`]: inverse kinematics; clutch, scaling, workspace box, jitter
+//!   filter; finger retargeting (tracked hand joints → robot hand joints).
 //! - [`link`]: the wire to a robot in another process: rmw_zenoh key expressions, liveliness
 //!   tokens and attachments, ROS 2 messages in CDR.
 //! - [`control`]: one tick (retarget → IK → grippers → safety) and the safety filter.
@@ -38,6 +39,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod hands;
 pub mod ik;
 pub mod kinematics;
 pub mod link;

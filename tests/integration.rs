@@ -11,6 +11,7 @@ mod integration {
     pub mod export_checks;
     pub mod fk_reference;
     pub mod fuzz;
+    pub mod hands;
     pub mod humanoid;
     pub mod ik;
     pub mod jacobian;
