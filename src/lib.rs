@@ -51,5 +51,6 @@ pub mod render;
 pub mod retarget;
 pub mod robot;
 pub mod rt;
+pub mod safety;
 pub mod sim;
 pub mod xr;

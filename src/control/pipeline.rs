@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use nalgebra::{Rotation3, Vector3};
 
-use super::safety::{Limits, SafetyFilter};
+use crate::safety::{Limits, SafetyFilter};
 use crate::config::{Hand, Profile};
 use crate::ik::{self, Options, Solver, Target, Task};
 use crate::kinematics::{Chain, Pose};

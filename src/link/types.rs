@@ -233,6 +233,31 @@ pub struct PoseStamped {
     pub pose: Pose,
 }
 
+/// `diagnostic_msgs/msg/KeyValue`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}
+
+/// `diagnostic_msgs/msg/DiagnosticStatus`: what the robot process says of itself (its mode in
+/// `message`, the rest as key/value pairs). `level` is one of the `DiagnosticStatus::*` levels.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiagnosticStatus {
+    pub level: u8,
+    pub name: String,
+    pub message: String,
+    pub hardware_id: String,
+    pub values: Vec<KeyValue>,
+}
+
+impl DiagnosticStatus {
+    pub const OK: u8 = 0;
+    pub const WARN: u8 = 1;
+    pub const ERROR: u8 = 2;
+    pub const STALE: u8 = 3;
+}
+
 // ---------------------------------------------------------------- identities
 
 #[rustfmt::skip]
@@ -256,10 +281,12 @@ mod identities {
     ros_type!(TFMessage, "tf2_msgs", "TFMessage", "RIHS01_e369d0f05a23ae52508854b66f6aa0437f3449d652e8cbf22d5abe85d020f087");
     ros_type!(Pose, "geometry_msgs", "Pose", "RIHS01_d501954e9476cea2996984e812054b68026ae0bfae789d9a10b23daf35cc90fa");
     ros_type!(PoseStamped, "geometry_msgs", "PoseStamped", "RIHS01_10f3786d7d40fd2b54367835614bff85d4ad3b5dab62bf8bca0cc232d73b4cd8");
+    ros_type!(KeyValue, "diagnostic_msgs", "KeyValue", "RIHS01_d68081eaa540288c5440753baecef0c4e16e81a5f78ad68902ded5100413bb42");
+    ros_type!(DiagnosticStatus, "diagnostic_msgs", "DiagnosticStatus", "RIHS01_b0e3e692ea2d54a8af2f4ef1930e81556a2db55216b771f8a7d2724ed47bf0e4");
 }
 
 /// Every type of this module, for tests and tools that check them all.
-pub const ALL_TYPES: [RosType; 18] = [
+pub const ALL_TYPES: [RosType; 20] = [
     Time::TYPE,
     Duration::TYPE,
     Header::TYPE,
@@ -278,4 +305,6 @@ pub const ALL_TYPES: [RosType; 18] = [
     TFMessage::TYPE,
     Pose::TYPE,
     PoseStamped::TYPE,
+    KeyValue::TYPE,
+    DiagnosticStatus::TYPE,
 ];

@@ -192,6 +192,22 @@ fn samples() -> Vec<(&'static str, Vec<u8>, Value)> {
                 orientation: q,
             },
         }),
+        one(DiagnosticStatus {
+            level: DiagnosticStatus::WARN,
+            name: "teleop_robot".into(),
+            message: "HOLD".into(),
+            hardware_id: "g1".into(),
+            values: vec![
+                KeyValue {
+                    key: "command_age_ms".into(),
+                    value: "120".into(),
+                },
+                KeyValue {
+                    key: "holder".into(),
+                    value: String::new(),
+                },
+            ],
+        }),
     ]
 }
 
@@ -222,6 +238,8 @@ fn ours(name: &str, bytes: &[u8]) -> (Value, Vec<u8>) {
         "tf2_msgs/msg/TFMessage" => go::<TFMessage>(bytes),
         "geometry_msgs/msg/Pose" => go::<Pose>(bytes),
         "geometry_msgs/msg/PoseStamped" => go::<PoseStamped>(bytes),
+        "diagnostic_msgs/msg/KeyValue" => go::<KeyValue>(bytes),
+        "diagnostic_msgs/msg/DiagnosticStatus" => go::<DiagnosticStatus>(bytes),
         other => panic!("no Rust type for {other}"),
     }
 }

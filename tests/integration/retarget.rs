@@ -6,7 +6,7 @@ use std::path::Path;
 
 use nalgebra::{Isometry3, Rotation3, Translation3, UnitQuaternion, Vector3};
 use teleop_bridge::config::Profile;
-use teleop_bridge::control::{Limits, SafetyFilter};
+use teleop_bridge::safety::{Limits, SafetyFilter};
 use teleop_bridge::ik::{Options, Solver, Target, Task};
 use teleop_bridge::kinematics::{Chain, Pose};
 use teleop_bridge::msg::HandInput;

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use teleop_bridge::config::Profile;
-use teleop_bridge::control::{Hold, Limits, Outcome, SafetyFilter};
+use teleop_bridge::safety::{Hold, Limits, Outcome, SafetyFilter};
 
 const DT: f64 = 0.002;
 

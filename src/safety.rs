@@ -1,4 +1,4 @@
-//! The last stage before the robot: whatever the IK asks for, the commands that leave here stay
+//! The last stage before any robot (the control tick's, and the robot process's own): whatever the IK asks for, the commands that leave here stay
 //! within position, velocity and acceleration limits, and stop smoothly when the input is stale,
 //! missing or not finite.
 //!
@@ -13,6 +13,9 @@
 //! Approaching the wanted position it brakes on the same curve, so a far step command becomes a
 //! trapezoidal move with no overshoot. The curve is exact in discrete time, so (1) and (3) never
 //! conflict for a filter that started at rest within its limits.
+
+use crate::config::Profile;
+use crate::model::Model;
 
 /// The limits the filter enforces, one entry per joint. Continuous joints: ±∞ position limits.
 #[derive(Debug, Clone, PartialEq)]
@@ -216,4 +219,38 @@ fn braking_speed(distance: f64, a: f64, dt: f64) -> f64 {
     }
     let f = (d / (m + 1.0) - m / 2.0).clamp(0.0, 1.0);
     (m + f) * step * MARGIN
+}
+
+impl Limits {
+    /// Limits for the model's independent joints (its `q` order): positions from the URDF
+    /// (±∞ for continuous joints), velocities from the profile where it sets them, else the
+    /// URDF's (`fallback_velocity` where neither does), accelerations from the profile.
+    pub fn from_profile(model: &Model, profile: &Profile, fallback_velocity: f64) -> Limits {
+        let mut limits = Limits {
+            lower: Vec::with_capacity(model.dofs.len()),
+            upper: Vec::with_capacity(model.dofs.len()),
+            velocity: Vec::with_capacity(model.dofs.len()),
+            acceleration: Vec::with_capacity(model.dofs.len()),
+        };
+        for &j in &model.dofs {
+            let joint = &model.joints[j];
+            let (lo, hi) = joint
+                .limits
+                .position
+                .unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+            limits.lower.push(lo);
+            limits.upper.push(hi);
+            let settings = profile.joint_settings(&joint.name);
+            limits.velocity.push(
+                settings
+                    .velocity
+                    .or(joint.limits.velocity)
+                    .unwrap_or(fallback_velocity),
+            );
+            limits
+                .acceleration
+                .push(profile.acceleration_limit(&joint.name));
+        }
+        limits
+    }
 }
