@@ -103,6 +103,18 @@ impl SafetyFilter {
         }
     }
 
+    /// At rest at `position` (clamped into the limits; a non-finite or missing entry keeps
+    /// the last command): for a robot that moved without the filter (damped, sagging), so that
+    /// the next command starts where it is. No allocation.
+    pub fn reset(&mut self, position: &[f64]) {
+        for (i, q) in self.position.iter_mut().enumerate() {
+            if let Some(&p) = position.get(i).filter(|p| p.is_finite()) {
+                *q = p.clamp(self.limits.lower[i], self.limits.upper[i]);
+            }
+        }
+        self.velocity.fill(0.0);
+    }
+
     /// The last commanded positions.
     pub fn position(&self) -> &[f64] {
         &self.position

@@ -18,6 +18,7 @@ mod integration {
     pub mod layers;
     pub mod limits;
     pub mod link;
+    pub mod network;
     pub mod packages;
     pub mod profile;
     pub mod record;

@@ -20,7 +20,7 @@ use crate::msg::{ImageSink, TickSink};
 use crate::operator::{Script, Scripted};
 use crate::record::{EpisodeReport, Outcome, Recorder};
 use crate::render::StateCell;
-use crate::robot::{LoopReport, Paced};
+use crate::robot::{Connection, LoopReport, Paced, Remote, Robot, state_for};
 use crate::rt::Histogram;
 
 /// The task the bundled demo performs, as written into its episodes.
@@ -41,6 +41,9 @@ pub struct Options {
     /// Set from outside (an interrupt): the run stops at its next tick and an episode being
     /// recorded is closed as interrupted.
     pub stop: Arc<AtomicBool>,
+    /// Drive a robot process over the network instead of the in-process simulator (implies
+    /// real time).
+    pub connect: Option<Connection>,
 }
 
 impl Default for Options {
@@ -51,6 +54,7 @@ impl Default for Options {
             view: View::default(),
             record: None,
             stop: Arc::default(),
+            connect: None,
         }
     }
 }
@@ -68,8 +72,9 @@ pub struct Summary {
     pub distance_to_target_m: f64,
     /// How high the cube was lifted above its start (m): proof it was carried, not pushed.
     pub highest_lift_m: f64,
-    /// The largest contact force on a left finger while the cube was in the air (N).
-    pub grip_force_n: f64,
+    /// The largest contact force on a left finger while the cube was in the air (N); None for
+    /// a robot that does not report contact forces (one over the network).
+    pub grip_force_n: Option<f64>,
     /// The cube is within 3 cm of the spot and resting on the table.
     pub success: bool,
     pub ik: Histogram,
@@ -143,7 +148,7 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
             &r.dir,
             r.operator.as_deref(),
             &task,
-            !options.realtime,
+            !(options.realtime || options.connect.is_some()),
         )
         .and_then(|recorder| {
             recorder.start_episode()?;
@@ -162,19 +167,42 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
         .filter(|_| options.record.as_ref().is_some_and(|r| r.camera))
         .and_then(Recorder::take_camera)
         .map(|c| Box::new(c) as Box<dyn ImageSink>);
-    let watch = Watch {
+    let mut watch = Watch {
         cube_start_z: scene.cube_start().z,
         fingers: scene.fingers.clone(),
         ..Watch::default()
     };
-    let (ended, view) = if options.realtime {
+    let realtime = options.realtime || options.connect.is_some();
+    let (ended, view) = if realtime {
         let cell = Arc::new(StateCell::new(scene.view_state()));
+        let (robot, pipeline): (Box<dyn Robot>, _) = match &options.connect {
+            Some(connection) => {
+                let mut remote = Remote::connect(
+                    connection,
+                    &scene.model,
+                    scene.world_from_base(),
+                    &scene.object_names(),
+                )?;
+                // Met where it stands: the first command holds it there.
+                let mut state = state_for(&remote);
+                remote.read_state(&mut state)?;
+                watch.cube_start_z = state
+                    .object_poses
+                    .get(CUBE)
+                    .map_or(watch.cube_start_z, |p| p.translation.z);
+                (Box::new(remote), scene.pipeline_at(&state.positions)?)
+            }
+            None => (
+                Box::new(Paced::spawn(
+                    Box::new(scene.sim()?),
+                    crate::sim::PHYSICS_DT,
+                )?),
+                scene.pipeline()?,
+            ),
+        };
         let running = Session {
-            pipeline: scene.pipeline()?,
-            robot: Box::new(Paced::spawn(
-                Box::new(scene.sim()?),
-                crate::sim::PHYSICS_DT,
-            )?),
+            pipeline,
+            robot,
             source: Box::new(source),
             recorder: ticks,
             observer: (watch, Publish(Arc::clone(&cell))),
@@ -203,7 +231,7 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
         })?
     };
     let interrupted = options.stop.load(Ordering::Relaxed);
-    let summary = summarize(&scene, ended, options.realtime, view);
+    let summary = summarize(&scene, ended, realtime, options.connect.is_some(), view);
     let episode = match (recorder, start_error) {
         (_, Some(e)) => Some(Err(e)),
         (Some(recorder), None) => {
@@ -228,7 +256,13 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
     })
 }
 
-fn summarize(scene: &Scene, ended: Ended<Watch>, realtime: bool, view: Option<String>) -> Summary {
+fn summarize(
+    scene: &Scene,
+    ended: Ended<Watch>,
+    realtime: bool,
+    remote: bool,
+    view: Option<String>,
+) -> Summary {
     let robot_loop = ended.robot.loop_report();
     let Ended {
         stats,
@@ -267,7 +301,7 @@ fn summarize(scene: &Scene, ended: Ended<Watch>, realtime: bool, view: Option<St
         target: Vector3::from(layout::TARGET),
         distance_to_target_m,
         highest_lift_m: watch.highest_lift_m,
-        grip_force_n: watch.grip_force_n,
+        grip_force_n: (!remote).then_some(watch.grip_force_n),
         success,
         ik,
         tick,
@@ -287,11 +321,14 @@ impl std::fmt::Display for Summary {
         let us = |h: &Histogram, p: f64| h.percentile(p) as f64 / 1e3;
         writeln!(
             f,
-            "task: {} — cube {:.1} cm from the spot (goal < 3 cm), lifted {:.1} cm on the way, gripped with up to {:.0} N per finger",
+            "task: {} — cube {:.1} cm from the spot (goal < 3 cm), lifted {:.1} cm on the way, {}",
             if self.success { "SUCCESS" } else { "FAILED" },
             self.distance_to_target_m * 100.0,
             self.highest_lift_m * 100.0,
-            self.grip_force_n
+            match self.grip_force_n {
+                Some(n) => format!("gripped with up to {n:.0} N per finger"),
+                None => "grip force not reported by the robot".into(),
+            }
         )?;
         let (s, e, t) = (self.cube_start, self.cube_end, self.target);
         writeln!(

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod headset;
 pub mod recording;
 pub mod replay;
+pub mod robot_process;
 pub mod scene;
 pub mod session;
 pub mod view;
@@ -35,6 +36,8 @@ pub enum Error {
     Record(#[from] crate::record::Error),
     #[error(transparent)]
     Xr(#[from] crate::xr::Error),
+    #[error(transparent)]
+    Link(#[from] crate::link::LinkError),
     /// Options that do not go together.
     #[error("{0}")]
     Usage(String),

@@ -131,7 +131,12 @@ impl Scene {
 
     /// The control pipeline at the start posture (inputs older than 0.1 s hold the robot).
     pub fn pipeline(&self) -> Result<Pipeline, Error> {
-        Ok(Pipeline::new(&self.model, &self.profile, &self.start, 0.1)?)
+        self.pipeline_at(&self.start)
+    }
+
+    /// The control pipeline at posture `q` (a robot met where it stands).
+    pub fn pipeline_at(&self, q: &[f64]) -> Result<Pipeline, Error> {
+        Ok(Pipeline::new(&self.model, &self.profile, q, 0.1)?)
     }
 
     /// The simulated robot at the start posture with the scene's objects.
@@ -150,6 +155,11 @@ impl Scene {
             sim.add_box(p.name, &at(p.centre), p.size, p.mass_kg);
         }
         Ok(sim)
+    }
+
+    /// The objects' names (scene order).
+    pub fn object_names(&self) -> Vec<String> {
+        self.props.iter().map(|p| p.name.to_string()).collect()
     }
 
     /// Where the cube starts (world frame).

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use clap::ValueEnum;
 
+use super::robot::ConnectArgs;
 use super::say;
 use crate::app::recording::Recording;
 use crate::app::{self, View, demo, headset};
@@ -48,6 +49,8 @@ pub struct DemoArgs {
     record: RecordArgs,
     #[command(flatten)]
     xr: XrArgs,
+    #[command(flatten)]
+    connect: ConnectArgs,
 }
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -157,7 +160,7 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
     }
 }
 
-fn parse_seconds(text: &str) -> Result<f64, String> {
+pub(super) fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s > 0.0 && s <= 7.0 * 86_400.0 => Ok(s),
         _ => Err(format!(
@@ -174,8 +177,12 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         view,
         record,
         xr,
+        connect,
     } = args;
     if xr.input == Input::Xr {
+        if connect.is_set() {
+            bail!("--connect drives a robot process from the scripted trainer only, for now");
+        }
         if script.is_some() || view.is_set() {
             bail!(
                 "--input xr takes its view to the headset: --script, --frames, --frame-size and --window go with the scripted trainer only"
@@ -195,7 +202,11 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         "demo: {} driven by {} in the simulation ({})…",
         profile.display(),
         script.display(),
-        if realtime { "real time" } else { "headless" }
+        match (connect.endpoint(), realtime) {
+            (Some(endpoint), _) => format!("real time, robot process at {endpoint}"),
+            (None, true) => "real time".into(),
+            (None, false) => "headless".into(),
+        }
     );
     let mut view = view.into_view();
     // The demo renders its view once for PNGs, window and recording alike: one size.
@@ -211,6 +222,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         view,
         record: record.into_recording(),
         stop: crate::rt::interrupt_flag(),
+        connect: connect.into_connection(&profile),
         ..demo::Options::default()
     };
     let run = demo::run(&profile, &script, &options)?;

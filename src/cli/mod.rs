@@ -5,6 +5,7 @@ mod demo;
 mod inspect;
 mod kin;
 mod record;
+mod robot;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,6 +33,9 @@ enum Command {
     /// The simulated humanoid driven by an operator source (`--input xr`: a headset through
     /// any OpenXR runtime), in real time, until the session ends.
     Run(demo::RunArgs),
+    /// The robot process: hosts the simulated robot and drives it with the commands of one
+    /// station at a time over Zenoh (ROS 2 topics), with its own safety filter and watchdog.
+    Robot(robot::RobotArgs),
     /// Episode files: repair a cut-off one, show one's contents.
     #[command(subcommand)]
     Record(record::RecordCommand),
@@ -139,6 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     {
         Command::Demo(args) => demo::demo(args),
         Command::Run(args) => demo::run(args),
+        Command::Robot(args) => robot::run(args),
         Command::Record(command) => record::run(command),
         Command::Replay(args) => record::replay(args),
         Command::Export(args) => record::export(args),

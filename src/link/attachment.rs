@@ -28,6 +28,16 @@ impl Gid {
     }
 }
 
+impl std::fmt::Display for Gid {
+    /// Hex, as a status message names a station.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
 /// One sample's attachment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Attachment {

@@ -245,6 +245,21 @@ impl Transform {
     }
 }
 
+impl Transform {
+    /// Back to `a_from_b` (the rotation renormalised; a zero quaternion is the identity).
+    pub fn to_isometry(&self) -> IsometryMatrix3<f64> {
+        let r = &self.rotation;
+        let q = nalgebra::Quaternion::new(r.w, r.x, r.y, r.z);
+        let rotation = if q.norm() > 1e-12 && q.norm().is_finite() {
+            UnitQuaternion::from_quaternion(q).to_rotation_matrix()
+        } else {
+            nalgebra::Rotation3::identity()
+        };
+        let t = &self.translation;
+        IsometryMatrix3::from_parts(nalgebra::Translation3::new(t.x, t.y, t.z), rotation)
+    }
+}
+
 impl Pose {
     /// `frame_from_body` as a pose in `frame`.
     pub fn from_isometry(frame_from_body: &IsometryMatrix3<f64>) -> Pose {

@@ -1,7 +1,8 @@
 //! The wire between the operator station and the robot, in the format ROS 2's `rmw_zenoh_cpp`
-//! (Jazzy and newer) uses, so that `ros2 topic echo` sees the same topics. No network here: only
-//! bytes and names.
+//! (Jazzy and newer) uses, so that `ros2 topic echo` sees the same topics.
 //!
+//! - [`bus`]: the Zenoh session, publishers that attach what rmw_zenoh requires, decoding
+//!   subscribers, liveliness (who is on the network).
 //! - [`types`]: the ROS 2 messages (`JointState`, `JointTrajectory`, `CompressedImage`,
 //!   `Float64MultiArray`, `TFMessage`, `PoseStamped`, …) as serde structs, with their pinned
 //!   RIHS01 type hashes.
@@ -16,6 +17,7 @@
 //! `attachment_helpers.cpp`, `type_support.cpp`); `/work/shared/notes/network.md`.
 
 pub mod attachment;
+pub mod bus;
 pub mod convert;
 pub mod names;
 pub mod types;
@@ -50,6 +52,8 @@ pub enum LinkError {
     Name(String),
     #[error("{0}")]
     Mismatch(String),
+    #[error("{0}")]
+    Zenoh(String),
 }
 
 /// Encodes `msg` as rmw_zenoh sends it: the `CDR_LE` header, then the CDR body. `out` is

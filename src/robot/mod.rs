@@ -1,6 +1,8 @@
 //! The robot as the control loop sees it: joint position commands in, [`RobotState`] out.
 //! Backends implement [`Robot`]: the rapier simulation ([`crate::sim::Sim`]), stepped in
-//! lock-step by a headless session or on a thread of its own by [`Paced`] in real time.
+//! lock-step by a headless session or on a thread of its own by [`Paced`] in real time; and
+//! [`Remote`], a robot in another process over Zenoh, whose side of the link is [`host`]: the
+//! robot process's own loop, safety filter and watchdog.
 //!
 //! # Implementation
 //! A backend takes calls from one thread (the control thread), one at a time, at the control
@@ -10,10 +12,13 @@
 //! ## Limitations
 //! - Position commands only (no velocity or torque interfaces yet).
 
+pub mod host;
 mod paced;
+pub mod remote;
 
 pub use crate::msg::RobotState;
 pub use paced::Paced;
+pub use remote::{Connection, Remote};
 
 /// Why a robot did not take a command or give a state.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +61,12 @@ pub trait Robot: Send {
     /// Lock-step backends: advance by `dt_s`. Backends on their own clock ignore it.
     fn step(&mut self, _dt_s: f64) -> Result<(), Error> {
         Ok(())
+    }
+    /// Servos off with damping (true), or back to position control holding where the joints
+    /// are (false): the robot's safe mode when its commands stopped for good. A backend without
+    /// one says so, and the caller keeps holding instead.
+    fn set_damped(&mut self, _damped: bool) -> Result<(), Error> {
+        Err(Error::Backend("this backend has no damped mode".into()))
     }
     /// A backend with a loop of its own: how well it kept its period so far.
     fn loop_report(&self) -> Option<LoopReport> {

@@ -129,6 +129,8 @@ pub struct Sim {
     integral: Vec<f64>,
     time_s: f64,
     objects: Vec<(String, RigidBodyHandle)>,
+    /// Servos off, damping only ([`Robot::set_damped`]).
+    damped: bool,
 }
 
 /// Which of the model's dofs `profile` drives: the joints of its end-effector and neck chains
@@ -422,6 +424,7 @@ impl Sim {
             servos,
             time_s: 0.0,
             objects: Vec::new(),
+            damped: false,
         };
         // Start the joints exactly at q (not at the links' build poses' implied zero).
         sim.set_joint_coordinates();
@@ -503,6 +506,10 @@ impl Sim {
     pub fn advance(&mut self, seconds: f64) {
         let steps = (seconds / PHYSICS_DT).round().max(0.0) as usize;
         for _ in 0..steps {
+            if self.damped {
+                self.damped_step();
+                continue;
+            }
             // The target's own rate goes in as the servo's velocity feed-forward: without it a
             // PD servo lags a moving target and then overshoots its speed catching up.
             for (i, s) in self.servos.iter().enumerate() {
@@ -546,6 +553,29 @@ impl Sim {
             }
             self.world.step();
             self.time_s += PHYSICS_DT;
+        }
+    }
+
+    /// One physics step with the servos off and only their damping on; the targets follow the
+    /// joints, so position control resumes where they are, without a jump.
+    fn damped_step(&mut self) {
+        let damping = self.gains.damping as f32;
+        let servos = self.servos.iter().map(|s| &s.servo);
+        for servo in servos.chain(self.mimics.iter().map(|m| &m.servo)) {
+            if let Some(joint) = joint_mut(&mut self.world, servo) {
+                joint.data.set_motor(servo.axis, 0.0, 0.0, 0.0, damping);
+            }
+        }
+        self.world.step();
+        self.time_s += PHYSICS_DT;
+        for i in 0..self.servos.len() {
+            let (position, _) = self.joint_state(&self.servos[i].servo);
+            if position.is_finite() {
+                self.target[i] = position;
+                self.wanted[i] = position;
+            }
+            self.target_rate[i] = 0.0;
+            self.integral[i] = 0.0;
         }
     }
 
@@ -602,6 +632,11 @@ impl Robot for Sim {
 
     fn step(&mut self, dt_s: f64) -> Result<(), robot::Error> {
         self.advance(dt_s);
+        Ok(())
+    }
+
+    fn set_damped(&mut self, damped: bool) -> Result<(), robot::Error> {
+        self.damped = damped;
         Ok(())
     }
 

@@ -21,6 +21,11 @@ pub fn skip(test: &str, why: &str) {
 
 use teleop_bridge::model::Model;
 
+/// One real-time multi-process test at a time (recorded demos, a robot process and its
+/// stations): two at once on a 2-core machine starve each other's threads, and the tests
+/// measure what one run keeps.
+pub static REALTIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `TELEOP_ROBOTS_DIR`, else `../shared/robots` beside the checkout. `None` (the test skips)
 /// when absent, except under CI, where a missing corpus is a failure.
 pub fn robots_dir() -> Option<PathBuf> {

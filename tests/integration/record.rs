@@ -558,9 +558,7 @@ fn export_refuses_a_non_empty_folder_naming_it() {
     );
 }
 
-/// One real-time recorded demo at a time: two at once on a 2-core machine starve each other's
-/// recorder threads, and the tests measure what one recorder keeps.
-static REALTIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+use super::common::REALTIME;
 
 /// `teleop demo --realtime … --record DIR` started, once its episode file exists (output piped).
 /// Hold [`REALTIME`] while it runs.
