@@ -69,7 +69,9 @@ pub fn listen_warning(endpoints: &Endpoints) -> Option<String> {
         .map(String::as_str)
         .filter(|e| {
             let host = e.split_once('/').map_or(*e, |(_, rest)| rest);
-            !(host.starts_with("127.") || host.starts_with("[::1]") || host.starts_with("localhost"))
+            !(host.starts_with("127.")
+                || host.starts_with("[::1]")
+                || host.starts_with("localhost"))
         })
         .filter(|e| e.starts_with("tcp/"))
         .collect();
@@ -109,7 +111,10 @@ pub fn run(
             _ => TAKEOVER_TOLERANCE_RAD,
         })
         .collect();
-    let name = options.name.clone().unwrap_or_else(|| default_name(profile));
+    let name = options
+        .name
+        .clone()
+        .unwrap_or_else(|| default_name(profile));
     let namespace = robot_namespace(&name);
     let bus = Bus::open(&options.endpoints, &namespace, topics::ROBOT_NODE)?;
     let host_options = host::Options {

@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use nalgebra::{Rotation3, Vector3};
 
-use crate::safety::{Limits, SafetyFilter};
 use crate::config::{Hand, Profile};
 use crate::ik::{self, Options, Solver, Target, Task};
 use crate::kinematics::{Chain, Pose};
 use crate::model::Model;
 use crate::msg::{HandInput, OperatorFrame, RobotState, TickOutcome, TickSample};
 use crate::retarget::{HandCommand, HandRetargeter, HandSettings, gripper_position};
+use crate::safety::{Limits, SafetyFilter};
 
 /// Why a pipeline could not be built from a profile.
 #[derive(Debug, thiserror::Error)]

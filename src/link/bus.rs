@@ -77,20 +77,24 @@ impl Bus {
                 // Express samples take a batch each, and the real-time queue holds 2 by
                 // default: a transmit thread held off for a millisecond on a busy machine
                 // then drops commands. 16 batches ride that out.
-                set(
-                    &mut config,
-                    "transport/link/tx/queue/size/real_time",
-                    "16",
-                )?;
+                set(&mut config, "transport/link/tx/queue/size/real_time", "16")?;
                 config
             }
         };
         set(&mut config, "mode", "\"peer\"")?;
         if !endpoints.listen.is_empty() {
-            set(&mut config, "listen/endpoints", &json_list(&endpoints.listen))?;
+            set(
+                &mut config,
+                "listen/endpoints",
+                &json_list(&endpoints.listen),
+            )?;
         }
         if !endpoints.connect.is_empty() {
-            set(&mut config, "connect/endpoints", &json_list(&endpoints.connect))?;
+            set(
+                &mut config,
+                "connect/endpoints",
+                &json_list(&endpoints.connect),
+            )?;
         }
         let session = zenoh::open(config)
             .wait()
@@ -142,8 +146,7 @@ impl Bus {
     ) -> Result<Publisher<M>, LinkError> {
         let fq = fully_qualified(&self.node.namespace, topic)?;
         let key = topic_key(self.node.domain, &fq, &M::TYPE)?;
-        let (token, declared) =
-            self.endpoint_token(EntityKind::Publisher, &fq, &M::TYPE, &qos)?;
+        let (token, declared) = self.endpoint_token(EntityKind::Publisher, &fq, &M::TYPE, &qos)?;
         let (priority, express, congestion) = match urgency {
             Urgency::Control => (Priority::RealTime, true, CongestionControl::Drop),
             Urgency::Reliable => (Priority::Data, false, CongestionControl::Block),
@@ -170,12 +173,7 @@ impl Bus {
 
     /// Calls `on` (on a Zenoh thread) with every `M` that arrives on `topic`, decoded, or with
     /// why a sample could not be (not CDR of an `M`, no attachment).
-    pub fn subscribe<M, F>(
-        &self,
-        topic: &str,
-        qos: Qos,
-        on: F,
-    ) -> Result<Subscription, LinkError>
+    pub fn subscribe<M, F>(&self, topic: &str, qos: Qos, on: F) -> Result<Subscription, LinkError>
     where
         M: Message + Send + 'static,
         F: Fn(Result<Received<M>, LinkError>) + Send + Sync + 'static,
@@ -218,7 +216,12 @@ impl Bus {
     /// (false) on the network, through its rmw_zenoh liveliness token; at once for a node that
     /// is already there. A killed process is seen in milliseconds (its TCP link closes); a
     /// silent link only after Zenoh's lease.
-    pub fn watch_node<F>(&self, namespace: &str, node: &str, on: F) -> Result<Subscription, LinkError>
+    pub fn watch_node<F>(
+        &self,
+        namespace: &str,
+        node: &str,
+        on: F,
+    ) -> Result<Subscription, LinkError>
     where
         F: Fn(bool) + Send + Sync + 'static,
     {

@@ -253,7 +253,11 @@ impl NodeInfo {
 
     /// A key expression matching the token of node `name` in `namespace` from any session
     /// (`@ros2_lv/0/*/*/*/NN/*/%g1/teleop_robot`): who watches a node by name.
-    pub fn node_token_pattern(domain: u32, namespace: &str, name: &str) -> Result<String, LinkError> {
+    pub fn node_token_pattern(
+        domain: u32,
+        namespace: &str,
+        name: &str,
+    ) -> Result<String, LinkError> {
         // The same checks as a node's own.
         let node = NodeInfo::new(domain, "0", namespace, name)?;
         Ok(format!(

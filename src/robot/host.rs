@@ -144,7 +144,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The subscriber's side: order and arbitration; the posture check needs the robot's state,
 /// so a would-be holder's command waits for the loop.
-fn receive(inbox: &Mutex<Inbox>, names: &[String], got: Result<Received<JointState>, crate::link::LinkError>) {
+fn receive(
+    inbox: &Mutex<Inbox>,
+    names: &[String],
+    got: Result<Received<JointState>, crate::link::LinkError>,
+) {
     let mut inbox = lock(inbox);
     let received = match got {
         Ok(r) => r,
@@ -155,7 +159,10 @@ fn receive(inbox: &Mutex<Inbox>, names: &[String], got: Result<Received<JointSta
         }
     };
     let mut positions = vec![0.0; names.len()];
-    if received.message.positions_in_order(names, &mut positions).is_err()
+    if received
+        .message
+        .positions_in_order(names, &mut positions)
+        .is_err()
         || positions.iter().any(|p| !p.is_finite())
     {
         inbox.bad += 1;
@@ -275,11 +282,7 @@ pub fn run(
     let mut due = started;
     let mut k: u64 = 0;
     let mut damp_supported = true;
-    while !stop.load(Ordering::Relaxed)
-        && options
-            .duration
-            .is_none_or(|d| started.elapsed() < d)
-    {
+    while !stop.load(Ordering::Relaxed) && options.duration.is_none_or(|d| started.elapsed() < d) {
         let now_ns = unix_ns();
         // The inbox: take over, take the newest command, release a silent holder.
         let (age, holder_changed) = {
@@ -481,7 +484,11 @@ fn fill_status(
                 Some((gid, _)) => write!(v, "{gid}"),
                 None => Ok(()),
             },
-            7 => write!(v, "{}", inbox.refused_last.as_ref().map_or("", |r| r.1.as_str())),
+            7 => write!(
+                v,
+                "{}",
+                inbox.refused_last.as_ref().map_or("", |r| r.1.as_str())
+            ),
             _ => write!(v, "{}", report.late_ticks),
         };
     }

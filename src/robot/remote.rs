@@ -88,7 +88,8 @@ impl Remote {
     ) -> Result<Remote, Error> {
         let link = |e: crate::link::LinkError| Error::Backend(e.to_string());
         let namespace = robot_namespace(&connection.robot);
-        let bus = Bus::open(&connection.endpoints, &namespace, topics::STATION_NODE).map_err(link)?;
+        let bus =
+            Bus::open(&connection.endpoints, &namespace, topics::STATION_NODE).map_err(link)?;
         let names: Vec<String> = model.dof_names().map(str::to_string).collect();
         let dof = names.len();
         let latest = Arc::new(Mutex::new(Latest {
@@ -131,7 +132,8 @@ impl Remote {
                     }
                     l.positions.copy_from_slice(&q);
                     // Velocities and efforts in the same order when the robot sends ours.
-                    if m.name.iter().zip(&names).all(|(a, b)| a == b) && m.name.len() == names.len() {
+                    if m.name.iter().zip(&names).all(|(a, b)| a == b) && m.name.len() == names.len()
+                    {
                         l.velocities.copy_from_slice(&m.velocity);
                         if m.effort.len() == names.len() {
                             l.efforts.copy_from_slice(&m.effort);
@@ -164,21 +166,26 @@ impl Remote {
         {
             let latest = Arc::clone(&latest);
             subscriptions.push(
-                bus.subscribe::<DiagnosticStatus, _>(topics::STATUS, Qos::reliable(10), move |got| {
-                    let Ok(r) = got else { return };
-                    let status = &r.message;
-                    let mut l = lock(&latest);
-                    l.mode.clone_from(&status.message);
-                    if status_value(status, status_keys::REFUSED_GID) == Some(own_gid.as_str()) {
-                        let why = status_value(status, status_keys::REFUSED_WHY).unwrap_or("");
-                        let holder = status_value(status, status_keys::HOLDER).unwrap_or("");
-                        l.refused = Some(if holder.is_empty() {
-                            format!("refused control: {why}")
-                        } else {
-                            format!("refused control: held by {holder}")
-                        });
-                    }
-                })
+                bus.subscribe::<DiagnosticStatus, _>(
+                    topics::STATUS,
+                    Qos::reliable(10),
+                    move |got| {
+                        let Ok(r) = got else { return };
+                        let status = &r.message;
+                        let mut l = lock(&latest);
+                        l.mode.clone_from(&status.message);
+                        if status_value(status, status_keys::REFUSED_GID) == Some(own_gid.as_str())
+                        {
+                            let why = status_value(status, status_keys::REFUSED_WHY).unwrap_or("");
+                            let holder = status_value(status, status_keys::HOLDER).unwrap_or("");
+                            l.refused = Some(if holder.is_empty() {
+                                format!("refused control: {why}")
+                            } else {
+                                format!("refused control: held by {holder}")
+                            });
+                        }
+                    },
+                )
                 .map_err(link)?,
             );
         }
@@ -225,7 +232,11 @@ impl Remote {
                 return Err(Error::Backend(format!(
                     "no state from robot {} at {} within {:.1} s (is `teleop robot --name {}` running there?)",
                     remote.robot,
-                    if endpoints.is_empty() { "(no endpoint)" } else { &endpoints },
+                    if endpoints.is_empty() {
+                        "(no endpoint)"
+                    } else {
+                        &endpoints
+                    },
                     connection.connect_timeout.as_secs_f64(),
                     connection.robot
                 )));
