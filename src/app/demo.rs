@@ -20,7 +20,7 @@ use crate::msg::{ImageSink, TickSink};
 use crate::operator::{Script, Scripted};
 use crate::record::{EpisodeReport, Outcome, Recorder};
 use crate::render::StateCell;
-use crate::robot::{Connection, LoopReport, Paced, Remote, Robot, state_for};
+use crate::robot::{Connection, LoopReport};
 use crate::rt::Histogram;
 
 /// The task the bundled demo performs, as written into its episodes.
@@ -175,31 +175,10 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
     let realtime = options.realtime || options.connect.is_some();
     let (ended, view) = if realtime {
         let cell = Arc::new(StateCell::new(scene.view_state()));
-        let (robot, pipeline): (Box<dyn Robot>, _) = match &options.connect {
-            Some(connection) => {
-                let mut remote = Remote::connect(
-                    connection,
-                    &scene.model,
-                    scene.world_from_base(),
-                    &scene.object_names(),
-                )?;
-                // Met where it stands: the first command holds it there.
-                let mut state = state_for(&remote);
-                remote.read_state(&mut state)?;
-                watch.cube_start_z = state
-                    .object_poses
-                    .get(CUBE)
-                    .map_or(watch.cube_start_z, |p| p.translation.z);
-                (Box::new(remote), scene.pipeline_at(&state.positions)?)
-            }
-            None => (
-                Box::new(Paced::spawn(
-                    Box::new(scene.sim()?),
-                    crate::sim::PHYSICS_DT,
-                )?),
-                scene.pipeline()?,
-            ),
-        };
+        let (robot, pipeline, first) = scene.realtime_robot(options.connect.as_ref())?;
+        if let Some(cube) = first.object_poses.get(CUBE) {
+            watch.cube_start_z = cube.translation.z;
+        }
         let running = Session {
             pipeline,
             robot,

@@ -19,7 +19,7 @@ use crate::msg::TickSink;
 use crate::operator::Published;
 use crate::record::{EpisodeReport, Outcome, Recorder};
 use crate::render::{self, StateCell};
-use crate::robot::Paced;
+use crate::robot::Connection;
 use crate::xr::{self, ClearEyes, Client, EyeRenderer, HeadlessClient, RobotView, VulkanClient};
 
 /// How a headset session runs.
@@ -35,6 +35,8 @@ pub struct Options {
     /// Set from outside (an interrupt): the session ends as if asked to; an open episode is
     /// closed as interrupted.
     pub stop: Arc<AtomicBool>,
+    /// Drive a robot process over the network instead of the in-process simulator.
+    pub connect: Option<Connection>,
 }
 
 /// What a headset session did.
@@ -132,10 +134,10 @@ pub fn run(profile: &Path, options: &Options) -> Result<Report, Error> {
         }
     );
     let published = Published::new();
-    let robot = Paced::spawn(Box::new(scene.sim()?), crate::sim::PHYSICS_DT)?;
+    let (robot, pipeline, _) = scene.realtime_robot(options.connect.as_ref())?;
     let running = Session {
-        pipeline: scene.pipeline()?,
-        robot: Box::new(robot),
+        pipeline,
+        robot,
         source: Box::new(published.subscribe()),
         recorder: ticks,
         observer: cell.clone().map(Publish),

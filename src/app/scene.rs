@@ -11,6 +11,7 @@ use crate::control::Pipeline;
 use crate::kinematics::Pose;
 use crate::model::Model;
 use crate::render::{self, SceneObject, StereoRig};
+use crate::robot::{Connection, Paced, Remote, Robot, RobotState, state_for};
 use crate::sim::{ServoGains, Sim};
 
 /// Where things stand, in the world frame (m). Laid out for the bundled humanoid and script:
@@ -155,6 +156,31 @@ impl Scene {
             sim.add_box(p.name, &at(p.centre), p.size, p.mass_kg);
         }
         Ok(sim)
+    }
+
+    /// The robot a real-time session drives, with the pipeline at its posture and its first
+    /// state: the simulator on its own thread, or (`connect`) a robot process over the network,
+    /// met where it stands so that the first command holds it there.
+    pub fn realtime_robot(
+        &self,
+        connect: Option<&Connection>,
+    ) -> Result<(Box<dyn Robot>, Pipeline, RobotState), Error> {
+        let mut robot: Box<dyn Robot> = match connect {
+            Some(connection) => Box::new(Remote::connect(
+                connection,
+                &self.model,
+                self.world_from_base(),
+                &self.object_names(),
+            )?),
+            None => Box::new(Paced::spawn(Box::new(self.sim()?), crate::sim::PHYSICS_DT)?),
+        };
+        let mut state = state_for(robot.as_ref());
+        robot.read_state(&mut state)?;
+        let pipeline = match connect {
+            Some(_) => self.pipeline_at(&state.positions)?,
+            None => self.pipeline()?,
+        };
+        Ok((robot, pipeline, state))
     }
 
     /// The objects' names (scene order).

@@ -62,6 +62,8 @@ pub struct RunArgs {
     record: RecordArgs,
     #[command(flatten)]
     xr: XrArgs,
+    #[command(flatten)]
+    connect: ConnectArgs,
 }
 
 /// The stereo robot-camera view, as the user asks for it.
@@ -180,15 +182,12 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         connect,
     } = args;
     if xr.input == Input::Xr {
-        if connect.is_set() {
-            bail!("--connect drives a robot process from the scripted trainer only, for now");
-        }
         if script.is_some() || view.is_set() {
             bail!(
                 "--input xr takes its view to the headset: --script, --frames, --frame-size and --window go with the scripted trainer only"
             );
         }
-        return headset(robot, record, xr);
+        return headset(robot, record, xr, connect);
     }
     if xr.headless || xr.seconds.is_some() {
         bail!("--headless and --seconds go with --input xr only");
@@ -249,26 +248,38 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
-    let RunArgs { robot, record, xr } = args;
+    let RunArgs {
+        robot,
+        record,
+        xr,
+        connect,
+    } = args;
     match xr.input {
-        Input::Xr => headset(robot, record, xr),
+        Input::Xr => headset(robot, record, xr, connect),
         Input::Script => demo(DemoArgs {
             robot,
             realtime: true,
             record,
             xr,
+            connect,
             ..DemoArgs::default()
         }),
     }
 }
 
-fn headset(robot: Option<PathBuf>, record: RecordArgs, xr: XrArgs) -> anyhow::Result<()> {
+fn headset(
+    robot: Option<PathBuf>,
+    record: RecordArgs,
+    xr: XrArgs,
+    connect: ConnectArgs,
+) -> anyhow::Result<()> {
     let profile = robot.unwrap_or_else(|| bundled("profiles/teleop_humanoid.toml"));
     let options = headset::Options {
         headless: xr.headless,
         duration_s: xr.seconds,
         record: record.into_recording(),
         stop: crate::rt::interrupt_flag(),
+        connect: connect.into_connection(&profile),
     };
     let report = headset::run(&profile, &options)?;
     say(&report)?;

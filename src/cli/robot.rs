@@ -99,10 +99,6 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
-    pub fn is_set(&self) -> bool {
-        self.connect.is_some()
-    }
-
     pub fn endpoint(&self) -> Option<&str> {
         self.connect.as_deref()
     }

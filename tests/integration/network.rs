@@ -843,3 +843,75 @@ fn network_delay_and_loss_hold_at_the_thresholds_and_gaps_count_the_loss() {
         drop(station);
     }
 }
+
+#[test]
+fn network_headset_drives_a_robot_process() {
+    use nalgebra::Isometry3;
+    use teleop_bridge::xr::remote::{Injector, RemoteState, Streamer};
+
+    use super::xr_support::{Devices, inside};
+    // Held on the host while the test runs inside the runtime's chroot, and inside.
+    let _one = REALTIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !inside(
+        "network::network_headset_drives_a_robot_process",
+        Devices::Remote,
+    ) {
+        return;
+    }
+    let port = free_port();
+    let name = "net_xr";
+    let _robot = start_robot(port, name);
+    let observer = Observer::connect(port, name);
+    let streamer = Streamer::start(
+        Injector::connect(Duration::from_secs(10)).expect("remote driver port"),
+        RemoteState::standing(),
+        200.0,
+    );
+    let endpoint = format!("tcp/127.0.0.1:{port}");
+    let headset = Proc::start(&[
+        "run",
+        "--input",
+        "xr",
+        "--headless",
+        "--seconds",
+        "6",
+        "--connect",
+        &endpoint,
+        "--robot-name",
+        name,
+    ]);
+    // Squeeze, move the left hand 20 cm forward, release.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        let t = started.elapsed().as_secs_f64();
+        streamer.update(|s| {
+            let ramp = ((t - 2.0) / 1.0).clamp(0.0, 1.0);
+            s.left.pose = Isometry3::translation(-0.2, 1.2, -0.3 - 0.2 * ramp);
+            s.left.squeeze = if (1.5..4.0).contains(&t) { 1.0 } else { 0.0 };
+        });
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (code, lines) = headset.finish(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains("valve/index_controller")),
+        "the headset's report: {lines:#?}"
+    );
+    let seen = observer.seen.lock().unwrap();
+    assert!(
+        seen.statuses.iter().any(|(_, s)| s.message == "ACTIVE"),
+        "the headset's station took control"
+    );
+    let (_, model) = Profile::load(&profile()).unwrap();
+    let shoulder = model
+        .dof_names()
+        .position(|n| n == "left_shoulder_pitch_joint")
+        .unwrap();
+    let qs: Vec<f64> = seen.states.iter().map(|(_, q, _)| q[shoulder]).collect();
+    let moved =
+        qs.iter().fold(f64::MIN, |a, &b| a.max(b)) - qs.iter().fold(f64::MAX, |a, &b| a.min(b));
+    assert!(
+        moved > 0.05,
+        "the left shoulder followed the hand ({moved} rad)"
+    );
+}
