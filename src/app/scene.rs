@@ -11,7 +11,7 @@ use crate::control::Pipeline;
 use crate::kinematics::Pose;
 use crate::model::Model;
 use crate::render::{self, SceneObject, StereoRig};
-use crate::robot::{Connection, Paced, Remote, Robot, RobotState, state_for};
+use crate::robot::{Connection, Paced, Remote, Robot, RobotState, Ros2Robot, state_for};
 use crate::sim::{ServoGains, Sim};
 
 /// Where things stand, in the world frame (m). Laid out for the bundled humanoid and script:
@@ -165,7 +165,16 @@ impl Scene {
         &self,
         connect: Option<&Connection>,
     ) -> Result<(Box<dyn Robot>, Pipeline, RobotState), Error> {
+        let ros2 = self.profile.ros2_control.as_ref();
         let mut robot: Box<dyn Robot> = match connect {
+            Some(connection) if let Some(settings) = ros2 => Box::new(Ros2Robot::connect(
+                connection,
+                settings,
+                &self.model,
+                &self.start,
+                self.world_from_base(),
+                self.profile.control_rate_hz,
+            )?),
             Some(connection) => Box::new(Remote::connect(
                 connection,
                 &self.model,

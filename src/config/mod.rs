@@ -27,5 +27,6 @@ mod profile;
 pub mod toml_file;
 
 pub use profile::{
-    EndEffector, Error, Gripper, Hand, JointSettings, Neck, Profile, StereoCamera, ranges,
+    EndEffector, Error, Gripper, Hand, JointSettings, Neck, Profile, Ros2Control, Ros2Interface,
+    StereoCamera, ranges,
 };

@@ -111,6 +111,37 @@ pub struct JointSettings {
     pub weight: Option<f64>,
 }
 
+/// Which ros2_control command interface a ROS 2 robot's controller takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ros2Interface {
+    /// `forward_command_controller` (position): `std_msgs/msg/Float64MultiArray`, one value
+    /// per controller joint in `joints` order.
+    ForwardPosition,
+    /// `joint_trajectory_controller`: `trajectory_msgs/msg/JointTrajectory`, one point per
+    /// command.
+    JointTrajectory,
+}
+
+/// A ROS 2 robot driven through its own controllers (ros2_control) over rmw_zenoh, without
+/// `teleop robot` on its side: `teleop demo|run --connect ENDPOINT` with this profile.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ros2Control {
+    pub interface: Ros2Interface,
+    /// The controller's command topic (`/forward_position_controller/commands`).
+    pub command_topic: String,
+    /// The controller's joints, in its order.
+    pub joints: Vec<String>,
+    /// Where the robot publishes `sensor_msgs/msg/JointState` (default `/joint_states`).
+    #[serde(default = "default_state_topic")]
+    pub state_topic: String,
+}
+
+fn default_state_topic() -> String {
+    "/joint_states".into()
+}
+
 /// A robot profile, parsed and checked against its URDF.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +166,8 @@ pub struct Profile {
     pub rest: BTreeMap<String, f64>,
     #[serde(default, rename = "joint")]
     pub joints: BTreeMap<String, JointSettings>,
+    /// A ROS 2 robot's own controllers, when `--connect` reaches one directly.
+    pub ros2_control: Option<Ros2Control>,
 }
 
 fn one() -> f64 {
@@ -409,6 +442,39 @@ impl Profile {
                     format!("gripper[{i}].joint"),
                     format!("joint {:?} is continuous; a gripper needs limits", g.joint),
                 ));
+            }
+        }
+        if let Some(r) = &self.ros2_control {
+            if r.joints.is_empty() {
+                return Err(invalid(
+                    "ros2_control.joints".into(),
+                    "name the controller's joints, in its order".into(),
+                ));
+            }
+            for (i, name) in r.joints.iter().enumerate() {
+                movable_joint(format!("ros2_control.joints[{i}]"), name)?;
+                if r.joints[..i].contains(name) {
+                    return Err(invalid(
+                        format!("ros2_control.joints[{i}]"),
+                        format!("joint {name:?} is named twice"),
+                    ));
+                }
+            }
+            for (key, topic) in [
+                ("ros2_control.command_topic", &r.command_topic),
+                ("ros2_control.state_topic", &r.state_topic),
+            ] {
+                let ok = topic.starts_with('/')
+                    && topic.len() > 1
+                    && topic[1..].split('/').all(|t| {
+                        !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    });
+                if !ok {
+                    return Err(invalid(
+                        key.into(),
+                        format!("{topic:?} is not an absolute ROS topic name (/a/b_c)"),
+                    ));
+                }
             }
         }
         Ok(())

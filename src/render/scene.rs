@@ -182,8 +182,15 @@ impl StateCell {
         let (version, state) = &mut *guard;
         *version += 1;
         state.time_ns = time_ns;
-        state.link_poses.copy_from_slice(link_poses);
-        state.object_poses.copy_from_slice(object_poses);
+        // A robot that reports fewer objects than the scene draws (a real robot reports none)
+        // leaves the others where they were.
+        for (to, from) in [
+            (&mut state.link_poses, link_poses),
+            (&mut state.object_poses, object_poses),
+        ] {
+            let n = to.len().min(from.len());
+            to[..n].copy_from_slice(&from[..n]);
+        }
         true
     }
 

@@ -2,7 +2,8 @@
 //! Backends implement [`Robot`]: the rapier simulation ([`crate::sim::Sim`]), stepped in
 //! lock-step by a headless session or on a thread of its own by [`Paced`] in real time; and
 //! [`Remote`], a robot in another process over Zenoh, whose side of the link is [`host`]: the
-//! robot process's own loop, safety filter and watchdog.
+//! robot process's own loop, safety filter and watchdog; and [`Ros2Robot`], a ROS 2 robot's own
+//! ros2_control controllers.
 //!
 //! # Implementation
 //! A backend takes calls from one thread (the control thread), one at a time, at the control
@@ -15,10 +16,12 @@
 pub mod host;
 mod paced;
 pub mod remote;
+pub mod ros2;
 
 pub use crate::msg::RobotState;
 pub use paced::Paced;
 pub use remote::{Connection, Remote};
+pub use ros2::Ros2Robot;
 
 /// Why a robot did not take a command or give a state.
 #[derive(Debug, thiserror::Error)]

@@ -61,7 +61,9 @@ from rosbags.typesys import Stores, get_typestore
 ts = get_typestore(Stores.ROS2_JAZZY)
 def plain(m):
     if hasattr(m, "__dataclass_fields__"):
-        return {k: plain(getattr(m, k)) for k in m.__dataclass_fields__ if k != "__msgtype__"}
+        # Constants (DiagnosticStatus.OK …) are upper case; ROS field names never are.
+        return {k: plain(getattr(m, k)) for k in m.__dataclass_fields__
+                if k != "__msgtype__" and not k.isupper()}
     if isinstance(m, np.ndarray):
         return m.tolist()
     if isinstance(m, (list, tuple)):

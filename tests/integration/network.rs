@@ -915,3 +915,168 @@ fn network_headset_drives_a_robot_process() {
         "the left shoulder followed the hand ({moved} rad)"
     );
 }
+
+/// A stand-in ROS 2 robot with nothing of ours: Python's `eclipse-zenoh` and `rosbags`. It
+/// listens where a robot's rmw_zenoh peer would, takes the controller's commands (a forward
+/// position controller's `Float64MultiArray`, or a joint trajectory controller's
+/// `JointTrajectory`), follows them at once, and publishes `/joint_states` at 250 Hz with
+/// rmw_zenoh's attachment. Prints what it received.
+const PY_ROS2_ROBOT: &str = r#"
+import json, sys, threading, time
+import zenoh
+from rosbags.typesys import Stores, get_typestore
+port, interface, topic, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+joints = json.loads(sys.argv[5])
+ts = get_typestore(Stores.ROS2_JAZZY)
+JS, FMA, JT = 'sensor_msgs/msg/JointState', 'std_msgs/msg/Float64MultiArray', 'trajectory_msgs/msg/JointTrajectory'
+ctype = FMA if interface == 'forward_position' else JT
+def key(topic, t):
+    pkg, _, name = t.split('/')
+    return f"0/{topic.strip('/')}/{pkg}::msg::dds_::{name}_/{ts.hash_rihs01(t)}"
+conf = zenoh.Config()
+conf.insert_json5("mode", '"peer"')
+conf.insert_json5("scouting/multicast/enabled", "false")
+conf.insert_json5("listen/endpoints", json.dumps([f"tcp/127.0.0.1:{port}"]))
+s = zenoh.open(conf)
+lock = threading.Lock()
+q = {j: 0.0 for j in joints}
+out = {"commands": 0, "errors": [], "min": {}, "max": {}, "attachments_ok": True, "names_ok": True}
+def on(sample):
+    with lock:
+        try:
+            m = ts.deserialize_cdr(bytes(sample.payload.to_bytes()), ctype)
+            a = sample.attachment
+            if a is None or len(bytes(a.to_bytes())) != 33:
+                out["attachments_ok"] = False
+            if ctype == FMA:
+                values = list(m.data)
+            else:
+                if list(m.joint_names) != joints:
+                    out["names_ok"] = False
+                values = list(m.points[0].positions)
+            for j, v in zip(joints, values):
+                q[j] = v
+                out["min"][j] = min(out["min"].get(j, v), v)
+                out["max"][j] = max(out["max"].get(j, v), v)
+            out["commands"] += 1
+        except Exception as e:
+            if len(out["errors"]) < 5:
+                out["errors"].append(repr(e))
+sub = s.declare_subscriber(key(topic, ctype), on)
+pub = s.declare_publisher(key("/joint_states", JS))
+Header = ts.types['std_msgs/msg/Header']; Time = ts.types['builtin_interfaces/msg/Time']
+JointState = ts.types[JS]
+import numpy as np
+seq = 0
+gid = bytes(range(16))
+end = time.time() + seconds
+while time.time() < end:
+    with lock:
+        names, pos = list(q.keys()), [q[j] for j in q]
+    now = time.time_ns()
+    msg = JointState(header=Header(stamp=Time(sec=now // 10**9, nanosec=now % 10**9), frame_id=''),
+                     name=names, position=np.array(pos, dtype=np.float64),
+                     velocity=np.zeros(len(pos)), effort=np.zeros(0))
+    seq += 1
+    att = seq.to_bytes(8, 'little') + now.to_bytes(8, 'little') + bytes([16]) + gid
+    pub.put(bytes(ts.serialize_cdr(msg, JS)), attachment=att)
+    time.sleep(0.004)
+with lock:
+    print(json.dumps(out))
+s.close()
+"#;
+
+/// The bundled humanoid's profile with a `[ros2_control]` table, written into `dir`.
+fn ros2_profile(dir: &Path, interface: &str, topic: &str, joints: &[&str]) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(profile()).unwrap();
+    let urdf = Path::new(env!("CARGO_MANIFEST_DIR")).join("urdf/teleop_humanoid.urdf");
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("urdf") {
+            out.push_str(&format!("urdf = {:?}\n", urdf.to_str().unwrap()));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!(
+        "\n[ros2_control]\ninterface = {interface:?}\ncommand_topic = {topic:?}\njoints = {joints:?}\n"
+    ));
+    let path = dir.join(format!("{interface}.toml"));
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[test]
+fn network_a_ros2_robot_is_driven_through_its_own_controllers() {
+    let _one = REALTIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !python_zenoh() {
+        return;
+    }
+    let (_, model) = Profile::load(&profile()).unwrap();
+    // The left arm's seven joints, as a controller would list them.
+    let joints: Vec<&str> = model
+        .dof_names()
+        .filter(|n| n.starts_with("left_") && !n.contains("gripper"))
+        .collect();
+    assert_eq!(joints.len(), 7);
+    let dir = tempfile::tempdir().unwrap();
+    for (interface, topic) in [
+        ("forward_position", "/forward_position_controller/commands"),
+        (
+            "joint_trajectory",
+            "/joint_trajectory_controller/joint_trajectory",
+        ),
+    ] {
+        let port = free_port();
+        let robot_profile = ros2_profile(dir.path(), interface, topic, &joints);
+        let joints_json = serde_json::to_string(&joints).unwrap();
+        let robot = Command::new("python3")
+            .args([
+                "-c",
+                PY_ROS2_ROBOT,
+                &port.to_string(),
+                interface,
+                topic,
+                "14",
+                &joints_json,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        std::thread::sleep(Duration::from_millis(1500));
+        let endpoint = format!("tcp/127.0.0.1:{port}");
+        let station = Proc::start(&[
+            "demo",
+            "--connect",
+            &endpoint,
+            "--robot",
+            robot_profile.to_str().unwrap(),
+        ]);
+        let (code, lines) = station.finish(Duration::from_secs(60));
+        // No cube in a ROS robot's world: the demo runs to its end and judges it failed.
+        assert_eq!(code, Some(1), "{lines:#?}");
+        assert!(lines.iter().any(|l| l.starts_with("task:")), "{lines:#?}");
+        let out = robot.wait_with_output().expect("python");
+        assert!(
+            out.status.success(),
+            "python: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("python JSON");
+        assert!(
+            v["errors"].as_array().unwrap().is_empty(),
+            "{interface}: {v}"
+        );
+        assert_eq!(v["attachments_ok"], true, "{interface}: {v}");
+        assert_eq!(v["names_ok"], true, "{interface}: {v}");
+        // 11 s of the demo at 500 Hz.
+        assert!(v["commands"].as_u64().unwrap() > 4000, "{interface}: {v}");
+        let range = |j: &str| v["max"][j].as_f64().unwrap() - v["min"][j].as_f64().unwrap();
+        assert!(
+            range("left_shoulder_pitch_joint") > 0.1 || range("left_elbow_joint") > 0.1,
+            "{interface}: the arm followed the script: {v}"
+        );
+    }
+}
