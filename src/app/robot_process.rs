@@ -5,13 +5,18 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::Error;
 use super::scene::Scene;
-use crate::link::bus::{Bus, Endpoints};
-use crate::link::names::robot_namespace;
+use super::view;
+use crate::link::bus::{Bus, Endpoints, Publisher, Urgency};
+use crate::link::names::{Qos, robot_namespace};
+use crate::link::types::CompressedImage;
+use crate::msg::{CameraFrame, ImageSink};
+use crate::render::StateCell;
+use crate::robot::RobotState;
 use crate::model::JointKind;
 use crate::robot::host::{self, topics};
 use crate::safety::Limits;
@@ -36,6 +41,9 @@ pub struct Options {
     /// Stop after this long (None: until interrupted).
     pub duration: Option<Duration>,
     pub stop: Arc<AtomicBool>,
+    /// The robot's stereo camera, per-eye size, rendered from the simulation and published as
+    /// one JPEG per eye at 30 fps; None: no camera.
+    pub camera: Option<(u32, u32)>,
 }
 
 impl Default for Options {
@@ -50,6 +58,7 @@ impl Default for Options {
             damp_after: Duration::from_millis(500),
             duration: None,
             stop: Arc::default(),
+            camera: Some((640, 480)),
         }
     }
 }
@@ -89,6 +98,58 @@ pub struct Started {
     pub namespace: String,
     pub listen: Vec<String>,
     pub rate_hz: f64,
+    /// What the camera publishes, or why it does not.
+    pub camera: String,
+}
+
+/// The camera topics, relative to the robot's namespace.
+pub const CAMERA_TOPICS: [&str; 2] = [
+    "camera/left/image_raw/compressed",
+    "camera/right/image_raw/compressed",
+];
+
+/// Publishes each rendered side-by-side stereo frame as two JPEGs, one per eye; a congested link
+/// drops them (the next frame supersedes). Runs on the camera's thread.
+struct CameraPublisher {
+    eyes: [Publisher<CompressedImage>; 2],
+    frames: [String; 2],
+    msg: CompressedImage,
+    rgb: Vec<u8>,
+    jpeg: Vec<u8>,
+}
+
+impl ImageSink for CameraPublisher {
+    fn wants(&self, _time_ns: u64) -> bool {
+        true
+    }
+
+    fn offer(&mut self, frame: CameraFrame) -> bool {
+        let (w, h) = (frame.width as usize / 2, frame.height as usize);
+        if w == 0 || frame.rgba.len() != 2 * w * h * 4 {
+            return false;
+        }
+        let stamp = crate::rt::wall_clock_ns();
+        for eye in 0..2 {
+            self.rgb.clear();
+            for row in frame.rgba.chunks_exact(2 * w * 4) {
+                let half = &row[eye * w * 4..(eye + 1) * w * 4];
+                self.rgb
+                    .extend(half.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]));
+            }
+            self.jpeg.clear();
+            let encoded = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut self.jpeg, 80)
+                .encode(&self.rgb, w as u32, h as u32, image::ExtendedColorType::Rgb8);
+            if let Err(e) = encoded {
+                tracing::warn!("camera: frame not encoded: {e}");
+                return false;
+            }
+            self.msg.set_jpeg(stamp, &self.frames[eye], &self.jpeg);
+            if let Err(e) = self.eyes[eye].put(&self.msg) {
+                tracing::debug!("camera: {e}");
+            }
+        }
+        true
+    }
 }
 
 /// Runs the robot process for the robot `profile` until interrupted or `options.duration`
@@ -124,18 +185,64 @@ pub fn run(
         takeover_tolerance,
         duration: options.duration,
     };
+    // The camera renders the newest poses on its own thread, at background priority.
+    let cell = Arc::new(StateCell::new(scene.view_state()));
+    let done = Arc::new(AtomicBool::new(false));
+    let (camera, camera_line) = match (options.camera, &scene.profile.camera) {
+        (Some(size), Some(rig)) => {
+            let eyes = [
+                bus.publisher(CAMERA_TOPICS[0], Qos::best_effort(1), Urgency::Bulk)?,
+                bus.publisher(CAMERA_TOPICS[1], Qos::best_effort(1), Urgency::Bulk)?,
+            ];
+            let publisher = CameraPublisher {
+                eyes,
+                frames: [rig.left_link.clone(), rig.right_link.clone()],
+                msg: CompressedImage::default(),
+                rgb: Vec::new(),
+                jpeg: Vec::new(),
+            };
+            let thread = view::spawn_camera(
+                &scene,
+                Some(size),
+                Box::new(publisher),
+                Arc::clone(&cell),
+                Arc::clone(&done),
+            )?;
+            (
+                Some(thread),
+                format!(
+                    "camera {}×{} per eye as JPEG at 30 fps on camera/{{left,right}}/image_raw/compressed",
+                    size.0, size.1
+                ),
+            )
+        }
+        (Some(_), None) => (None, "no camera: the profile names no [camera]".into()),
+        (None, _) => (None, "no camera (--no-camera)".into()),
+    };
     on_start(&Started {
         namespace,
         listen: options.endpoints.listen.clone(),
         rate_hz: host_options.rate_hz,
+        camera: camera_line,
     });
-    Ok(host::run(
-        Box::new(sim),
+    let hosted = host::Hosted {
+        robot: Box::new(sim),
         limits,
         names,
-        scene.object_names(),
-        &bus,
-        &host_options,
-        &options.stop,
-    )?)
+        object_names: scene.object_names(),
+    };
+    let mut publish = |state: &RobotState| {
+        cell.try_publish(state.time_ns, &state.link_poses, &state.object_poses);
+    };
+    let report = host::run(hosted, &bus, &host_options, &options.stop, &mut publish);
+    done.store(true, Ordering::Relaxed);
+    if let Some(thread) = camera {
+        match thread.join() {
+            Ok(Ok(Some(what))) => tracing::info!("camera: {what}"),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::warn!("camera: {e}"),
+            Err(_) => tracing::warn!("camera: its thread panicked"),
+        }
+    }
+    Ok(report?)
 }

@@ -148,7 +148,7 @@ impl RecordArgs {
     }
 }
 
-fn parse_size(text: &str) -> Result<(u32, u32), String> {
+pub(super) fn parse_size(text: &str) -> Result<(u32, u32), String> {
     let bad = || format!("expected WIDTHxHEIGHT such as 640x360, got {text:?}");
     let (w, h) = text.split_once('x').ok_or_else(bad)?;
     let (w, h) = (

@@ -33,6 +33,12 @@ pub struct RobotArgs {
     /// Stop after this many seconds (default: until interrupted).
     #[arg(long, value_name = "S", value_parser = super::demo::parse_seconds)]
     seconds: Option<f64>,
+    /// Per-eye size of the published camera images, WIDTHxHEIGHT.
+    #[arg(long, value_name = "WxH", value_parser = super::demo::parse_size, default_value = "640x480")]
+    camera_size: (u32, u32),
+    /// Publish no camera images.
+    #[arg(long)]
+    no_camera: bool,
 }
 
 pub fn run(args: RobotArgs) -> anyhow::Result<()> {
@@ -49,6 +55,7 @@ pub fn run(args: RobotArgs) -> anyhow::Result<()> {
         },
         duration: args.seconds.map(Duration::from_secs_f64),
         stop: crate::rt::interrupt_flag(),
+        camera: (!args.no_camera).then_some(args.camera_size),
         ..robot_process::Options::default()
     };
     if let Some(warning) = robot_process::listen_warning(&options.endpoints) {
@@ -57,10 +64,11 @@ pub fn run(args: RobotArgs) -> anyhow::Result<()> {
     let mut started_line = Ok(());
     let report = robot_process::run(&profile, &options, |s| {
         started_line = say(format_args!(
-            "robot {}: listening on {}, {:.0} Hz; holding until a station takes control",
+            "robot {}: listening on {}, {:.0} Hz, {}; holding until a station takes control",
             s.namespace,
             s.listen.join(", "),
-            s.rate_hz
+            s.rate_hz,
+            s.camera
         ));
     })?;
     started_line?;

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::{Error, Robot, state_for};
+use super::{Error, Robot, RobotState, state_for};
 use crate::link::Gid;
 use crate::link::bus::{Bus, Publisher, Received, Subscription, Urgency, unix_ns};
 use crate::link::names::Qos;
@@ -93,6 +93,17 @@ pub struct Options {
     pub takeover_tolerance: Vec<f64>,
     /// Stop after this long (None: until stopped).
     pub duration: Option<Duration>,
+}
+
+/// The robot the loop drives, as the network names it.
+pub struct Hosted {
+    /// A lock-step backend.
+    pub robot: Box<dyn Robot>,
+    pub limits: Limits,
+    /// Its joints (`q` order), as `joint_states` and commands name them.
+    pub names: Vec<String>,
+    /// Its objects, as `objects` names them (none for a real robot).
+    pub object_names: Vec<String>,
 }
 
 /// What a run of the loop counted.
@@ -200,16 +211,21 @@ fn receive(
 }
 
 /// Runs the loop on this thread until `stop` is set or the duration ends (see the module docs).
-/// `robot` is a lock-step backend (it is stepped here, at `options.rate_hz`).
+/// `robot` is a lock-step backend (it is stepped here, at `options.rate_hz`); `on_state` sees
+/// every state read (a camera's renderer takes the poses; it must not block).
 pub fn run(
-    mut robot: Box<dyn Robot>,
-    limits: Limits,
-    names: Vec<String>,
-    object_names: Vec<String>,
+    hosted: Hosted,
     bus: &Bus,
     options: &Options,
     stop: &AtomicBool,
+    on_state: &mut dyn FnMut(&RobotState),
 ) -> Result<Report, Error> {
+    let Hosted {
+        mut robot,
+        limits,
+        names,
+        object_names,
+    } = hosted;
     let link = |e: crate::link::LinkError| Error::Backend(e.to_string());
     let dof = robot.dof();
     if names.len() != dof || options.takeover_tolerance.len() != dof {
@@ -381,6 +397,7 @@ pub fn run(
         robot.command(filter.position())?;
         robot.step(dt)?;
         robot.read_state(&mut state)?;
+        on_state(&state);
         let stamp = unix_ns() as u64;
         js.set_from_state(stamp, &names, &state).map_err(link)?;
         if let Err(e) = states.put(&js) {
