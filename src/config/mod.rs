@@ -22,9 +22,14 @@
 //! | `camera.width`, `camera.height` | 16 – 8192 px |
 //! | `gripper[i].open`, `closed` | within the joint's limits; one gripper per hand and per joint |
 //! | `rest.NAME` | within the joint's limits (continuous joints: ±1000 rad) |
+//! | `hands.SIDE.scale` | `{ fixed = S }` with S from 0.1 to 10, or `"calibrate"` |
+//! | `hands.SIDE.closed.NAME` | within the joint's limits |
 
+mod hand;
 mod profile;
 pub mod toml_file;
+
+pub use hand::{Fingertip, HandMapping, Hands, LinkPoint, PinchPair, Scale, XrJoint};
 
 pub use profile::{
     EndEffector, Error, Gripper, Hand, JointSettings, Neck, Profile, StereoCamera, ranges,

@@ -11,12 +11,12 @@ use nalgebra::{Isometry3, UnitQuaternion, Vector3};
 use teleop_bridge::app::Session;
 use teleop_bridge::config::Profile;
 use teleop_bridge::control::{Pipeline, TickOutcome};
-use teleop_bridge::safety::Limits;
 use teleop_bridge::model::Model;
 use teleop_bridge::msg::{HandInput, OperatorFrame};
 use teleop_bridge::operator::Published;
 use teleop_bridge::robot::{Error as RobotError, Robot, RobotState};
 use teleop_bridge::rt::Histogram;
+use teleop_bridge::safety::Limits;
 
 use super::alloc_count::allocations_during;
 

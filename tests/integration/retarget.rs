@@ -6,13 +6,13 @@ use std::path::Path;
 
 use nalgebra::{Isometry3, Rotation3, Translation3, UnitQuaternion, Vector3};
 use teleop_bridge::config::Profile;
-use teleop_bridge::safety::{Limits, SafetyFilter};
 use teleop_bridge::ik::{Options, Solver, Target, Task};
 use teleop_bridge::kinematics::{Chain, Pose};
 use teleop_bridge::msg::HandInput;
 use teleop_bridge::retarget::{
     HandCommand, HandRetargeter, HandSettings, OneEuroSettings, gripper_position,
 };
+use teleop_bridge::safety::{Limits, SafetyFilter};
 
 const DT: f64 = 1.0 / 90.0;
 

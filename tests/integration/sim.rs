@@ -10,11 +10,11 @@ use nalgebra::{Translation3, Vector3};
 use teleop_bridge::app::Scene;
 use teleop_bridge::app::scene::CUBE;
 use teleop_bridge::config::Profile;
-use teleop_bridge::safety::{Limits, SafetyFilter};
 use teleop_bridge::kinematics::{Pose, Tree};
 use teleop_bridge::model::Model;
 use teleop_bridge::operator::Script;
 use teleop_bridge::robot::{Robot, RobotState};
+use teleop_bridge::safety::{Limits, SafetyFilter};
 use teleop_bridge::sim::{ServoGains, Sim, driven_dofs};
 
 fn load(profile: &str) -> (Profile, Model) {
