@@ -1,6 +1,7 @@
 //! Robot profiles: what a URDF does not say about teleoperating a robot — which links the hands
-//! drive, where the cameras are, which joints are the gripper and the neck, the rest posture,
-//! and limits the URDF lacks (acceleration) or gets wrong (velocity).
+//! drive, where the cameras are, which joints are the gripper and the neck, how a robot hand's
+//! fingers follow the trainer's ([`HandMapping`], `[hands.left]` / `[hands.right]`), the rest
+//! posture, and limits the URDF lacks (acceleration) or gets wrong (velocity).
 //!
 //! One TOML file per robot (see `profiles/teleop_humanoid.toml` for every key, commented).
 //! Unknown keys and bad values are errors that name the key, e.g.

@@ -31,6 +31,11 @@ pub enum Error {
     },
     #[error("IK: {0}")]
     Ik(#[from] ik::Error),
+    /// A hand-only profile: nothing for the operator's clutch to engage.
+    #[error(
+        "profile end_effector: a session needs at least one (a hand-only profile serves `teleop kin hand`)"
+    )]
+    NoEndEffector,
     #[error("profile {key}: {source}")]
     Hand {
         key: String,
@@ -204,6 +209,9 @@ impl Pipeline {
         q: &[f64],
         stale_after_s: f64,
     ) -> Result<Pipeline, Error> {
+        if profile.end_effectors.is_empty() {
+            return Err(Error::NoEndEffector);
+        }
         let chain = |key: String, base: &str, tip: &str| {
             Chain::new(model, base, tip).map_err(|source| Error::Chain { key, source })
         };

@@ -1113,3 +1113,13 @@ fn hands_g1_dex3_fits_the_synthetic_hand_both_sides_alike() {
     assert!(means[0] < 10.0, "Dex3 mean fit {} mm", means[0]);
     assert!(means[1] < 12.5, "Dex3 mean fit with pinch {} mm", means[1]);
 }
+
+#[test]
+fn hands_hand_only_profile_is_refused_by_a_session_in_one_line() {
+    let (profile, model) = load_profile("profiles/allegro_right.toml");
+    let q = profile.start_posture(&model);
+    let e = Pipeline::new(&model, &profile, &q, 0.1)
+        .err()
+        .expect("no end-effector to clutch");
+    assert!(e.to_string().contains("end_effector"), "{e}");
+}
