@@ -411,6 +411,10 @@ impl Pipeline {
             times: StageTimes::default(),
         };
         if fresh.is_none() || !engaged {
+            // The command brakes without them: retarget afresh from it on re-engaging.
+            for slot in &mut self.fingers {
+                slot.tracking = false;
+            }
             report.outcome = if fresh.is_none() {
                 TickOutcome::Stale
             } else {

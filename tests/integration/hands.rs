@@ -712,8 +712,12 @@ fn hands_inspire_like_mimics_follow_within_their_limits() {
         let index = model.joint_id("index_proximal_joint").expect("index");
         moved = moved.max(positions[index]);
     }
-    // The thumb distal's limit (1.0 = 2.4 × pitch) bounds pitch below its own 0.5.
-    assert!(pitch_max <= 1.0 / 2.4, "pitch reached {pitch_max}");
+    // The thumb distal's limit (1.0 = 2.4 × pitch) bounds pitch below its own 0.5, and the fit
+    // presses against it.
+    assert!(
+        pitch_max <= 1.0 / 2.4 && pitch_max > 0.41,
+        "pitch reached {pitch_max}"
+    );
     assert!(moved > 0.5, "the index never curled: {moved}");
 }
 
