@@ -564,7 +564,7 @@ fn hands_json_line_in_and_out() {
 use nalgebra::{Isometry3, Translation3, UnitQuaternion};
 use teleop_bridge::config::Profile;
 use teleop_bridge::control::Pipeline;
-use teleop_bridge::msg::{HandInput, HandJoints, OperatorFrame};
+use teleop_bridge::msg::{HandInput, HandJoints, OperatorFrame, RobotState, TickSample};
 
 fn load_profile(relative: &str) -> (Profile, Model) {
     Profile::load(&root().join(relative)).unwrap_or_else(|e| panic!("{e}"))
@@ -1006,6 +1006,20 @@ fn hands_pipeline_tracked_hands_move_the_fingers_mirrored() {
     }
     let curled = moved.iter().filter(|&&m| m > 0.3).count();
     assert!(curled >= 4, "finger joints barely moved: {moved:?}");
+    // The recorder's sample carries the finger commands like every other joint's.
+    let (dof, links) = (g1.model.dof(), g1.model.links.len());
+    let mut sample = TickSample::new(dof, 2, links, Vec::new());
+    let state = RobotState::zeros(dof, links, 0);
+    g1.clock += TICK_NS;
+    let report = g1.pipeline.tick(None, g1.clock);
+    g1.pipeline
+        .fill_sample(g1.clock, None, &report, &state, &mut sample);
+    assert_eq!(sample.command_positions, g1.pipeline.command());
+    assert!(
+        g1.right
+            .iter()
+            .any(|&(v, _)| sample.command_positions[v].abs() > 0.3)
+    );
 }
 
 #[test]
