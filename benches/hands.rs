@@ -2,7 +2,8 @@
 //! frames at 90 Hz) with the Allegro right hand, printed beside dex-retargeting's figures on the
 //! same frames (tests/fixtures/hands/dex_baseline.json). `cargo bench --bench hands` prints a
 //! markdown table: wall time of each `solve` call (first frame included, warm start after it),
-//! p50/p99/max, single thread; then criterion's per-frame mean over the whole sequence.
+//! p50/p99/max, single thread; then the same for the hands the profiles map (G1 Dex3-1 left and
+//! right, the Inspire-style test hand), then criterion's per-frame mean over the whole sequence.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -10,6 +11,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nalgebra::{Matrix3, Vector3};
+use teleop_bridge::config::Profile;
 use teleop_bridge::hands::{HandMapping, Options, Retargeter, Scale, XR_JOINTS};
 use teleop_bridge::model::Model;
 
@@ -186,8 +188,70 @@ fn table() {
     println!();
 }
 
+/// The hands mapped in profiles, pinch on: time per solve and mean fit on the same frames (the
+/// left hand gets the frames mirrored).
+fn profile_hands_table() {
+    let clean = frames("xr26", "wrist_R");
+    let s = Matrix3::from_diagonal(&Vector3::new(-1.0, 1.0, 1.0));
+    let mirrored: Vec<(Joints, Matrix3<f64>)> = clean
+        .iter()
+        .map(|(j, w)| (j.map(|p| p.map(|p| s * p)), s * w * s))
+        .collect();
+    println!("| hand (profile) | wall p50 / p99 / max µs | CPU p50 / p99 µs | mean fit mm |");
+    println!("|---|---|---|---|");
+    for (label, profile, side) in [
+        ("G1 Dex3-1 right", "profiles/unitree_g1.toml", "right"),
+        ("G1 Dex3-1 left", "profiles/unitree_g1.toml", "left"),
+        (
+            "Inspire-style (6 + 6 mimic)",
+            "tests/fixtures/hands/inspire_like.toml",
+            "right",
+        ),
+    ] {
+        let (profile, model) = Profile::load(&root().join(profile)).expect("profile");
+        let mapping = if side == "left" {
+            profile.hands.left
+        } else {
+            profile.hands.right
+        }
+        .expect("mapping");
+        let mut r = Retargeter::new(&model, &mapping, Options::default()).expect("retargeter");
+        let frames = if side == "left" { &mirrored } else { &clean };
+        let mut best = vec![f64::INFINITY; frames.len()];
+        let mut best_cpu = vec![f64::INFINITY; frames.len()];
+        for _ in 0..3 {
+            let (t, c, _) = pass(&mut r, frames);
+            for (b, x) in best.iter_mut().zip(t) {
+                *b = b.min(x);
+            }
+            for (b, x) in best_cpu.iter_mut().zip(c) {
+                *b = b.min(x);
+            }
+        }
+        r.reset();
+        let mut solution = r.new_solution();
+        let (mut fit, mut n) = (0.0, 0);
+        for (j, w) in frames {
+            r.solve(j, w, &mut solution);
+            fit += solution.fit_error_m.iter().sum::<f64>() * 1e3;
+            n += solution.fit_error_m.len();
+        }
+        let max = best.iter().copied().fold(0.0, f64::max);
+        println!(
+            "| {label} | {:.1} / {:.1} / {max:.1} | {:.1} / {:.1} | {:.2} |",
+            percentile(&mut best.clone(), 50.0),
+            percentile(&mut best, 99.0),
+            percentile(&mut best_cpu.clone(), 50.0),
+            percentile(&mut best_cpu, 99.0),
+            fit / n as f64
+        );
+    }
+    println!();
+}
+
 fn bench(c: &mut Criterion) {
     table();
+    profile_hands_table();
     let clean = frames("xr26", "wrist_R");
     let mut group = c.benchmark_group("hands");
     for (name, scale, pinch) in [

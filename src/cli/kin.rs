@@ -43,6 +43,31 @@ pub enum KinCommand {
         #[arg(long, default_value_t = 90.0)]
         rate_hz: f64,
     },
+    /// Finger retargeting with a profile's hand mapping: `{"joints": [[x, y, z] × 26 in OpenXR
+    /// order, null where untracked], "wrist_R": [[3 × 3 rows: the wrist joint's axes as
+    /// columns]]}` per line in (any one world frame; `"orientations": [[x, y, z, w] × 26]` may
+    /// give the wrist's instead of `wrist_R`), `{"q": {"joint": rad, …}, "fit_error_m": [per
+    /// fingertip], "micros", "held"}` per line out. Each line is one tracking frame, its step
+    /// bounded by the velocity limits at `--rate-hz`; an untracked or non-finite joint holds.
+    Hand {
+        /// A robot profile with a `[hands.left]` or `[hands.right]` mapping.
+        profile: PathBuf,
+        #[arg(long, value_enum)]
+        side: Side,
+        /// The hand-tracking rate the velocity limits are applied at (10 to 10000 Hz).
+        #[arg(long, default_value_t = 90.0)]
+        rate_hz: f64,
+        /// Leave out the pinch term (fit the fingertip vectors only).
+        #[arg(long)]
+        no_pinch: bool,
+    },
+}
+
+/// Which of the profile's hands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Side {
+    Left,
+    Right,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -80,6 +105,12 @@ pub fn run(command: KinCommand) -> anyhow::Result<()> {
             timeout_ms,
             rate_hz,
         } => ik(&urdf, &base, &tip, mode, timeout_ms, rate_hz),
+        KinCommand::Hand {
+            profile,
+            side,
+            rate_hz,
+            no_pinch,
+        } => hand(&profile, side, rate_hz, !no_pinch),
     }
 }
 
@@ -89,6 +120,21 @@ pub fn run(command: KinCommand) -> anyhow::Result<()> {
 fn json_lines<Req: serde::de::DeserializeOwned, Resp: Serialize>(
     expected: &str,
     mut answer: impl FnMut(usize, Req) -> anyhow::Result<Resp>,
+) -> anyhow::Result<()> {
+    text_lines(|line_no, line| {
+        let Some(request) = parse_line::<Req>(line, expected)
+            .map_err(|e| anyhow::anyhow!("stdin line {line_no}: {e}"))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(serde_json::to_string(&answer(line_no, request)?)?))
+    })
+}
+
+/// The filter's loop: each stdin line (at most [`MAX_LINE_BYTES`]) to `answer`, its answer line
+/// (if any) written and flushed at once.
+fn text_lines(
+    mut answer: impl FnMut(usize, &[u8]) -> anyhow::Result<Option<String>>,
 ) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -107,15 +153,11 @@ fn json_lines<Req: serde::de::DeserializeOwned, Resp: Serialize>(
         if line.last() != Some(&b'\n') && line.len() > MAX_LINE_BYTES {
             anyhow::bail!("stdin line {line_no}: longer than {MAX_LINE_BYTES} bytes");
         }
-        let Some(request) = parse_line::<Req>(&line, expected)
-            .map_err(|e| anyhow::anyhow!("stdin line {line_no}: {e}"))?
-        else {
-            continue;
-        };
-        let response = answer(line_no, request)?;
-        serde_json::to_writer(&mut out, &response)?;
-        out.write_all(b"\n")?;
-        out.flush()?;
+        if let Some(response) = answer(line_no, &line)? {
+            out.write_all(response.as_bytes())?;
+            out.write_all(b"\n")?;
+            out.flush()?;
+        }
     }
     Ok(())
 }
@@ -215,4 +257,57 @@ fn ik(
             })
         },
     )
+}
+
+fn hand(
+    profile_path: &std::path::Path,
+    side: Side,
+    rate_hz: f64,
+    pinch: bool,
+) -> anyhow::Result<()> {
+    let (lo, hi) = RATE_HZ_RANGE;
+    if !(rate_hz >= lo && rate_hz <= hi) {
+        anyhow::bail!("--rate-hz must be from {lo} to {hi} Hz, not {rate_hz}");
+    }
+    let (profile, model) = crate::config::Profile::load(profile_path)?;
+    let (key, mapping) = match side {
+        Side::Left => ("hands.left", &profile.hands.left),
+        Side::Right => ("hands.right", &profile.hands.right),
+    };
+    let Some(mapping) = mapping else {
+        anyhow::bail!(
+            "{}: no [{key}] mapping",
+            crate::model::shown_path(profile_path)
+        );
+    };
+    let options = crate::hands::Options {
+        dt_s: 1.0 / rate_hz,
+        pinch,
+        ..crate::hands::Options::default()
+    };
+    let mut retargeter = crate::hands::Retargeter::new(&model, mapping, options)
+        .with_context(|| format!("{}: {key}", crate::model::shown_path(profile_path)))?;
+    retargeter.reset_to(&profile.start_posture(&model));
+    let mut solution = retargeter.new_solution();
+    let mut calibrated = !retargeter.needs_calibration();
+    text_lines(|line_no, line| {
+        let text = std::str::from_utf8(line).map_err(|e| {
+            anyhow::anyhow!(
+                "stdin line {line_no}: not UTF-8 text (byte {} is not part of a character)",
+                e.valid_up_to() + 1
+            )
+        })?;
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        if !calibrated {
+            // `scale = "calibrate"`: the first fully tracked line is taken as the open hand.
+            let (joints, wrist) = crate::hands::parse_line(text)
+                .map_err(|e| anyhow::anyhow!("stdin line {line_no}: {e}"))?;
+            calibrated = retargeter.calibrate_scale(&joints, &wrist).is_some();
+        }
+        crate::hands::process_line(&model, &mut retargeter, &mut solution, text)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("stdin line {line_no}: {e}"))
+    })
 }

@@ -1,6 +1,7 @@
 //! Robot profiles: what a URDF does not say about teleoperating a robot — which links the hands
-//! drive, where the cameras are, which joints are the gripper and the neck, the rest posture,
-//! and limits the URDF lacks (acceleration) or gets wrong (velocity).
+//! drive, where the cameras are, which joints are the gripper and the neck, how a robot hand's
+//! fingers follow the trainer's ([`HandMapping`], `[hands.left]` / `[hands.right]`), the rest
+//! posture, and limits the URDF lacks (acceleration) or gets wrong (velocity).
 //!
 //! One TOML file per robot (see `profiles/teleop_humanoid.toml` for every key, commented).
 //! Unknown keys and bad values are errors that name the key, e.g.
@@ -22,9 +23,14 @@
 //! | `camera.width`, `camera.height` | 16 – 8192 px |
 //! | `gripper[i].open`, `closed` | within the joint's limits; one gripper per hand and per joint |
 //! | `rest.NAME` | within the joint's limits (continuous joints: ±1000 rad) |
+//! | `hands.SIDE.scale` | `{ fixed = S }` with S from 0.1 to 10, or `"calibrate"` |
+//! | `hands.SIDE.closed.NAME` | within the joint's limits |
 
+mod hand;
 mod profile;
 pub mod toml_file;
+
+pub use hand::{Fingertip, HandMapping, Hands, LinkPoint, PinchPair, Scale, XrJoint};
 
 pub use profile::{
     EndEffector, Error, Gripper, Hand, JointSettings, Neck, Profile, Ros2Control, Ros2Interface,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::hand::{HandMapping, Hands, Scale};
 use super::toml_file::{self, FileError};
 use crate::model::{JointKind, Model};
 
@@ -155,7 +156,8 @@ pub struct Profile {
     /// Acceleration limit for joints without their own (default 10 rad/s²).
     #[serde(default = "default_acceleration")]
     pub default_acceleration: f64,
-    #[serde(rename = "end_effector")]
+    /// What the operator's hands drive; may be empty in a hand-only profile (`[hands.*]`).
+    #[serde(default, rename = "end_effector")]
     pub end_effectors: Vec<EndEffector>,
     pub neck: Option<Neck>,
     pub camera: Option<StereoCamera>,
@@ -168,6 +170,9 @@ pub struct Profile {
     pub joints: BTreeMap<String, JointSettings>,
     /// A ROS 2 robot's own controllers, when `--connect` reaches one directly.
     pub ros2_control: Option<Ros2Control>,
+    /// Finger retargeting per robot hand (`[hands.left]`, `[hands.right]`).
+    #[serde(default)]
+    pub hands: Hands,
 }
 
 fn one() -> f64 {
@@ -209,6 +214,10 @@ pub mod ranges {
     pub const WORKSPACE_M: f64 = 100.0;
     /// `rest` values of continuous joints (rad).
     pub const CONTINUOUS_REST: f64 = 1_000.0;
+    /// `hands.SIDE.scale = { fixed = S }`: robot hands from a tenth to ten times a human's.
+    pub const HAND_SCALE: (f64, f64) = (0.1, 10.0);
+    /// Every coordinate of a `hands.SIDE.fingertips[i]` offset (m).
+    pub const HAND_OFFSET_M: f64 = 1.0;
 }
 
 fn default_control_rate() -> f64 {
@@ -300,10 +309,11 @@ impl Profile {
             self.default_acceleration,
             ranges::ACCELERATION,
         )?;
-        if self.end_effectors.is_empty() {
+        if self.end_effectors.is_empty() && self.hands.left.is_none() && self.hands.right.is_none()
+        {
             return Err(invalid(
                 "end_effector".into(),
-                "at least one is needed".into(),
+                "at least one is needed (or a [hands.left] / [hands.right] mapping)".into(),
             ));
         }
         for (i, e) in self.end_effectors.iter().enumerate() {
@@ -433,6 +443,11 @@ impl Profile {
                 within(&format!("joint.{name}.weight"), w, ranges::WEIGHT)?;
             }
         }
+        for (side, mapping) in [("left", &self.hands.left), ("right", &self.hands.right)] {
+            if let Some(mapping) = mapping {
+                self.check_hand(model, path, side, mapping)?;
+            }
+        }
         // The kinds a gripper can be: anything movable; a continuous "gripper" is a mistake.
         for (i, g) in self.grippers.iter().enumerate() {
             if let Some(j) = model.joint_id(&g.joint)
@@ -473,6 +488,177 @@ impl Profile {
                     return Err(invalid(
                         key.into(),
                         format!("{topic:?} is not an absolute ROS topic name (/a/b_c)"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks `[hands.SIDE]`: links below its root, drivable joints that no end-effector or
+    /// gripper also moves, a rotation, a sane scale, pinch pairs naming fingertips.
+    fn check_hand(
+        &self,
+        model: &Model,
+        path: &Path,
+        side: &str,
+        mapping: &HandMapping,
+    ) -> Result<(), Error> {
+        let key = |rest: &str| format!("hands.{side}.{rest}");
+        let invalid =
+            |key: String, message: String| Error::from(FileError::invalid(path, key, message));
+        let root = match &mapping.root {
+            Some(name) => model
+                .link_id(name)
+                .ok_or_else(|| invalid(key("root"), format!("no link {name:?} in the URDF")))?,
+            None => crate::model::Model::ROOT,
+        };
+        let root_name = &model.links[root].name;
+        let r = mapping.root_from_wrist;
+        let orthonormal = (0..3).all(|i| {
+            (0..3).all(|j| {
+                let dot: f64 = (0..3).map(|k| r[i][k] * r[j][k]).sum();
+                (dot - if i == j { 1.0 } else { 0.0 }).abs() < 1e-6
+            })
+        });
+        let det = r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1])
+            - r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0])
+            + r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
+        if !orthonormal || (det - 1.0).abs() > 1e-6 {
+            return Err(invalid(
+                key("root_from_wrist"),
+                format!("must be a rotation (orthonormal rows, determinant +1), got {r:?}"),
+            ));
+        }
+        if let Scale::Fixed(s) = mapping.scale {
+            let (lo, hi) = ranges::HAND_SCALE;
+            if !(s >= lo && s <= hi) {
+                return Err(invalid(
+                    key("scale"),
+                    format!("must be {{ fixed = S }} with S from {lo} to {hi}, got {s}"),
+                ));
+            }
+        }
+        if mapping.fingertips.is_empty() {
+            return Err(invalid(key("fingertips"), "at least one is needed".into()));
+        }
+        // Joints that move a fitted frame: the retargeter's unless `joints` narrows them.
+        let mut finger_joints = Vec::new();
+        for (i, f) in mapping.fingertips.iter().enumerate() {
+            if mapping.fingertips[..i].iter().any(|o| o.name == f.name) {
+                return Err(invalid(
+                    key(&format!("fingertips[{i}].name")),
+                    format!("{:?} is defined twice", f.name),
+                ));
+            }
+            for (part, point) in [("tip", &f.tip), ("origin", &f.origin)] {
+                let k = key(&format!("fingertips[{i}].{part}"));
+                let link = model.link_id(&point.link).ok_or_else(|| {
+                    invalid(
+                        format!("{k}.link"),
+                        format!("no link {:?} in the URDF", point.link),
+                    )
+                })?;
+                let dofs = model.dofs_between(root, link).ok_or_else(|| {
+                    invalid(
+                        format!("{k}.link"),
+                        format!(
+                            "{:?} is not below the hand's root {root_name:?}",
+                            point.link
+                        ),
+                    )
+                })?;
+                finger_joints.extend(dofs);
+                if !point
+                    .offset
+                    .iter()
+                    .all(|v| v.abs() <= ranges::HAND_OFFSET_M)
+                {
+                    return Err(invalid(
+                        format!("{k}.offset"),
+                        format!(
+                            "every coordinate must be within ±{} m, got {:?}",
+                            ranges::HAND_OFFSET_M,
+                            point.offset
+                        ),
+                    ));
+                }
+            }
+        }
+        for (i, p) in mapping.pinch.iter().enumerate() {
+            for (part, name) in [("thumb", &p.thumb), ("finger", &p.finger)] {
+                if !mapping.fingertips.iter().any(|f| &f.name == name) {
+                    return Err(invalid(
+                        key(&format!("pinch[{i}].{part}")),
+                        format!("no fingertip named {name:?}"),
+                    ));
+                }
+            }
+        }
+        let movable_below_root = |k: String, name: &str| -> Result<usize, Error> {
+            let j = match model.joint_id(name) {
+                None => return Err(invalid(k, format!("no joint {name:?} in the URDF"))),
+                Some(j) => j,
+            };
+            if !model.joints[j].kind.is_movable() {
+                return Err(invalid(k, format!("joint {name:?} is fixed")));
+            }
+            if let Some(m) = model.joints[j].mimic {
+                return Err(invalid(
+                    k,
+                    format!(
+                        "joint {name:?} mimics {:?}; name that joint",
+                        model.joints[m.leader].name
+                    ),
+                ));
+            }
+            if model.dofs_between(root, model.joints[j].child).is_none() {
+                return Err(invalid(
+                    k,
+                    format!("joint {name:?} is not below the hand's root {root_name:?}"),
+                ));
+            }
+            Ok(j)
+        };
+        if !mapping.joints.is_empty() {
+            finger_joints.clear();
+            for (i, name) in mapping.joints.iter().enumerate() {
+                finger_joints.push(movable_below_root(key(&format!("joints[{i}]")), name)?);
+            }
+        }
+        for (name, &value) in &mapping.closed {
+            let k = key(&format!("closed.{name}"));
+            let j = movable_below_root(k.clone(), name)?;
+            let inside = match model.joints[j].limits.position {
+                Some((lo, hi)) => value >= lo && value <= hi,
+                None => value.abs() <= ranges::CONTINUOUS_REST,
+            };
+            if !inside {
+                return Err(invalid(k, format!("{value} is outside the joint's limits")));
+            }
+            finger_joints.push(j);
+        }
+        // One joint, one driver: the arm's IK or a gripper moving a finger would fight it.
+        for &j in &finger_joints {
+            let name = &model.joints[j].name;
+            if let Some(g) = self.grippers.iter().position(|g| &g.joint == name) {
+                return Err(invalid(
+                    key("fingertips"),
+                    format!("joint {name:?} moves a finger and is gripper[{g}]'s too"),
+                ));
+            }
+            for (i, e) in self.end_effectors.iter().enumerate() {
+                let (Some(b), Some(t)) = (model.link_id(&e.base), model.link_id(&e.tip)) else {
+                    continue;
+                };
+                if model.dofs_between(b, t).is_some_and(|d| d.contains(&j)) {
+                    return Err(invalid(
+                        key("root"),
+                        format!(
+                            "joint {name:?} moves a finger and end_effector[{i}]'s chain too; \
+                             set root to a link at or below {:?}",
+                            e.tip
+                        ),
                     ));
                 }
             }

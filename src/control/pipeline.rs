@@ -1,12 +1,18 @@
-//! One control tick, allocation-free: latest operator frame → retarget (both hands, head) → IK
-//! tracking → gripper mapping → safety filter. The caller sends [`Pipeline::command`] to the
-//! robot. Deadman: with no clutch engaged nothing moves (the filter brakes to a stop and holds).
+//! One control tick, allocation-free: latest operator frame → retarget (both hands, head, and
+//! the fingers of each robot hand the profile maps) → IK tracking → gripper mapping → safety
+//! filter. The caller sends [`Pipeline::command`] to the robot. Deadman: with no clutch engaged
+//! nothing moves, fingers included (the filter brakes to a stop and holds).
+//!
+//! Fingers: with tracked hand joints (`HandInput::joints`) the hand's retargeter fits them; with
+//! a controller (a grip pose, no joints) the trigger moves them along the grasp synergy (start
+//! posture → the mapping's `closed`); untracked, not finite, or neither: they hold.
 
 use std::time::Instant;
 
 use nalgebra::{Rotation3, Vector3};
 
-use crate::config::{Hand, Profile};
+use crate::config::{Hand, HandMapping, Profile};
+use crate::hands;
 use crate::ik::{self, Options, Solver, Target, Task};
 use crate::kinematics::{Chain, Pose};
 use crate::model::Model;
@@ -25,6 +31,17 @@ pub enum Error {
     },
     #[error("IK: {0}")]
     Ik(#[from] ik::Error),
+    /// A hand-only profile: nothing for the operator's clutch to engage.
+    #[error(
+        "profile end_effector: a session needs at least one (a hand-only profile serves `teleop kin hand`)"
+    )]
+    NoEndEffector,
+    #[error("profile {key}: {source}")]
+    Hand {
+        key: String,
+        #[source]
+        source: hands::Error,
+    },
 }
 
 /// Wall time each stage of the last tick took (ns).
@@ -70,6 +87,100 @@ struct GripperSlot {
     closed: f64,
 }
 
+/// A robot hand whose fingers follow one of the operator's hands.
+struct FingerSlot {
+    hand: Hand,
+    retargeter: hands::Retargeter,
+    solution: hands::Solution,
+    /// Model vars the fingers move: the retargeter's and the synergy's.
+    vars: Vec<usize>,
+    /// Per var: the synergy's ends (trigger released, pressed); equal where `closed` names none.
+    open: Vec<f64>,
+    closed: Vec<f64>,
+    /// Per var: what the fingers were last asked for (held while tracking is lost).
+    wanted: Vec<f64>,
+    /// Whether the last finger input was tracked joints (switching back restarts the retargeter
+    /// from the command, so its first step is rate limited from where the fingers are).
+    tracking: bool,
+}
+
+impl FingerSlot {
+    fn new(
+        model: &Model,
+        profile: &Profile,
+        hand: Hand,
+        mapping: &HandMapping,
+        q: &[f64],
+    ) -> Result<FingerSlot, hands::Error> {
+        let options = hands::Options {
+            dt_s: 1.0 / profile.control_rate_hz,
+            ..hands::Options::default()
+        };
+        let mut retargeter = hands::Retargeter::new(model, mapping, options)?;
+        retargeter.reset_to(q);
+        let mut vars: Vec<usize> = (0..model.dof())
+            .filter(|&v| retargeter.is_driven(v))
+            .collect();
+        let start = profile.start_posture(model);
+        let mut closed_of = vec![None; model.dof()];
+        for (name, &value) in &mapping.closed {
+            let var = model
+                .joint_id(name)
+                .and_then(|j| model.dof_of_joint[j])
+                .ok_or_else(|| hands::Error::UnknownJoint(name.clone()))?;
+            closed_of[var] = Some(value);
+            if !vars.contains(&var) {
+                vars.push(var);
+            }
+        }
+        vars.sort_unstable();
+        Ok(FingerSlot {
+            hand,
+            solution: retargeter.new_solution(),
+            retargeter,
+            open: vars.iter().map(|&v| start[v]).collect(),
+            closed: vars
+                .iter()
+                .map(|&v| closed_of[v].unwrap_or(start[v]))
+                .collect(),
+            wanted: vars.iter().map(|&v| q[v]).collect(),
+            vars,
+            tracking: false,
+        })
+    }
+
+    /// This tick's finger targets from the operator's hand; `command` is the robot's (model q).
+    fn update(&mut self, input: &HandInput, command: &[f64]) {
+        match &input.joints {
+            Some(joints) => {
+                if !self.tracking {
+                    self.retargeter.reset_to(command);
+                    self.tracking = true;
+                }
+                self.retargeter
+                    .solve_hand_joints(joints, &mut self.solution);
+                if self.solution.status == hands::Status::Solved {
+                    for (w, &v) in self.wanted.iter_mut().zip(&self.vars) {
+                        if self.retargeter.is_driven(v) {
+                            *w = self.solution.q[v];
+                        }
+                    }
+                }
+            }
+            None if input.finite_grip().is_some() => {
+                self.tracking = false;
+                for ((w, &open), &closed) in
+                    self.wanted.iter_mut().zip(&self.open).zip(&self.closed)
+                {
+                    *w = gripper_position(input.trigger, open, closed);
+                }
+            }
+            // Neither fingers nor a controller: hold, and retarget afresh when they return.
+            None => self.tracking = false,
+        }
+    }
+}
+
 /// Everything between the operator's frame and the robot's command.
 pub struct Pipeline {
     solver: Solver,
@@ -78,6 +189,7 @@ pub struct Pipeline {
     hands: Vec<HandSlot>,
     neck: Option<NeckSlot>,
     grippers: Vec<GripperSlot>,
+    fingers: Vec<FingerSlot>,
     safety: SafetyFilter,
     solver_q: Vec<f64>,
     wanted: Vec<f64>,
@@ -97,6 +209,9 @@ impl Pipeline {
         q: &[f64],
         stale_after_s: f64,
     ) -> Result<Pipeline, Error> {
+        if profile.end_effectors.is_empty() {
+            return Err(Error::NoEndEffector);
+        }
         let chain = |key: String, base: &str, tip: &str| {
             Chain::new(model, base, tip).map_err(|source| Error::Chain { key, source })
         };
@@ -179,6 +294,20 @@ impl Pipeline {
                 })
             })
             .collect();
+        let mut fingers = Vec::new();
+        for (hand, key, mapping) in [
+            (Hand::Left, "hands.left", &profile.hands.left),
+            (Hand::Right, "hands.right", &profile.hands.right),
+        ] {
+            if let Some(mapping) = mapping {
+                fingers.push(FingerSlot::new(model, profile, hand, mapping, q).map_err(
+                    |source| Error::Hand {
+                        key: key.into(),
+                        source,
+                    },
+                )?);
+            }
+        }
         let limits = Limits::from_profile(model, profile, 1.0);
         let axes = crate::msg::robot_from_stage_axes()
             .rotation
@@ -193,6 +322,7 @@ impl Pipeline {
             hands,
             neck,
             grippers,
+            fingers,
             dt: 1.0 / profile.control_rate_hz,
             stale_after_ns: (stale_after_s * 1e9) as u64,
             axes,
@@ -264,6 +394,16 @@ impl Pipeline {
             self.solver
                 .set_target(neck.task, Target::Orientation(target));
         }
+        if let (Some(f), true) = (fresh, engaged) {
+            let command = self.safety.position();
+            for slot in &mut self.fingers {
+                let input = match slot.hand {
+                    Hand::Left => &f.left,
+                    Hand::Right => &f.right,
+                };
+                slot.update(input, command);
+            }
+        }
         let retargeted = Instant::now();
         let mut report = TickReport {
             outcome: TickOutcome::Tracking,
@@ -271,6 +411,10 @@ impl Pipeline {
             times: StageTimes::default(),
         };
         if fresh.is_none() || !engaged {
+            // The command brakes without them: retarget afresh from it on re-engaging.
+            for slot in &mut self.fingers {
+                slot.tracking = false;
+            }
             report.outcome = if fresh.is_none() {
                 TickOutcome::Stale
             } else {
@@ -297,6 +441,11 @@ impl Pipeline {
                     Hand::Right => f.right.trigger,
                 };
                 self.wanted[g.model_var] = gripper_position(trigger, g.open, g.closed);
+            }
+        }
+        for slot in &self.fingers {
+            for (&w, &v) in slot.wanted.iter().zip(&slot.vars) {
+                self.wanted[v] = w;
             }
         }
         let solved = Instant::now();

@@ -13,6 +13,6 @@ pub enum Error {
     NotDriveable { joint: String, reason: String },
     #[error("hand mapping: pinch names fingertip '{0}', which `fingertips` does not define")]
     UnknownFingertip(String),
-    #[error("input line: {0}")]
+    #[error("{0}")]
     Input(String),
 }

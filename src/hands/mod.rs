@@ -1,5 +1,7 @@
 //! Finger retargeting: the trainer's tracked hand (OpenXR's 26 joints) → a robot hand's joint
-//! targets, for any URDF hand described by a small [`HandMapping`].
+//! targets, for any URDF hand described by a small [`HandMapping`] (a profile's `[hands.SIDE]`,
+//! or a file of its own; the type is `config`'s so profiles can check it). On a whole robot the
+//! mapping's `root` (the palm) is the hand's frame: only joints below it move.
 //!
 //! Each fingertip's vector from an origin frame (robot) follows the trainer's wrist → tip vector
 //! (scaled, turned into the hand root's axes). The fit is a Huber loss on those vectors, plus a

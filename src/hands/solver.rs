@@ -151,7 +151,15 @@ impl Retargeter {
             Scale::Fixed(s) => return Err(Error::Mapping(format!("scale {s} is not positive"))),
             Scale::Calibrate => (1.0, true),
         };
-        let root = model.root().name.clone();
+        let root = match &mapping.root {
+            Some(name) => {
+                model.link_id(name).ok_or_else(|| {
+                    Error::Mapping(format!("root: no link named '{name}' in the URDF"))
+                })?;
+                name.clone()
+            }
+            None => model.root().name.clone(),
+        };
         let n = model.dof();
 
         // Points and their chains (one chain per distinct link).

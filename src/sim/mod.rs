@@ -133,8 +133,8 @@ pub struct Sim {
     damped: bool,
 }
 
-/// Which of the model's dofs `profile` drives: the joints of its end-effector and neck chains
-/// and its gripper joints — what the control pipeline commands. Every other dof stays at the
+/// Which of the model's dofs `profile` drives: the joints of its end-effector and neck chains,
+/// its gripper joints and its hands' finger joints — what the control pipeline commands. Every other dof stays at the
 /// start posture; pass this to [`Sim::new`] to weld them.
 pub fn driven_dofs(model: &Model, profile: &Profile) -> Vec<bool> {
     let mut driven = vec![false; model.dof()];
@@ -152,12 +152,29 @@ pub fn driven_dofs(model: &Model, profile: &Profile) -> Vec<bool> {
             }
         }
     }
-    for gripper in &profile.grippers {
-        if let Some(dof) = model
-            .joint_id(&gripper.joint)
-            .and_then(|j| model.dof_of_joint[j])
-        {
+    let mut mark = |joint: Option<usize>| {
+        if let Some(dof) = joint.and_then(|j| model.dof_of_joint[j]) {
             driven[dof] = true;
+        }
+    };
+    for gripper in &profile.grippers {
+        mark(model.joint_id(&gripper.joint));
+    }
+    // A hand's fingers: its listed joints, else every joint between its root (or the URDF's)
+    // and a fingertip; and the joints its grasp closes.
+    for hand in [&profile.hands.left, &profile.hands.right].into_iter().flatten() {
+        for name in hand.joints.iter().chain(hand.closed.keys()) {
+            mark(model.joint_id(name));
+        }
+        if hand.joints.is_empty() {
+            let root = hand.root.as_deref().and_then(|r| model.link_id(r)).unwrap_or(0);
+            for tip in &hand.fingertips {
+                if let Some(tip) = model.link_id(&tip.tip.link) {
+                    for joint in model.dofs_between(root, tip).unwrap_or_default() {
+                        mark(Some(joint));
+                    }
+                }
+            }
         }
     }
     driven
