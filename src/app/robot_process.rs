@@ -14,10 +14,10 @@ use super::view;
 use crate::link::bus::{Bus, Endpoints, Publisher, Urgency};
 use crate::link::names::{Qos, robot_namespace};
 use crate::link::types::CompressedImage;
+use crate::model::JointKind;
 use crate::msg::{CameraFrame, ImageSink};
 use crate::render::StateCell;
 use crate::robot::RobotState;
-use crate::model::JointKind;
 use crate::robot::host::{self, topics};
 use crate::safety::Limits;
 
@@ -138,7 +138,12 @@ impl ImageSink for CameraPublisher {
             }
             self.jpeg.clear();
             let encoded = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut self.jpeg, 80)
-                .encode(&self.rgb, w as u32, h as u32, image::ExtendedColorType::Rgb8);
+                .encode(
+                    &self.rgb,
+                    w as u32,
+                    h as u32,
+                    image::ExtendedColorType::Rgb8,
+                );
             if let Err(e) = encoded {
                 tracing::warn!("camera: frame not encoded: {e}");
                 return false;

@@ -162,12 +162,19 @@ pub fn driven_dofs(model: &Model, profile: &Profile) -> Vec<bool> {
     }
     // A hand's fingers: its listed joints, else every joint between its root (or the URDF's)
     // and a fingertip; and the joints its grasp closes.
-    for hand in [&profile.hands.left, &profile.hands.right].into_iter().flatten() {
+    for hand in [&profile.hands.left, &profile.hands.right]
+        .into_iter()
+        .flatten()
+    {
         for name in hand.joints.iter().chain(hand.closed.keys()) {
             mark(model.joint_id(name));
         }
         if hand.joints.is_empty() {
-            let root = hand.root.as_deref().and_then(|r| model.link_id(r)).unwrap_or(0);
+            let root = hand
+                .root
+                .as_deref()
+                .and_then(|r| model.link_id(r))
+                .unwrap_or(0);
             for tip in &hand.fingertips {
                 if let Some(tip) = model.link_id(&tip.tip.link) {
                     for joint in model.dofs_between(root, tip).unwrap_or_default() {

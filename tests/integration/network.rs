@@ -113,20 +113,32 @@ impl Drop for Proc {
     }
 }
 
-fn start_robot(port: u16, name: &str) -> Proc {
-    let robot = Proc::start(&[
+/// `teleop robot` on `port`, without its camera (rendering it takes a core of this machine)
+/// unless `camera` gives a per-eye size.
+fn start_robot_with(port: u16, name: &str, camera: Option<&str>) -> Proc {
+    let listen = format!("tcp/127.0.0.1:{port}");
+    let mut args = vec![
         "robot",
         "--listen",
-        &format!("tcp/127.0.0.1:{port}"),
+        &listen,
         "--name",
         name,
         "--seconds",
         "120",
-    ]);
+    ];
+    match camera {
+        Some(size) => args.extend(["--camera-size", size]),
+        None => args.push("--no-camera"),
+    }
+    let robot = Proc::start(&args);
     if let Err(seen) = robot.wait_for("listening on", Duration::from_secs(60)) {
         panic!("the robot process did not start: {seen:#?}");
     }
     robot
+}
+
+fn start_robot(port: u16, name: &str) -> Proc {
+    start_robot_with(port, name, None)
 }
 
 fn station(port: u16, name: &str, extra: &[&str]) -> Proc {
@@ -273,6 +285,21 @@ def on(sample):
             if len(out["errors"]) < 5:
                 out["errors"].append(repr(e))
 sub = s.declare_subscriber(key, on)
+ci = 'sensor_msgs/msg/CompressedImage'
+out["images"] = {}
+def on_image(sample):
+    with lock:
+        try:
+            m = ts.deserialize_cdr(bytes(sample.payload.to_bytes()), ci)
+            ok = m.format == "jpeg" and bytes(m.data[:2]) == b"\xff\xd8" and bytes(m.data[-2:]) == b"\xff\xd9"
+            eye = m.header.frame_id
+            seen = out["images"].setdefault(eye, {"count": 0, "jpeg": True})
+            seen["count"] += 1
+            seen["jpeg"] &= ok
+        except Exception as e:
+            if len(out["errors"]) < 5:
+                out["errors"].append(repr(e))
+images = s.declare_subscriber(f"0/{ns}/camera/*/image_raw/compressed/sensor_msgs::msg::dds_::CompressedImage_/{ts.hash_rihs01(ci)}", on_image)
 time.sleep(seconds)
 tokens = [str(r.ok.key_expr) for r in s.liveliness().get("@ros2_lv/0/**") if r.ok is not None]
 with lock:
@@ -287,7 +314,7 @@ fn network_two_processes_complete_the_cube_task_and_python_decodes_joint_states(
     let python = python_zenoh();
     let port = free_port();
     let name = "net_demo";
-    let robot = start_robot(port, name);
+    let robot = start_robot_with(port, name, Some("320x240"));
     let subscriber = python.then(|| {
         Command::new("python3")
             .args(["-c", PY_SUBSCRIBER, &port.to_string(), name, "6"])
@@ -334,6 +361,13 @@ fn network_two_processes_complete_the_cube_task_and_python_decodes_joint_states(
         let (_, model) = Profile::load(&profile()).unwrap();
         let names: Vec<&str> = model.dof_names().collect();
         assert_eq!(v["names"], serde_json::json!(names), "{v}");
+        // Both eyes of the robot's camera, as JPEGs (a rate this machine's software renderer
+        // allows beside two real-time processes: at least a few per second).
+        for eye in ["left_camera_link", "right_camera_link"] {
+            let seen = &v["images"][eye];
+            assert!(seen["count"].as_u64().unwrap_or(0) >= 5, "{eye}: {v}");
+            assert_eq!(seen["jpeg"], true, "{eye}: {v}");
+        }
         let tokens: Vec<String> = v["tokens"]
             .as_array()
             .unwrap()

@@ -180,7 +180,8 @@ fn the_profiles_drive_their_chains_and_grippers() {
         .zip(driven_dofs(&model, &profile))
         .filter_map(|(name, d)| d.then_some(name))
         .collect();
-    assert_eq!(driven.len(), 14, "{driven:?}");
+    // Two 7-DoF arms and two 7-DoF Dex3 hands; the legs and waist are welded.
+    assert_eq!(driven.len(), 28, "{driven:?}");
     for side in ["left", "right"] {
         for joint in [
             "shoulder_pitch",
@@ -190,6 +191,10 @@ fn the_profiles_drive_their_chains_and_grippers() {
             "wrist_roll",
             "wrist_pitch",
             "wrist_yaw",
+            "hand_thumb_0",
+            "hand_thumb_2",
+            "hand_index_1",
+            "hand_middle_1",
         ] {
             let name = format!("{side}_{joint}_joint");
             assert!(driven.contains(&name.as_str()), "{name} in {driven:?}");
