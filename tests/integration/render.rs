@@ -387,6 +387,10 @@ fn find_program(name: &str) -> Option<PathBuf> {
 /// runs has the red cube in both the left and the right half of the window.
 #[test]
 fn the_window_shows_the_stereo_pair_under_xvfb() {
+    // A real-time demo whose frame count is measured: not beside another real-time test.
+    let _one = super::common::REALTIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let (Some(xvfb), Some(xwd)) = (find_program("Xvfb"), find_program("xwd")) else {
         super::common::skip(
             "the window test",
