@@ -422,8 +422,10 @@ fn the_window_shows_the_stereo_pair_under_xvfb() {
     )
     .expect("Xvfb display number");
     let display = format!(":{}", number.trim());
+    // In real time: headless, the demo's length (and so the number of frames the window
+    // shows) would depend on how fast this build simulates.
     let mut demo = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
-        .args(["demo", "--window"])
+        .args(["demo", "--window", "--realtime"])
         .env("DISPLAY", &display)
         .env("XDG_RUNTIME_DIR", runtime.path())
         .stdout(std::process::Stdio::piped())
