@@ -715,3 +715,20 @@ fn a_missing_file_is_said_once() {
         assert!(error.contains("/nonexistent/"), "{error}");
     }
 }
+
+/// Without a runtime folder in the environment (ssh, containers), the graphics stack used to
+/// print `error: XDG_RUNTIME_DIR is invalid…` twice beside a run that succeeded.
+#[test]
+fn no_runtime_dir_no_stray_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(["demo", "--frame-size", "160x90", "--frames"])
+        .arg(dir.path())
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .expect("run teleop");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+    assert!(!stderr.lines().any(|l| l.starts_with("error")), "{stderr}");
+}
