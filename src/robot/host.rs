@@ -22,10 +22,10 @@
 //! and, for a simulator, `objects` (`tf2_msgs/TFMessage`, `world` → each object) at 50 Hz.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Error, Robot, RobotState, state_for};
+use super::{Error, Robot, RobotState, lock, state_for};
 use crate::link::Gid;
 use crate::link::bus::{Bus, Publisher, Received, Subscription, Urgency, unix_ns};
 use crate::link::names::Qos;
@@ -147,10 +147,6 @@ struct Inbox {
     refused_last: Option<(Gid, String)>,
     commands: u64,
     bad: u64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The subscriber's side: order and arbitration; the posture check needs the robot's state,

@@ -77,6 +77,48 @@ pub trait Robot: Send {
     }
 }
 
+/// A mutex poisoned only by a panic while copying plain numbers still holds usable data: every
+/// backend's cells are read through this.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Link poses from measured joints, for a robot that sends joint states only (what ROS's
+/// `robot_state_publisher` computes): forward kinematics of the whole tree, placed at
+/// `world_from_base`. No allocation per call.
+pub(crate) struct LinkPoses {
+    tree: crate::kinematics::Tree,
+    world_from_base: crate::kinematics::Pose,
+    root_from_link: Vec<crate::kinematics::Pose>,
+}
+
+impl LinkPoses {
+    pub(crate) fn new(
+        model: &crate::model::Model,
+        world_from_base: crate::kinematics::Pose,
+    ) -> Self {
+        let tree = crate::kinematics::Tree::new(model);
+        let links = tree.link_count();
+        LinkPoses {
+            tree,
+            world_from_base,
+            root_from_link: vec![crate::kinematics::Pose::identity(); links],
+        }
+    }
+
+    pub(crate) fn links(&self) -> usize {
+        self.root_from_link.len()
+    }
+
+    /// Writes `out.link_poses` from `out.positions`.
+    pub(crate) fn fill(&mut self, out: &mut RobotState) {
+        self.tree.forward(&out.positions, &mut self.root_from_link);
+        for (pose, root_from_link) in out.link_poses.iter_mut().zip(&self.root_from_link) {
+            *pose = self.world_from_base * root_from_link;
+        }
+    }
+}
+
 /// A state sized for `robot`.
 pub fn state_for(robot: &dyn Robot) -> RobotState {
     RobotState::zeros(robot.dof(), robot.links(), robot.objects())

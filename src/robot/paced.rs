@@ -4,11 +4,11 @@
 //! held for one copy, never across a step or a tick.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{Error, LoopReport, Robot, RobotState, state_for};
+use super::{Error, LoopReport, Robot, RobotState, lock, state_for};
 
 struct Shared {
     /// The newest command and how many commands came before it.
@@ -19,11 +19,6 @@ struct Shared {
     late_steps: AtomicU64,
     /// The backend's first error: the loop stops, the control thread is told on its next call.
     failed: Mutex<Option<String>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Poisoned only if a copy of plain numbers panicked: the data is still usable.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A [`Robot`] whose backend runs on its own thread (see the module docs).

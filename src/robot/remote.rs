@@ -7,12 +7,12 @@
 //! station ends the session with one line saying which, and the station sends nothing more.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::host::{status_keys, status_value, topics};
-use super::{Error, Robot, RobotState};
-use crate::kinematics::{Pose, Tree};
+use super::{Error, LinkPoses, Robot, RobotState, lock};
+use crate::kinematics::Pose;
 use crate::link::bus::{Bus, Endpoints, Publisher, Subscription, Urgency, unix_ns};
 use crate::link::names::{Qos, robot_namespace};
 use crate::link::types::{DiagnosticStatus, JointState, TFMessage};
@@ -47,10 +47,6 @@ struct Latest {
     mode: String,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Liveliness of the robot's node.
 const UNSEEN: u8 = 0;
 const ALIVE: u8 = 1;
@@ -66,10 +62,7 @@ pub struct Remote {
     latest: Arc<Mutex<Latest>>,
     alive: Arc<AtomicU8>,
     silence_timeout: Duration,
-    tree: Tree,
-    world_from_base: Pose,
-    root_from_link: Vec<Pose>,
-    links: usize,
+    link_poses: LinkPoses,
     objects: usize,
     _subscriptions: Vec<Subscription>,
     // Last: the session outlives its publishers and subscriptions.
@@ -139,8 +132,7 @@ impl Remote {
                             l.efforts.copy_from_slice(&m.effort);
                         }
                     }
-                    l.stamp_ns = (m.header.stamp.sec.max(0) as u64) * 1_000_000_000
-                        + m.header.stamp.nanosec as u64;
+                    l.stamp_ns = m.header.stamp.to_ns();
                     l.at = Some(r.at);
                 })
                 .map_err(link)?,
@@ -198,8 +190,6 @@ impl Remote {
                 .map_err(link)?,
             );
         }
-        let tree = Tree::new(model);
-        let links = tree.link_count();
         let mut command = JointState::default();
         command
             .set(0, &names, &vec![0.0; dof], &[], &[])
@@ -213,10 +203,7 @@ impl Remote {
             latest,
             alive,
             silence_timeout: connection.silence_timeout,
-            tree,
-            world_from_base,
-            root_from_link: vec![Pose::identity(); links],
-            links,
+            link_poses: LinkPoses::new(model, world_from_base),
             objects: object_names.len(),
             _subscriptions: subscriptions,
             _bus: bus,
@@ -281,7 +268,7 @@ impl Robot for Remote {
     }
 
     fn links(&self) -> usize {
-        self.links
+        self.link_poses.links()
     }
 
     fn objects(&self) -> usize {
@@ -313,11 +300,7 @@ impl Robot for Remote {
             out.efforts.copy_from_slice(&latest.efforts);
             out.object_poses.copy_from_slice(&latest.object_poses);
         }
-        // Link poses from the measured joints (what a robot_state_publisher would send).
-        self.tree.forward(&out.positions, &mut self.root_from_link);
-        for (pose, root_from_link) in out.link_poses.iter_mut().zip(&self.root_from_link) {
-            *pose = self.world_from_base * root_from_link;
-        }
+        self.link_poses.fill(out);
         out.contact_forces.fill(0.0);
         Ok(())
     }

@@ -7,12 +7,12 @@
 //! timeouts); the station's safety filter still bounds every command it sends. A robot whose
 //! joint states stop for the silence timeout ends the session with one line.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Connection, Error, Robot, RobotState};
+use super::{Connection, Error, LinkPoses, Robot, RobotState, lock};
 use crate::config::{Ros2Control, Ros2Interface};
-use crate::kinematics::{Pose, Tree};
+use crate::kinematics::Pose;
 use crate::link::bus::{Bus, Publisher, Subscription, Urgency};
 use crate::link::names::Qos;
 use crate::link::types::{self, Float64MultiArray, JointState, JointTrajectory};
@@ -25,10 +25,6 @@ struct Latest {
     positions: Vec<f64>,
     velocities: Vec<f64>,
     bad: u64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 enum Commands {
@@ -47,9 +43,7 @@ pub struct Ros2Robot {
     silence_timeout: Duration,
     point_time: types::Duration,
     dof: usize,
-    tree: Tree,
-    world_from_base: Pose,
-    root_from_link: Vec<Pose>,
+    link_poses: LinkPoses,
     state_topic: String,
     _subscription: Subscription,
     _bus: Bus,
@@ -117,8 +111,7 @@ impl Ros2Robot {
                         l.velocities[q] = m.velocity.get(i).copied().unwrap_or(0.0);
                     }
                 }
-                l.stamp_ns = (m.header.stamp.sec.max(0) as u64) * 1_000_000_000
-                    + m.header.stamp.nanosec as u64;
+                l.stamp_ns = m.header.stamp.to_ns();
                 l.at = Some(r.at);
             })
             .map_err(link)?
@@ -138,8 +131,6 @@ impl Ros2Robot {
         // Two control periods ahead: the controller interpolates to each point as the next
         // one arrives.
         let point_ns = (2e9 / control_rate_hz).round() as u32;
-        let tree = Tree::new(model);
-        let links = tree.link_count();
         let robot = Ros2Robot {
             commands,
             values: vec![0.0; controller_q.len()],
@@ -152,9 +143,7 @@ impl Ros2Robot {
                 nanosec: point_ns,
             },
             dof: names.len(),
-            tree,
-            world_from_base,
-            root_from_link: vec![Pose::identity(); links],
+            link_poses: LinkPoses::new(model, world_from_base),
             state_topic: settings.state_topic.clone(),
             _subscription: subscription,
             _bus: bus,
@@ -181,7 +170,7 @@ impl Robot for Ros2Robot {
     }
 
     fn links(&self) -> usize {
-        self.root_from_link.len()
+        self.link_poses.links()
     }
 
     fn command(&mut self, positions: &[f64]) -> Result<(), Error> {
@@ -230,10 +219,7 @@ impl Robot for Ros2Robot {
         }
         out.efforts.fill(0.0);
         out.contact_forces.fill(0.0);
-        self.tree.forward(&out.positions, &mut self.root_from_link);
-        for (pose, root_from_link) in out.link_poses.iter_mut().zip(&self.root_from_link) {
-            *pose = self.world_from_base * root_from_link;
-        }
+        self.link_poses.fill(out);
         Ok(())
     }
 }
