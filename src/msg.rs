@@ -153,7 +153,7 @@ impl RobotState {
 }
 
 /// One rendered side-by-side stereo frame from the robot's cameras.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CameraFrame {
     /// Monotonic time the frame shows (ns).
     pub time_ns: u64,

@@ -179,6 +179,9 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
         if let Some(cube) = first.object_poses.get(CUBE) {
             watch.cube_start_z = cube.translation.z;
         }
+        // The session's clock and the wall clock at once: the robot's camera stamps are wall
+        // clock, the recorder's times the session's.
+        let (epoch, epoch_wall_ns) = (Instant::now(), crate::rt::wall_clock_ns());
         let running = Session {
             pipeline,
             robot,
@@ -186,8 +189,20 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
             recorder: ticks,
             observer: (watch, Publish(Arc::clone(&cell))),
         }
-        .spawn(Instant::now(), Arc::clone(&options.stop))?;
-        let view = view::show_live(&scene, &options.view, camera, &cell, &running.done());
+        .spawn(epoch, Arc::clone(&options.stop))?;
+        let done = running.done();
+        let view = match &options.connect {
+            Some(connection) => view::show_remote(
+                &scene,
+                &options.view,
+                camera,
+                connection,
+                epoch_wall_ns,
+                &cell,
+                &done,
+            ),
+            None => view::show_live(&scene, &options.view, camera, &cell, &done),
+        };
         let ended = match view {
             Ok(_) => running.join()?,
             Err(e) => {

@@ -11,11 +11,12 @@ use std::time::Instant;
 use nalgebra::Vector3;
 
 use super::Error;
+use super::feed::{self, CameraFeed};
 use super::recording::{self, Recording};
 use super::scene::{CUBE, Scene};
 use super::session::Session;
 use super::view::{self, Publish};
-use crate::msg::TickSink;
+use crate::msg::{ImageSink, TickSink};
 use crate::operator::Published;
 use crate::record::{EpisodeReport, Outcome, Recorder};
 use crate::render::{self, StateCell};
@@ -100,11 +101,24 @@ pub fn run(profile: &Path, options: &Options) -> Result<Report, Error> {
         .as_mut()
         .filter(|_| options.record.as_ref().is_some_and(|r| r.camera) && scene.rig.is_some())
         .and_then(Recorder::take_camera);
-    let epoch = Instant::now();
+    let (epoch, epoch_wall_ns) = (Instant::now(), crate::rt::wall_clock_ns());
+    // Driving a robot across the network, the headset shows (and the recorder keeps) the
+    // robot's own camera images.
+    let mut camera = camera.map(|c| Box::new(c) as Box<dyn ImageSink>);
+    let received = match (&options.connect, &scene.rig) {
+        (Some(connection), Some(_)) => Some(CameraFeed::start(
+            connection,
+            feed::Outputs {
+                png: None,
+                recorder: camera.take().map(|c| (c, epoch_wall_ns)),
+            },
+        )?),
+        _ => None,
+    };
+    let mut feed_frames = None;
     // What the control thread publishes the robot's poses to: the headset's view and the
     // recorder's camera read it.
-    let mut cell = camera
-        .is_some()
+    let mut cell = (camera.is_some() || received.is_some())
         .then(|| Arc::new(StateCell::new(scene.view_state())));
     let mut client: Box<dyn Client> = if options.headless {
         Box::new(HeadlessClient::new(epoch, 90.0)?)
@@ -114,7 +128,12 @@ pub fn run(profile: &Path, options: &Options) -> Result<Report, Error> {
             Some(rig) => {
                 let drawn = render::Scene::new(&scene.model, &scene.scene_objects());
                 let cell = cell.get_or_insert_with(|| Arc::new(StateCell::new(drawn.state())));
-                Box::new(RobotView::new(drawn, rig.clone(), Arc::clone(cell)))
+                let mut view = RobotView::new(drawn, rig.clone(), Arc::clone(cell));
+                if let Some(received) = &received {
+                    view = view.with_feed(received.cell());
+                    feed_frames = Some(view.feed_frames());
+                }
+                Box::new(view)
             }
             None => Box::new(ClearEyes),
         };
@@ -150,7 +169,7 @@ pub fn run(profile: &Path, options: &Options) -> Result<Report, Error> {
         (Some(camera), Some(cell)) => Some(view::spawn_camera(
             &scene,
             options.record.as_ref().and_then(|r| r.camera_size),
-            Box::new(camera),
+            camera,
             Arc::clone(cell),
             Arc::clone(&camera_done),
         )?),
@@ -167,12 +186,22 @@ pub fn run(profile: &Path, options: &Options) -> Result<Report, Error> {
     );
     let ended = running.join();
     camera_done.store(true, Ordering::Relaxed);
-    let camera = match camera_thread.map(|t| t.join()) {
+    let mut camera = match camera_thread.map(|t| t.join()) {
         Some(Ok(Ok(line))) => line,
         Some(Ok(Err(e))) => Some(format!("the recorded camera stopped: {e}")),
         Some(Err(_)) => Some("the recorded camera's thread panicked".into()),
         None => None,
     };
+    if let Some(received) = received {
+        let mut line = received.finish()?;
+        if let Some(frames) = feed_frames {
+            line += &format!(
+                "; {} headset frames showed them",
+                frames.load(Ordering::Relaxed)
+            );
+        }
+        camera = Some(line);
+    }
     let ended = ended?;
     let episodes = match recorder.take() {
         Some(recorder) => {

@@ -4,6 +4,7 @@
 //! parses arguments and calls this module, nothing below it imports it.
 
 pub mod demo;
+pub mod feed;
 pub mod headset;
 pub mod recording;
 pub mod replay;

@@ -128,7 +128,9 @@ impl ImageSink for CameraPublisher {
         if w == 0 || frame.rgba.len() != 2 * w * h * 4 {
             return false;
         }
-        let stamp = crate::rt::wall_clock_ns();
+        // When the state it shows was the robot's (its cameras' exposure time, so the
+        // station's age covers render, JPEG, network and decoding).
+        let stamp = frame.time_ns;
         for eye in 0..2 {
             self.rgb.clear();
             for row in frame.rgba.chunks_exact(2 * w * 4) {
@@ -236,8 +238,13 @@ pub fn run(
         names,
         object_names: scene.object_names(),
     };
+    // Stamped by the wall clock: the camera's images carry it to the station.
     let mut publish = |state: &RobotState| {
-        cell.try_publish(state.time_ns, &state.link_poses, &state.object_poses);
+        cell.try_publish(
+            crate::rt::wall_clock_ns(),
+            &state.link_poses,
+            &state.object_poses,
+        );
     };
     let report = host::run(hosted, &bus, &host_options, &options.stop, &mut publish);
     done.store(true, Ordering::Relaxed);

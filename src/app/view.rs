@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::Error;
+use super::feed::{self, CameraFeed};
 use super::scene::{Scene, layout};
 use super::session::{Observer, Tick};
 use crate::msg::{CameraFrame, ImageSink, RobotState};
-use crate::render::{self, SceneState, StateCell, StereoRig, StereoView};
+use crate::render::{self, FrameCell, SceneState, StateCell, StereoRig, StereoView};
+use crate::robot::Connection;
 
 /// What to show while a session runs (nothing by default: no GPU or display needed).
 #[derive(Debug, Clone, Default)]
@@ -265,6 +267,7 @@ pub fn with_tap<T: Send>(
             rig,
             world_from_base,
             Arc::clone(&cell),
+            None,
             Arc::clone(&done),
         );
         let (result, offscreen) = worker
@@ -320,6 +323,7 @@ pub fn show_live(
                 rig,
                 scene.world_from_base(),
                 Arc::clone(cell),
+                None,
                 Arc::clone(done),
             ))
         }
@@ -391,13 +395,20 @@ fn show_window(
     rig: StereoRig,
     world_from_base: crate::kinematics::Pose,
     cell: Arc<StateCell>,
+    feed: Option<Arc<FrameCell>>,
     done: Arc<AtomicBool>,
 ) -> String {
+    let has_feed = feed.is_some();
     let options = render::WindowOptions {
         world_from_base,
+        feed,
         ..Default::default()
     };
     match render::run_window(drawn, rig, cell, done, options) {
+        Ok(report) if has_feed => format!(
+            "window showed {} frames ({} of the robot's camera images, {} of them stale) on {}",
+            report.frames_presented, report.feed_frames, report.stale_frames, report.adapter
+        ),
         Ok(report) => format!(
             "window showed {} frames on {}",
             report.frames_presented, report.adapter
@@ -407,4 +418,53 @@ fn show_window(
             format!("no window ({e})")
         }
     }
+}
+
+/// The view of a session driving a robot across the network, on this thread until `done`: the
+/// robot's own camera images, as they arrive ([`CameraFeed`]), go to the window (the robot's
+/// state, rendered here, until the first arrives), the PNGs and the recorder's `camera`, whose
+/// frames carry session time (`epoch_wall_ns`: the wall clock at the session's start). Nothing
+/// is rendered for them here. What the view did.
+pub fn show_remote(
+    scene: &Scene,
+    view: &View,
+    camera: Option<Box<dyn ImageSink>>,
+    connection: &Connection,
+    epoch_wall_ns: u64,
+    cell: &Arc<StateCell>,
+    done: &Arc<AtomicBool>,
+) -> Result<Option<String>, Error> {
+    let window = (view.window && scene.rig.is_some()).then(|| scene.render_scene());
+    if window.is_none() && view.png_dir.is_none() && camera.is_none() {
+        return Ok(None);
+    }
+    crate::rt::priority::lower_for_background();
+    let png = match &view.png_dir {
+        Some(dir) => Some(render::FrameWriter::new(dir)?),
+        None => None,
+    };
+    let received = CameraFeed::start(
+        connection,
+        feed::Outputs {
+            png,
+            recorder: camera.map(|c| (c, epoch_wall_ns)),
+        },
+    )?;
+    let shown = match (window, scene.rig.clone()) {
+        (Some(drawn), Some(rig)) => Some(show_window(
+            drawn,
+            rig,
+            scene.world_from_base(),
+            Arc::clone(cell),
+            Some(received.cell()),
+            Arc::clone(done),
+        )),
+        _ => {
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            None
+        }
+    };
+    Ok(join_lines([Some(received.finish()?), shown]))
 }

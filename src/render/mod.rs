@@ -19,9 +19,11 @@
 //! - No shadows; lighting is a fixed key/fill/ambient rig in the world frame.
 //! - The floor is drawn at world z = 0 whether or not the backend has one.
 
+mod blit;
 mod camera;
 mod convert;
 mod error;
+mod feed;
 mod frames;
 mod geometry;
 mod renderer;
@@ -29,8 +31,10 @@ mod scene;
 mod stereo;
 mod window;
 
+pub use blit::{Blit, BlitSource, STALE_AFTER_NS, clear_pass, staleness};
 pub use camera::{EyeCamera, StereoRig, overview};
 pub use error::Error;
+pub use feed::{FeedTexture, FrameCell};
 pub use frames::FrameWriter;
 pub use geometry::{MeshData, Vertex};
 pub use renderer::{BACKGROUND, CAMERA_SLOTS, DEPTH_FORMAT, Gpu, SceneRenderer};

@@ -1,7 +1,9 @@
 //! The desktop mirror: a winit window showing the stereo pair side by side (and optionally a
 //! third-person overview below it), redrawn from the newest [`SceneState`] at up to
-//! `max_fps`. Runs on the main thread; closes when the caller's `stop` flag is set, the window
-//! is closed, or Esc/Q is pressed.
+//! `max_fps`. With a feed (a robot across the network), the pair is the robot's own camera
+//! images as they arrive, with their age in the title and a red frame when they go stale; until
+//! the first one arrives it is rendered here. Runs on the main thread; closes when the caller's
+//! `stop` flag is set, the window is closed, or Esc/Q is pressed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,10 +15,13 @@ use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::keyboard::{Key, NamedKey};
 use winit::window::{Window, WindowId};
 
+use super::blit::{Blit, BlitSource, clear_pass, staleness};
+use super::feed::{FeedTexture, FrameCell};
 use super::renderer::{Gpu, SceneRenderer};
 use super::scene::{Scene, SceneState, StateCell};
 use super::stereo::{EYE_FORMAT, StereoTarget};
-use super::{Error, StereoRig};
+use super::{Error, STALE_AFTER_NS, StereoRig};
+use crate::msg::CameraFrame;
 
 /// How the window behaves.
 #[derive(Debug, Clone)]
@@ -28,6 +33,8 @@ pub struct WindowOptions {
     pub max_fps: f64,
     /// Pose of the robot's base in the world, for the overview camera.
     pub world_from_base: crate::kinematics::Pose,
+    /// Camera images received from the robot, shown instead of rendering its view here.
+    pub feed: Option<Arc<FrameCell>>,
 }
 
 impl Default for WindowOptions {
@@ -37,6 +44,7 @@ impl Default for WindowOptions {
             overview: true,
             max_fps: 60.0,
             world_from_base: crate::kinematics::Pose::identity(),
+            feed: None,
         }
     }
 }
@@ -45,6 +53,10 @@ impl Default for WindowOptions {
 #[derive(Debug, Clone, Default)]
 pub struct WindowReport {
     pub frames_presented: u64,
+    /// Of those, how many showed the robot's received camera images, and how many of these
+    /// were stale (older than [`STALE_AFTER_NS`]).
+    pub feed_frames: u64,
+    pub stale_frames: u64,
     pub adapter: String,
 }
 
@@ -69,6 +81,7 @@ pub fn run_window(
         report: WindowReport::default(),
         next_frame: Instant::now(),
         seen: 0,
+        title: String::new(),
     };
     event_loop
         .run_app(&mut app)
@@ -89,7 +102,39 @@ struct Shown {
     stereo: StereoTarget,
     overview: StereoTarget,
     blit: Blit,
+    /// Left eye, right eye, overview.
+    sources: [BlitSource; 3],
+    feed: Option<Feed>,
     state: SceneState,
+}
+
+/// The received images on their way to the window.
+struct Feed {
+    cell: Arc<FrameCell>,
+    frame: CameraFrame,
+    seen: u64,
+    /// Created at the first frame (and again if its size changes).
+    shown: Option<(FeedTexture, [BlitSource; 2])>,
+}
+
+impl Feed {
+    /// Uploads a newer frame if there is one; the age of the newest (None before the first).
+    fn update(&mut self, gpu: &Gpu, blit: &Blit) -> Option<u64> {
+        let version = self.cell.read_newer(self.seen, &mut self.frame);
+        if version != self.seen {
+            self.seen = version;
+            let fits = self.shown.as_ref().is_some_and(|(t, _)| t.fits(&self.frame));
+            if !fits {
+                let texture = FeedTexture::new(gpu, self.frame.width / 2, self.frame.height);
+                let eyes = [0, 1].map(|l| blit.source(&gpu.device, &texture.view, l));
+                self.shown = Some((texture, eyes));
+            }
+            if let Some((texture, _)) = &self.shown {
+                texture.upload(&gpu.queue, &self.frame);
+            }
+        }
+        (self.seen > 0).then(|| crate::rt::wall_clock_ns().saturating_sub(self.frame.time_ns))
+    }
 }
 
 struct App {
@@ -103,6 +148,8 @@ struct App {
     report: WindowReport,
     next_frame: Instant,
     seen: u64,
+    /// The title shown now.
+    title: String,
 }
 
 impl App {
@@ -137,7 +184,18 @@ impl App {
         // The overview shares the eye size so one blit layout fits both rows.
         let overview =
             StereoTarget::with_layers(&gpu, self.rig.width * 2, self.rig.height, samples, 1);
-        let blit = Blit::new(&gpu, config.format, &stereo, &overview);
+        let blit = Blit::new(&gpu.device, config.format);
+        let sources = [
+            blit.source(&gpu.device, &stereo.array_view, 0),
+            blit.source(&gpu.device, &stereo.array_view, 1),
+            blit.source(&gpu.device, &overview.array_view, 0),
+        ];
+        let feed = self.options.feed.clone().map(|cell| Feed {
+            cell,
+            frame: CameraFrame::default(),
+            seen: 0,
+            shown: None,
+        });
         self.report.adapter = gpu.describe();
         Ok(Shown {
             window,
@@ -148,6 +206,8 @@ impl App {
             stereo,
             overview,
             blit,
+            sources,
+            feed,
             state,
         })
     }
@@ -173,10 +233,18 @@ impl App {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("window"),
             });
-        let eyes = self.rig.eyes(&shown.state.link_poses);
-        shown
-            .stereo
-            .encode(gpu, &mut shown.renderer, &shown.state, &eyes, &mut encoder);
+        let age_ns = match &mut shown.feed {
+            Some(feed) => feed.update(gpu, &shown.blit),
+            None => None,
+        };
+        let has_feed = shown.feed.is_some();
+        let received = shown.feed.as_mut().and_then(|f| f.shown.as_mut());
+        if received.is_none() {
+            let eyes = self.rig.eyes(&shown.state.link_poses);
+            shown
+                .stereo
+                .encode(gpu, &mut shown.renderer, &shown.state, &eyes, &mut encoder);
+        }
         if self.options.overview {
             let aspect = f64::from(shown.overview.width) / f64::from(shown.overview.height);
             let (clip_from_world, eye) = super::overview(&self.options.world_from_base, aspect);
@@ -187,14 +255,49 @@ impl App {
                 .overview
                 .draw_layer(&shown.renderer, 2, 0, &mut encoder);
         }
+        let stale = age_ns.map_or(0.0, staleness);
+        let eyes = match received {
+            Some((_, eyes)) => {
+                let eyes = &mut eyes[..];
+                self.report.feed_frames += 1;
+                if age_ns.is_some_and(|a| a > STALE_AFTER_NS) {
+                    self.report.stale_frames += 1;
+                }
+                for eye in eyes.iter_mut() {
+                    eye.set_stale(&gpu.queue, stale);
+                }
+                eyes
+            }
+            None => &mut shown.sources[..2],
+        };
+        let title = match (has_feed, age_ns) {
+            (false, _) => self.options.title.clone(),
+            (true, None) => format!("{} — waiting for the robot's camera", self.options.title),
+            (true, Some(age)) if age > STALE_AFTER_NS => format!(
+                "{} — robot camera {:.1} s old",
+                self.options.title,
+                age as f64 / 1e9
+            ),
+            (true, Some(_)) => format!("{} — robot camera", self.options.title),
+        };
+        if title != self.title {
+            shown.window.set_title(&title);
+            self.title = title;
+        }
         let view = frame.texture.create_view(&Default::default());
-        shown.blit.draw(
-            &mut encoder,
-            &view,
-            shown.config.width,
-            shown.config.height,
-            self.options.overview,
-        );
+        {
+            let (w, h) = (shown.config.width as f32, shown.config.height as f32);
+            let row = if self.options.overview { h / 2.0 } else { h };
+            let mut pass = clear_pass(&mut encoder, &view);
+            for (i, eye) in eyes.iter().enumerate() {
+                pass.set_viewport(i as f32 * w / 2.0, 0.0, w / 2.0, row, 0.0, 1.0);
+                shown.blit.draw(&mut pass, eye);
+            }
+            if self.options.overview {
+                pass.set_viewport(0.0, row, w, row, 0.0, 1.0);
+                shown.blit.draw(&mut pass, &shown.sources[2]);
+            }
+        }
         gpu.queue.submit([encoder.finish()]);
         shown.window.pre_present_notify();
         gpu.queue.present(frame);
@@ -258,162 +361,5 @@ impl ApplicationHandler for App {
             self.next_frame = (self.next_frame + period).max(now);
         }
         event_loop.set_control_flow(ControlFlow::WaitUntil(self.next_frame));
-    }
-}
-
-/// Copies texture-array layers into rectangles of the window's surface.
-struct Blit {
-    pipeline: wgpu::RenderPipeline,
-    /// Left eye, right eye, overview.
-    groups: [wgpu::BindGroup; 3],
-}
-
-impl Blit {
-    fn new(
-        gpu: &Gpu,
-        format: wgpu::TextureFormat,
-        stereo: &StereoTarget,
-        overview: &StereoTarget,
-    ) -> Blit {
-        let device = &gpu.device;
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("blit.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/blit.wgsl").into()),
-        });
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("blit"),
-            entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                        view_dimension: wgpu::TextureViewDimension::D2Array,
-                        multisampled: false,
-                    },
-                    count: None,
-                },
-                wgpu::BindGroupLayoutEntry {
-                    binding: 1,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                    count: None,
-                },
-                wgpu::BindGroupLayoutEntry {
-                    binding: 2,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
-            ],
-        });
-        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
-            mag_filter: wgpu::FilterMode::Linear,
-            min_filter: wgpu::FilterMode::Linear,
-            ..Default::default()
-        });
-        let group = |view: &wgpu::TextureView, layer: u32| {
-            use wgpu::util::DeviceExt;
-            // A uniform is at least 16 bytes on every backend.
-            let index = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("blit layer"),
-                contents: bytemuck::cast_slice(&[layer, 0, 0, 0]),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("blit"),
-                layout: &layout,
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: wgpu::BindingResource::TextureView(view),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: wgpu::BindingResource::Sampler(&sampler),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: index.as_entire_binding(),
-                    },
-                ],
-            })
-        };
-        let groups = [
-            group(&stereo.array_view, 0),
-            group(&stereo.array_view, 1),
-            group(&overview.array_view, 0),
-        ];
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("blit"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("blit"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: Default::default(),
-            depth_stencil: None,
-            multisample: Default::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(format.into())],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
-        Blit { pipeline, groups }
-    }
-
-    /// Left eye | right eye across the top (the whole window without the overview), the
-    /// overview across the bottom half.
-    fn draw(
-        &self,
-        encoder: &mut wgpu::CommandEncoder,
-        view: &wgpu::TextureView,
-        width: u32,
-        height: u32,
-        overview: bool,
-    ) {
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("blit"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
-        pass.set_pipeline(&self.pipeline);
-        let (w, h) = (width as f32, height as f32);
-        let row = if overview { h / 2.0 } else { h };
-        let mut rects = vec![(0, 0.0, 0.0, w / 2.0, row), (1, w / 2.0, 0.0, w / 2.0, row)];
-        if overview {
-            rects.push((2, 0.0, row, w, row));
-        }
-        for (group, x, y, rw, rh) in rects {
-            pass.set_viewport(x, y, rw, rh, 0.0, 1.0);
-            pass.set_bind_group(0, &self.groups[group], &[]);
-            pass.draw(0..3, 0..1);
-        }
     }
 }

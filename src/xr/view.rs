@@ -4,18 +4,27 @@
 //! the trainer turns faster than the robot's neck follows, they look around inside what the
 //! cameras saw.
 //!
+//! With a feed (a robot across the network), each eye shows the robot's own camera image as
+//! it arrives instead, placed where the newest joint state puts that camera, darkened inside a
+//! red frame when it goes stale; until the first image arrives the view is rendered here.
+//!
 //! Placement: the robot's world is put into the stage once, at the first frame, with the
 //! robot's axes turned into OpenXR's ([`xr_pose_from_robot`]) and the midpoint of the camera
 //! pair at the trainer's eyes.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nalgebra::{Isometry3, Translation3, Vector3};
 
 use super::frames::xr_pose_from_robot;
 use super::vulkan::{EyeRenderer, EyeView, Rendered};
 use crate::kinematics::Pose;
-use crate::render::{self, DEPTH_FORMAT, SceneRenderer, SceneState, StateCell, StereoRig};
+use crate::msg::CameraFrame;
+use crate::render::{
+    self, Blit, BlitSource, DEPTH_FORMAT, FeedTexture, FrameCell, SceneRenderer, SceneState,
+    StateCell, StereoRig,
+};
 
 /// Draws the robot's view from the newest state in a [`StateCell`].
 pub struct RobotView {
@@ -33,6 +42,76 @@ pub struct RobotView {
     rendered: [Option<Rendered>; 2],
     /// Frames whose robot state was newer than the one before.
     pub fresh_states: u64,
+    feed: Option<Feed>,
+}
+
+/// Camera images received from the robot, on their way to the swapchain.
+struct Feed {
+    cell: Arc<FrameCell>,
+    frame: CameraFrame,
+    seen: u64,
+    /// Created at the first frame (again if the swapchain format or image size changes).
+    shown: Option<Shown>,
+    /// Staleness of the newest image, this frame.
+    stale: f32,
+    /// Headset frames that showed a received image.
+    frames: Arc<AtomicU64>,
+}
+
+struct Shown {
+    format: wgpu::TextureFormat,
+    blit: Blit,
+    texture: FeedTexture,
+    eyes: [BlitSource; 2],
+}
+
+impl Feed {
+    /// Eye 0: uploads a newer image if there is one; whether there is one to show.
+    fn update(&mut self, gpu: &render::Gpu, format: wgpu::TextureFormat) -> bool {
+        let version = self.cell.read_newer(self.seen, &mut self.frame);
+        if version != self.seen {
+            self.seen = version;
+            let fits = self
+                .shown
+                .as_ref()
+                .is_some_and(|s| s.format == format && s.texture.fits(&self.frame));
+            if !fits {
+                let blit = Blit::new(&gpu.device, format);
+                let texture = FeedTexture::new(gpu, self.frame.width / 2, self.frame.height);
+                let eyes = [0, 1].map(|l| blit.source(&gpu.device, &texture.view, l));
+                self.shown = Some(Shown {
+                    format,
+                    blit,
+                    texture,
+                    eyes,
+                });
+            }
+            if let Some(shown) = &self.shown {
+                shown.texture.upload(&gpu.queue, &self.frame);
+            }
+        }
+        if self.shown.is_some() {
+            self.frames.fetch_add(1, Ordering::Relaxed);
+            let age = crate::rt::wall_clock_ns().saturating_sub(self.frame.time_ns);
+            self.stale = render::staleness(age);
+        }
+        self.shown.is_some()
+    }
+
+    fn draw(
+        &mut self,
+        gpu: &render::Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        eye: usize,
+    ) {
+        if let Some(shown) = &mut self.shown {
+            let source = &mut shown.eyes[eye];
+            source.set_stale(&gpu.queue, self.stale);
+            let mut pass = render::clear_pass(encoder, target);
+            shown.blit.draw(&mut pass, source);
+        }
+    }
 }
 
 impl RobotView {
@@ -51,7 +130,30 @@ impl RobotView {
             stage_offset: None,
             rendered: [None; 2],
             fresh_states: 0,
+            feed: None,
         }
+    }
+
+    /// Shows the camera images published into `cell` (a robot's own, received over the
+    /// network) in place of rendering the robot's view here, once the first has arrived.
+    pub fn with_feed(mut self, cell: Arc<FrameCell>) -> RobotView {
+        self.feed = Some(Feed {
+            cell,
+            frame: CameraFrame::default(),
+            seen: 0,
+            shown: None,
+            stale: 0.0,
+            frames: Arc::default(),
+        });
+        self
+    }
+
+    /// Counts the headset frames that show the robot's received camera images (0 without a
+    /// feed); readable after the view has gone into a client.
+    pub fn feed_frames(&self) -> Arc<AtomicU64> {
+        self.feed
+            .as_ref()
+            .map_or_else(Arc::default, |f| Arc::clone(&f.frames))
     }
 
     fn depth_view(&mut self, gpu: &render::Gpu, width: u32, height: u32) -> &wgpu::TextureView {
@@ -148,6 +250,17 @@ impl EyeRenderer for RobotView {
             self.begin_frame(gpu, view);
         }
         let eye = view.eye.min(1);
+        if let Some(feed) = &mut self.feed {
+            let showing = if view.eye == 0 {
+                feed.update(gpu, target_format)
+            } else {
+                feed.shown.is_some()
+            };
+            if showing {
+                feed.draw(gpu, encoder, target, eye);
+                return self.rendered[eye];
+            }
+        }
         let depth = self.depth_view(gpu, view.width, view.height).clone();
         self.renderer
             .as_ref()?

@@ -222,6 +222,48 @@ impl Observer {
     }
 }
 
+/// The station's PNGs of the robot's received camera images: one per decoded stereo image,
+/// each the two eyes side by side at the robot's size, showing the robot's scene (the red cube
+/// in both eyes of some image) with the eyes a stereo pair (alike, not identical).
+fn check_received_pngs(dir: &Path, images: u64, view: &str) {
+    let mut pngs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    pngs.sort();
+    assert!(
+        pngs.len() as u64 >= images.min(5) && pngs.len() as u64 <= images,
+        "{} PNGs for {images} images: {view}",
+        pngs.len()
+    );
+    let mut cube_in_both = false;
+    for path in &pngs {
+        let image = image::open(path).unwrap().to_rgb8();
+        assert_eq!(image.dimensions(), (640, 240), "{}", path.display());
+        let red = |x0: u32| {
+            (0..240)
+                .flat_map(|y| (x0..x0 + 320).map(move |x| (x, y)))
+                .filter(|&(x, y)| {
+                    let [r, g, b] = image.get_pixel(x, y).0.map(i32::from);
+                    r > 80 && r > 2 * g && r > 2 * b
+                })
+                .count()
+        };
+        cube_in_both |= red(0) > 20 && red(320) > 20;
+        let differ = (0..240)
+            .flat_map(|y| (0..320).map(move |x| (x, y)))
+            .filter(|&(x, y)| image.get_pixel(x, y) != image.get_pixel(x + 320, y))
+            .count();
+        assert!(
+            differ > 100 && differ < 320 * 240 * 9 / 10,
+            "{}: {differ} pixels differ between the eyes",
+            path.display()
+        );
+    }
+    assert!(cube_in_both, "no image shows the red cube in both eyes");
+}
+
 fn age_ms(status: &DiagnosticStatus) -> f64 {
     status_value(status, status_keys::COMMAND_AGE_MS)
         .and_then(|v| v.parse().ok())
@@ -324,7 +366,9 @@ fn network_two_processes_complete_the_cube_task_and_python_decodes_joint_states(
             .spawn()
             .expect("python3")
     });
-    let station = station(port, name, &[]);
+    let frames = tempfile::tempdir().unwrap();
+    let frames_arg = frames.path().to_str().unwrap();
+    let station = station(port, name, &["--frames", frames_arg]);
     let (code, lines) = station.finish(Duration::from_secs(90));
     assert_eq!(code, Some(0), "the station failed: {lines:#?}");
     let success = lines.iter().find(|l| l.starts_with("task:"));
@@ -332,6 +376,24 @@ fn network_two_processes_complete_the_cube_task_and_python_decodes_joint_states(
         success.is_some_and(|l| l.contains("SUCCESS")),
         "cube task over the network: {lines:#?}"
     );
+    // The station shows the robot's own camera images: decoded, with their age, written as
+    // the PNG frames (nothing rendered on the station for them).
+    let view = lines
+        .iter()
+        .find(|l| l.starts_with("view:"))
+        .unwrap_or_else(|| panic!("no view line: {lines:#?}"));
+    let images: u64 = view
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        images >= 5
+            && view.contains("stereo images from the robot's camera (320×240 per eye)")
+            && view.contains("age when decoded p50"),
+        "{view}"
+    );
+    check_received_pngs(frames.path(), images, view);
     robot.signal(2);
     let (code, robot_lines) = robot.finish(Duration::from_secs(10));
     assert_eq!(code, Some(0), "robot process: {robot_lines:#?}");
@@ -390,6 +452,69 @@ fn network_two_processes_complete_the_cube_task_and_python_decodes_joint_states(
             "a publisher token for its joint states: {tokens:#?}"
         );
     }
+}
+
+/// With a window, the station shows the robot's own camera images as they arrive: the window
+/// counts the frames that showed them, and a screenshot shows the red cube in both eyes.
+#[test]
+fn network_the_station_window_shows_the_robots_camera_images() {
+    let _one = REALTIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((mut server, display, xwd)) =
+        super::render::start_xvfb("the station window test")
+    else {
+        return;
+    };
+    let port = free_port();
+    let name = "net_window";
+    let robot = start_robot_with(port, name, Some("320x240"));
+    let runtime = tempfile::tempdir().unwrap();
+    let endpoint = format!("tcp/127.0.0.1:{port}");
+    let mut demo = Command::new(TELEOP)
+        .args(["demo", "--connect", &endpoint, "--robot-name", name, "--window"])
+        .env("DISPLAY", &display)
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run teleop");
+    let mut best = (0, 0);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while demo.try_wait().expect("demo status").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_secs(1));
+        if let Some(screen) = super::render::screenshot(&xwd, &display) {
+            let (left, right) = super::render::red_halves(&screen);
+            if left.min(right) > best.0.min(best.1) {
+                best = (left, right);
+            }
+        }
+    }
+    let _ = demo.kill();
+    let output = demo.wait_with_output().expect("demo ends");
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let _ = server.wait();
+    robot.signal(2);
+    let (code, robot_lines) = robot.finish(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "robot process: {robot_lines:#?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("view:"))
+        .unwrap_or_else(|| panic!("no view line:\n{stdout}\n{stderr}"));
+    let shown: u64 = line
+        .split(" frames (")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of the robot's images: {line}"));
+    assert!(shown >= 10, "{line}");
+    assert!(
+        best.0 > 20 && best.1 > 20,
+        "red cube pixels in the best screenshot: left {}, right {}",
+        best.0,
+        best.1
+    );
 }
 
 /// The restart script: clutch released for 2 s (nothing may move), then engaged and the left

@@ -338,7 +338,7 @@ fn the_start_view_matches_its_reference_picture() {
 }
 
 /// An X server screenshot (`xwd -root`), decoded: 24/32-bit TrueColor only, as Xvfb gives.
-struct Screenshot {
+pub(super) struct Screenshot {
     width: usize,
     height: usize,
     /// RGB per pixel, rows top to bottom.
@@ -383,22 +383,16 @@ fn find_program(name: &str) -> Option<PathBuf> {
     })
 }
 
-/// Under Xvfb the demo's window opens and shows the stereo pair: a screenshot taken while it
-/// runs has the red cube in both the left and the right half of the window.
-#[test]
-fn the_window_shows_the_stereo_pair_under_xvfb() {
-    // A real-time demo whose frame count is measured: not beside another real-time test.
-    let _one = super::common::REALTIME
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+/// An X server of its own (Xvfb) and `xwd` to take screenshots of it: the server, its display
+/// and the `xwd` program; None (said on stderr, a failure under CI) without them.
+pub(super) fn start_xvfb(test: &str) -> Option<(std::process::Child, String, PathBuf)> {
     let (Some(xvfb), Some(xwd)) = (find_program("Xvfb"), find_program("xwd")) else {
         super::common::skip(
-            "the window test",
+            test,
             "Xvfb or xwd not installed (CI installs xvfb and x11-apps)",
         );
-        return;
+        return None;
     };
-    let runtime = tempfile::tempdir().unwrap();
     // Xvfb picks a free display itself and writes its number to stdout (-displayfd), so a
     // stale lock from another run cannot get in the way.
     let mut server = std::process::Command::new(xvfb)
@@ -421,7 +415,30 @@ fn the_window_shows_the_stereo_pair_under_xvfb() {
         &mut number,
     )
     .expect("Xvfb display number");
-    let display = format!(":{}", number.trim());
+    Some((server, format!(":{}", number.trim()), xwd))
+}
+
+/// A screenshot of the whole X display.
+pub(super) fn screenshot(xwd: &Path, display: &str) -> Option<Screenshot> {
+    let shot = std::process::Command::new(xwd)
+        .args(["-root", "-silent", "-display", display])
+        .output()
+        .expect("xwd");
+    shot.status.success().then(|| parse_xwd(&shot.stdout))
+}
+
+/// Under Xvfb the demo's window opens and shows the stereo pair: a screenshot taken while it
+/// runs has the red cube in both the left and the right half of the window.
+#[test]
+fn the_window_shows_the_stereo_pair_under_xvfb() {
+    // A real-time demo whose frame count is measured: not beside another real-time test.
+    let _one = super::common::REALTIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let Some((mut server, display, xwd)) = start_xvfb("the window test") else {
+        return;
+    };
+    let runtime = tempfile::tempdir().unwrap();
     // In real time: headless, the demo's length (and so the number of frames the window
     // shows) would depend on how fast this build simulates.
     let mut demo = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
@@ -437,12 +454,7 @@ fn the_window_shows_the_stereo_pair_under_xvfb() {
     let mut best = (0, 0);
     while demo.try_wait().expect("demo status").is_none() {
         std::thread::sleep(std::time::Duration::from_secs(1));
-        let shot = std::process::Command::new(&xwd)
-            .args(["-root", "-silent", "-display", &display])
-            .output()
-            .expect("xwd");
-        if shot.status.success() {
-            let screen = parse_xwd(&shot.stdout);
+        if let Some(screen) = screenshot(&xwd, &display) {
             let (left, right) = red_halves(&screen);
             if left.min(right) > best.0.min(best.1) {
                 best = (left, right);
@@ -490,7 +502,7 @@ fn the_window_shows_the_stereo_pair_under_xvfb() {
 
 /// Red pixels in the left and right halves of the stereo row of the window. With no window
 /// manager the window sits at the top-left: 1280 wide, the pair in its top 360 rows.
-fn red_halves(screen: &Screenshot) -> (usize, usize) {
+pub(super) fn red_halves(screen: &Screenshot) -> (usize, usize) {
     let window_w = 1280.min(screen.width);
     let red_in = |x0: usize, x1: usize| {
         (0..screen.height.min(360))

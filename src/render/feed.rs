@@ -1,0 +1,151 @@
+//! Camera images that arrive from elsewhere (a robot process's cameras) rather than being
+//! rendered here: the newest decoded stereo frame in a [`FrameCell`], and a [`FeedTexture`] that
+//! puts it on the GPU for the window or the headset.
+
+use std::sync::Mutex;
+
+use super::Gpu;
+use super::stereo::EYE_FORMAT;
+use crate::msg::CameraFrame;
+
+/// The newest decoded stereo frame (side by side, RGBA8): the decoder publishes, the window or
+/// headset reads at its own pace; the newest frame wins. `time_ns` is the robot's wall-clock
+/// stamp of the image (ns since the Unix epoch), so a reader can tell its age.
+#[derive(Debug, Default)]
+pub struct FrameCell {
+    latest: Mutex<(u64, CameraFrame)>,
+}
+
+impl FrameCell {
+    /// Publishes `frame`, taking it and handing back the buffer it replaces (so a decoder
+    /// that keeps reusing what it gets back stops allocating).
+    pub fn publish(&self, frame: &mut CameraFrame) {
+        let mut guard = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        guard.0 += 1;
+        std::mem::swap(&mut guard.1, frame);
+    }
+
+    /// Copies the newest frame into `out` if it is newer than `seen` (a version this returned
+    /// before; 0 at first); returns the version `out` now holds (0: none published yet).
+    pub fn read_newer(&self, seen: u64, out: &mut CameraFrame) -> u64 {
+        let guard = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.0 != seen {
+            let newest = &guard.1;
+            out.time_ns = newest.time_ns;
+            out.width = newest.width;
+            out.height = newest.height;
+            out.rgba.clear();
+            out.rgba.extend_from_slice(&newest.rgba);
+        }
+        guard.0
+    }
+}
+
+/// A received stereo frame on the GPU: a 2-layer [`EYE_FORMAT`] array (the JPEGs are sRGB, so
+/// sampling it gives linear colour like the eyes rendered here).
+pub struct FeedTexture {
+    texture: wgpu::Texture,
+    /// Both eyes as one `D2Array` view (for [`super::Blit::source`]).
+    pub view: wgpu::TextureView,
+    /// One eye's size.
+    pub width: u32,
+    pub height: u32,
+}
+
+impl FeedTexture {
+    /// A texture for eyes of `width` × `height`.
+    pub fn new(gpu: &Gpu, width: u32, height: u32) -> FeedTexture {
+        let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("camera feed"),
+            size: wgpu::Extent3d {
+                width: width.max(1),
+                height: height.max(1),
+                depth_or_array_layers: 2,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: EYE_FORMAT,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&wgpu::TextureViewDescriptor {
+            dimension: Some(wgpu::TextureViewDimension::D2Array),
+            ..Default::default()
+        });
+        FeedTexture {
+            texture,
+            view,
+            width,
+            height,
+        }
+    }
+
+    /// Whether `frame` (side by side) has this texture's eye size.
+    pub fn fits(&self, frame: &CameraFrame) -> bool {
+        frame.width == 2 * self.width && frame.height == self.height
+    }
+
+    /// Queues `frame`'s two halves into the two layers; false (nothing written) if it does not
+    /// [fit](Self::fits) or is short.
+    pub fn upload(&self, queue: &wgpu::Queue, frame: &CameraFrame) -> bool {
+        let (w, h) = (self.width, self.height);
+        if !self.fits(frame) || frame.rgba.len() < (2 * w * h * 4) as usize {
+            return false;
+        }
+        for eye in 0..2 {
+            queue.write_texture(
+                wgpu::TexelCopyTextureInfo {
+                    texture: &self.texture,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d { x: 0, y: 0, z: eye },
+                    aspect: wgpu::TextureAspect::All,
+                },
+                &frame.rgba,
+                wgpu::TexelCopyBufferLayout {
+                    offset: u64::from(eye * w * 4),
+                    bytes_per_row: Some(2 * w * 4),
+                    rows_per_image: Some(h),
+                },
+                wgpu::Extent3d {
+                    width: w,
+                    height: h,
+                    depth_or_array_layers: 1,
+                },
+            );
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(time_ns: u64, value: u8) -> CameraFrame {
+        CameraFrame {
+            time_ns,
+            width: 4,
+            height: 2,
+            rgba: vec![value; 4 * 2 * 4],
+        }
+    }
+
+    #[test]
+    fn the_newest_frame_wins_and_buffers_are_recycled() {
+        let cell = FrameCell::default();
+        let mut out = CameraFrame::default();
+        assert_eq!(cell.read_newer(0, &mut out), 0, "nothing published yet");
+        let mut first = frame(1, 10);
+        cell.publish(&mut first);
+        assert!(first.rgba.is_empty(), "the empty initial buffer comes back");
+        let mut second = frame(2, 20);
+        cell.publish(&mut second);
+        assert_eq!(second.time_ns, 1, "the replaced frame comes back for reuse");
+        let seen = cell.read_newer(0, &mut out);
+        assert_eq!((seen, out.time_ns, out.rgba[0]), (2, 2, 20));
+        out.time_ns = 99;
+        assert_eq!(cell.read_newer(seen, &mut out), seen);
+        assert_eq!(out.time_ns, 99, "nothing copied when nothing is newer");
+    }
+}
