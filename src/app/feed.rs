@@ -220,7 +220,10 @@ fn decode_loop(
         };
         let Some(stamp) = stamp else { break };
         last_stamp = stamp;
-        let size = match (decode(&jpegs[0], &mut rgb[0]), decode(&jpegs[1], &mut rgb[1])) {
+        let size = match (
+            decode(&jpegs[0], &mut rgb[0]),
+            decode(&jpegs[1], &mut rgb[1]),
+        ) {
             (Ok(left), Ok(right)) if left == right => left,
             (Err(e), _) | (_, Err(e)) => {
                 decoded.failed += 1;
@@ -266,7 +269,9 @@ fn decode_loop(
         let dir = writer.dir().display().to_string();
         let dropped = writer.dropped;
         let written = writer.finish()?;
-        decoded.png = Some(format!("{written} stereo PNGs in {dir} ({dropped} dropped)"));
+        decoded.png = Some(format!(
+            "{written} stereo PNGs in {dir} ({dropped} dropped)"
+        ));
     }
     Ok(decoded)
 }

@@ -106,13 +106,15 @@ pub fn run(profile: &Path, options: &Options) -> Result<Report, Error> {
     // robot's own camera images.
     let mut camera = camera.map(|c| Box::new(c) as Box<dyn ImageSink>);
     let received = match (&options.connect, &scene.rig) {
-        (Some(connection), Some(_)) => Some(CameraFeed::start(
-            connection,
-            feed::Outputs {
-                png: None,
-                recorder: camera.take().map(|c| (c, epoch_wall_ns)),
-            },
-        )?),
+        (Some(connection), Some(_)) if !options.headless || camera.is_some() => {
+            Some(CameraFeed::start(
+                connection,
+                feed::Outputs {
+                    png: None,
+                    recorder: camera.take().map(|c| (c, epoch_wall_ns)),
+                },
+            )?)
+        }
         _ => None,
     };
     let mut feed_frames = None;

@@ -115,7 +115,12 @@ impl Blit {
     }
 
     /// Layer `layer` of the `D2Array` view `view`.
-    pub fn source(&self, device: &wgpu::Device, view: &wgpu::TextureView, layer: u32) -> BlitSource {
+    pub fn source(
+        &self,
+        device: &wgpu::Device,
+        view: &wgpu::TextureView,
+        layer: u32,
+    ) -> BlitSource {
         let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("blit layer"),
             contents: &uniform_bytes(layer, 0.0),

@@ -123,7 +123,10 @@ impl Feed {
         let version = self.cell.read_newer(self.seen, &mut self.frame);
         if version != self.seen {
             self.seen = version;
-            let fits = self.shown.as_ref().is_some_and(|(t, _)| t.fits(&self.frame));
+            let fits = self
+                .shown
+                .as_ref()
+                .is_some_and(|(t, _)| t.fits(&self.frame));
             if !fits {
                 let texture = FeedTexture::new(gpu, self.frame.width / 2, self.frame.height);
                 let eyes = [0, 1].map(|l| blit.source(&gpu.device, &texture.view, l));

@@ -459,8 +459,7 @@ fn network_two_processes_complete_the_cube_task_and_python_decodes_joint_states(
 #[test]
 fn network_the_station_window_shows_the_robots_camera_images() {
     let _one = REALTIME.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((mut server, display, xwd)) =
-        super::render::start_xvfb("the station window test")
+    let Some((mut server, display, xwd)) = super::render::start_xvfb("the station window test")
     else {
         return;
     };
@@ -470,7 +469,14 @@ fn network_the_station_window_shows_the_robots_camera_images() {
     let runtime = tempfile::tempdir().unwrap();
     let endpoint = format!("tcp/127.0.0.1:{port}");
     let mut demo = Command::new(TELEOP)
-        .args(["demo", "--connect", &endpoint, "--robot-name", name, "--window"])
+        .args([
+            "demo",
+            "--connect",
+            &endpoint,
+            "--robot-name",
+            name,
+            "--window",
+        ])
         .env("DISPLAY", &display)
         .env("XDG_RUNTIME_DIR", runtime.path())
         .stdout(Stdio::piped())

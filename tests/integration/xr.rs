@@ -669,19 +669,16 @@ fn without_an_openxr_loader_teleop_says_so_in_one_line() {
 /// The headset's view without a runtime: the robot view draws the scene into a swapchain-like
 /// 2-layer sRGB texture and places both images at the trainer's eyes, looking where the robot's
 /// cameras look (at the start posture: straight ahead, level, so the layer's views face −Z).
-#[test]
-fn the_robot_view_draws_the_scene_and_places_it_at_the_eyes() {
-    let gpu = match render::Gpu::headless() {
-        Ok(gpu) => gpu,
-        Err(e) => {
-            return super::common::skip(
-                "the robot view test",
-                &format!("{e} (CI installs lavapipe)"),
-            );
-        }
-    };
-    let mut view = robot_view_at_start();
-    let (w, h) = (160, 120);
+/// Draws both eyes of `view` (`w` × `h`, the head at `head`) into a 2-layer sRGB target and
+/// reads them back: the bytes (rows padded to `row` bytes, eye 1 after eye 0), `row`, and where
+/// each eye was shown.
+fn draw_both_eyes(
+    gpu: &render::Gpu,
+    view: &mut RobotView,
+    w: u32,
+    h: u32,
+    head: Isometry3<f64>,
+) -> (Vec<u8>, u32, Vec<teleop_bridge::xr::Rendered>) {
     let format = wgpu::TextureFormat::Rgba8UnormSrgb;
     let target = gpu.device.create_texture(&wgpu::TextureDescriptor {
         label: None,
@@ -697,7 +694,6 @@ fn the_robot_view_draws_the_scene_and_places_it_at_the_eyes() {
         usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
         view_formats: &[],
     });
-    let head = Isometry3::translation(0.1, 1.6, 0.3);
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
     let mut rendered = Vec::new();
     for eye in 0..2 {
@@ -714,7 +710,7 @@ fn the_robot_view_draws_the_scene_and_places_it_at_the_eyes() {
             width: w,
             height: h,
         };
-        let r = view.draw_eye(&gpu, &mut encoder, &layer, format, &eye_view);
+        let r = view.draw_eye(gpu, &mut encoder, &layer, format, &eye_view);
         rendered.push(r.expect("rendered from the robot's cameras"));
     }
     // Read both layers back.
@@ -749,6 +745,24 @@ fn the_robot_view_draws_the_scene_and_places_it_at_the_eyes() {
         .poll(wgpu::PollType::wait_indefinitely())
         .unwrap();
     let bytes = buffer.slice(..).get_mapped_range().unwrap().to_vec();
+    (bytes, row, rendered)
+}
+
+#[test]
+fn the_robot_view_draws_the_scene_and_places_it_at_the_eyes() {
+    let gpu = match render::Gpu::headless() {
+        Ok(gpu) => gpu,
+        Err(e) => {
+            return super::common::skip(
+                "the robot view test",
+                &format!("{e} (CI installs lavapipe)"),
+            );
+        }
+    };
+    let mut view = robot_view_at_start();
+    let (w, h) = (160, 120);
+    let head = Isometry3::translation(0.1, 1.6, 0.3);
+    let (bytes, row, rendered) = draw_both_eyes(&gpu, &mut view, w, h, head);
     for eye in 0..2 {
         let image = &bytes[(eye * row * h) as usize..((eye + 1) * row * h) as usize];
         let first = &image[..4];
@@ -782,6 +796,81 @@ fn the_robot_view_draws_the_scene_and_places_it_at_the_eyes() {
         fov[0] < 0.0 && fov[1] > 0.0 && fov[2] > 0.0 && fov[3] < 0.0,
         "{fov:?}"
     );
+}
+
+/// Driving a robot across the network, each headset eye shows that eye of the robot's received
+/// camera image (not a render of its own); an image gone stale is darkened inside a red frame.
+#[test]
+fn the_robot_view_shows_the_robots_received_camera_images_and_marks_stale_ones() {
+    let gpu = match render::Gpu::headless() {
+        Ok(gpu) => gpu,
+        Err(e) => {
+            return super::common::skip(
+                "the received camera view test",
+                &format!("{e} (CI installs lavapipe)"),
+            );
+        }
+    };
+    let cell = Arc::new(render::FrameCell::default());
+    let mut view = robot_view_at_start().with_feed(Arc::clone(&cell));
+    let frames = view.feed_frames();
+    // A 64×48 stereo image: the left eye green, the right eye blue.
+    let (iw, ih) = (64u32, 48u32);
+    let image = |time_ns| {
+        let mut rgba = Vec::new();
+        for _ in 0..ih {
+            for x in 0..2 * iw {
+                rgba.extend(if x < iw {
+                    [0, 200, 0, 255]
+                } else {
+                    [0, 0, 200, 255]
+                });
+            }
+        }
+        teleop_bridge::msg::CameraFrame {
+            time_ns,
+            width: 2 * iw,
+            height: ih,
+            rgba,
+        }
+    };
+    let (w, h) = (160, 120);
+    let head = Isometry3::translation(0.1, 1.6, 0.3);
+    let pixel = |bytes: &[u8], row: u32, eye: u32, x: u32, y: u32| {
+        let i = (eye * row * h + y * row + x * 4) as usize;
+        [bytes[i], bytes[i + 1], bytes[i + 2]]
+    };
+    cell.publish(&mut image(teleop_bridge::rt::wall_clock_ns()));
+    let (bytes, row, rendered) = draw_both_eyes(&gpu, &mut view, w, h, head);
+    assert_eq!(rendered.len(), 2, "both eyes placed");
+    for (x, y) in [(2, 2), (80, 60), (150, 110)] {
+        assert_eq!(
+            pixel(&bytes, row, 0, x, y),
+            [0, 200, 0],
+            "left eye at {x},{y}"
+        );
+        assert_eq!(
+            pixel(&bytes, row, 1, x, y),
+            [0, 0, 200],
+            "right eye at {x},{y}"
+        );
+    }
+    assert_eq!(frames.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // Five seconds old: a red frame at the edge, the image darkened inside it.
+    cell.publish(&mut image(
+        teleop_bridge::rt::wall_clock_ns() - 5_000_000_000,
+    ));
+    let (bytes, row, _) = draw_both_eyes(&gpu, &mut view, w, h, head);
+    for eye in 0..2 {
+        let [r, g, b] = pixel(&bytes, row, eye, 1, 60);
+        assert!(r > 200 && g < 100 && b < 100, "eye {eye} edge: {r},{g},{b}");
+        let centre = pixel(&bytes, row, eye, 80, 60);
+        assert!(
+            centre.iter().all(|&c| c < 150) && centre.iter().any(|&c| c > 40),
+            "eye {eye} centre darkened: {centre:?}"
+        );
+    }
+    assert_eq!(frames.load(std::sync::atomic::Ordering::Relaxed), 2);
 }
 
 /// A trainer records a demonstration through the headset: `teleop run --input xr --record` with
