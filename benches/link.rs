@@ -11,14 +11,23 @@
 //!    images (60 kB each) at 30 fps for `LINK_LOAD_S` seconds (default 20; the figure is
 //!    600); the station counts what arrived by the attachments' sequence numbers.
 //!
-//! Not a test: timings depend on the machine. No camera end-to-end age yet (the robot process
-//! does not publish images).
+//! 3. Camera age: a real robot process (`app::robot_process`, the bundled humanoid simulated, its
+//!    stereo camera rendered offscreen, one JPEG per eye at 30 fps) and the station's
+//!    `app::feed::CameraFeed` in one process over loopback; the station uploads each decoded
+//!    frame into a GPU texture and waits for the GPU, then takes the image's age from the
+//!    robot's stamp (when the robot state it shows was read): render → JPEG → Zenoh → decode →
+//!    texture. At 2×640×480 and 2×1280×720 for `LINK_CAMERA_S` seconds each (default 10).
+//!    Rendering is on whatever adapter wgpu finds (here: lavapipe, a CPU rasteriser, which
+//!    dominates the figure).
+//!
+//! Not a test: timings depend on the machine.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use teleop_bridge::app::{feed, robot_process};
 use teleop_bridge::link::bus::{Bus, Endpoints, Urgency};
 use teleop_bridge::link::names::Qos;
 use teleop_bridge::link::types::{CompressedImage, JointState};
@@ -248,6 +257,92 @@ fn under_load(seconds: f64) -> (u64, u64, u64, u64) {
     )
 }
 
+/// Ages (ms) of the camera images the station put on its GPU during `seconds`, with eyes of
+/// `size`; None without a graphics adapter.
+fn camera_ages(size: (u32, u32), seconds: f64) -> Option<Vec<f64>> {
+    let gpu = match teleop_bridge::render::Gpu::headless() {
+        Ok(gpu) => gpu,
+        Err(e) => {
+            eprintln!("camera age: not measured ({e})");
+            return None;
+        }
+    };
+    let port = free_port();
+    let endpoint = format!("tcp/127.0.0.1:{port}");
+    let profile =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/teleop_humanoid.toml");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let options = robot_process::Options {
+        name: Some("bench_camera".into()),
+        endpoints: Endpoints {
+            listen: vec![endpoint.clone()],
+            ..Endpoints::default()
+        },
+        duration: Some(Duration::from_secs_f64(seconds + 5.0)),
+        stop: Arc::clone(&stop),
+        camera: Some(size),
+        ..robot_process::Options::default()
+    };
+    let (started_tx, started_rx) = sync_channel(1);
+    let robot = std::thread::spawn(move || {
+        robot_process::run(&profile, &options, |_| {
+            let _ = started_tx.send(());
+        })
+    });
+    started_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("robot process started");
+    let connection = teleop_bridge::robot::Connection {
+        endpoints: Endpoints {
+            connect: vec![endpoint],
+            ..Endpoints::default()
+        },
+        robot: "bench_camera".into(),
+        station: "bench".into(),
+        connect_timeout: Duration::from_secs(10),
+        silence_timeout: Duration::from_secs(1),
+    };
+    let received = feed::CameraFeed::start(
+        &connection,
+        feed::Outputs {
+            png: None,
+            recorder: None,
+        },
+    )
+    .expect("camera feed");
+    let cell = received.cell();
+    let mut frame = teleop_bridge::msg::CameraFrame::default();
+    let mut texture: Option<teleop_bridge::render::FeedTexture> = None;
+    let (mut seen, mut ages) = (0, Vec::new());
+    let start = Instant::now();
+    // The first second: connection and the first renders.
+    while start.elapsed().as_secs_f64() < seconds + 1.0 {
+        let version = cell.read_newer(seen, &mut frame);
+        if version == seen {
+            std::thread::sleep(Duration::from_micros(500));
+            continue;
+        }
+        seen = version;
+        let t = texture.get_or_insert_with(|| {
+            teleop_bridge::render::FeedTexture::new(&gpu, frame.width / 2, frame.height)
+        });
+        t.upload(&gpu.queue, &frame);
+        gpu.queue.submit([]);
+        gpu.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .expect("GPU");
+        if start.elapsed().as_secs_f64() > 1.0 {
+            let age = teleop_bridge::rt::wall_clock_ns().saturating_sub(frame.time_ns);
+            ages.push(age as f64 / 1e6);
+        }
+    }
+    let line = received.finish().expect("camera feed");
+    stop.store(true, Ordering::Relaxed);
+    let _ = robot.join();
+    eprintln!("camera {}×{}: {line}", size.0, size.1);
+    Some(ages)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs this with no argument: one
     // quick pass so the bench stays runnable.
@@ -285,4 +380,29 @@ fn main() {
         "| images, 2 × 60 kB at 30 fps | {si} | {gi} | {} |",
         si - gi.min(si)
     );
+    let camera_s = if quick {
+        2.0
+    } else {
+        env_number("LINK_CAMERA_S", 10.0)
+    };
+    let sizes: &[(u32, u32)] = if quick {
+        &[(320, 240)]
+    } else {
+        &[(640, 480), (1280, 720)]
+    };
+    let mut rows = Vec::new();
+    for &size in sizes {
+        if let Some(ages) = camera_ages(size, camera_s).filter(|a| !a.is_empty()) {
+            rows.push((size, ages.len(), percentiles(ages)));
+        }
+    }
+    if !rows.is_empty() {
+        println!(
+            "\n| camera image age, render → JPEG → Zenoh → decode → texture ({camera_s:.0} s) | images | p50 ms | p99 ms | max ms |"
+        );
+        println!("|---|---|---|---|---|");
+        for ((w, h), n, (p50, p99, max)) in rows {
+            println!("| 2 × {w}×{h} | {n} | {p50:.1} | {p99:.1} | {max:.1} |");
+        }
+    }
 }
