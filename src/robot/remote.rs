@@ -217,7 +217,7 @@ impl Remote {
         } {
             if Instant::now() > deadline {
                 return Err(Error::Backend(format!(
-                    "no state from robot {} at {} within {:.1} s (is `teleop robot --name {}` running there?)",
+                    "no state from robot {} at {} within {:.1} s (is `teleop robot --name {}` running there, and does its --zenoh-config admit this station?)",
                     remote.robot,
                     if endpoints.is_empty() {
                         "(no endpoint)"

@@ -523,6 +523,82 @@ fn network_the_station_window_shows_the_robots_camera_images() {
     );
 }
 
+/// The example user/password files in `examples/zenoh` work: a robot process started with
+/// `robot-usrpwd.json5` sends its joint states to a station with `station-usrpwd.json5`, and to
+/// none with a wrong password or no credentials.
+#[test]
+fn network_user_password_authentication_admits_only_listed_stations() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/zenoh");
+    let dir = tempfile::tempdir().unwrap();
+    // The dictionary path is relative to the robot's working folder: made absolute here.
+    let robot_config = dir.path().join("robot.json5");
+    let text = std::fs::read_to_string(examples.join("robot-usrpwd.json5")).unwrap();
+    let dictionary = examples.join("stations.txt");
+    assert!(text.contains("\"stations.txt\""), "{text}");
+    std::fs::write(
+        &robot_config,
+        text.replace(
+            "\"stations.txt\"",
+            &format!("{:?}", dictionary.display().to_string()),
+        ),
+    )
+    .unwrap();
+    let station_config = examples.join("station-usrpwd.json5");
+    let wrong_config = dir.path().join("wrong.json5");
+    std::fs::write(
+        &wrong_config,
+        std::fs::read_to_string(&station_config)
+            .unwrap()
+            .replace("change-me-station01", "not-the-password"),
+    )
+    .unwrap();
+    let port = free_port();
+    let name = "net_auth";
+    let listen = format!("tcp/127.0.0.1:{port}");
+    let robot = Proc::start(&[
+        "robot",
+        "--listen",
+        &listen,
+        "--name",
+        name,
+        "--seconds",
+        "60",
+        "--no-camera",
+        "--zenoh-config",
+        robot_config.to_str().unwrap(),
+    ]);
+    if let Err(seen) = robot.wait_for("listening on", Duration::from_secs(60)) {
+        panic!("the robot process did not start: {seen:#?}");
+    }
+    let states_with = |config: Option<&Path>| {
+        let endpoints = Endpoints {
+            connect: vec![listen.clone()],
+            config_file: config.map(Path::to_path_buf),
+            ..Endpoints::default()
+        };
+        let bus = Bus::open(&endpoints, &robot_namespace(name), "test_station").expect("bus");
+        let count = Arc::new(Mutex::new(0u64));
+        let c = Arc::clone(&count);
+        let _sub = bus
+            .subscribe::<JointState, _>(topics::STATES, Qos::best_effort(1), move |got| {
+                if got.is_ok() {
+                    *c.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                }
+            })
+            .expect("subscriber");
+        std::thread::sleep(Duration::from_secs(3));
+        let n = *count.lock().unwrap();
+        n
+    };
+    let admitted = states_with(Some(&station_config));
+    let wrong = states_with(Some(&wrong_config));
+    let none = states_with(None);
+    drop(robot);
+    assert!(admitted > 100, "the listed station got {admitted} states");
+    assert_eq!(wrong, 0, "a wrong password got states");
+    assert_eq!(none, 0, "a station without credentials got states");
+}
+
 /// The restart script: clutch released for 2 s (nothing may move), then engaged and the left
 /// hand moved 10 cm (the robot must follow).
 const HOLD_THEN_MOVE: &str = r#"
