@@ -162,7 +162,7 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
         .as_mut()
         .and_then(Recorder::take_tap)
         .map(|t| Box::new(t) as Box<dyn TickSink>);
-    let camera = recorder
+    let mut camera = recorder
         .as_mut()
         .filter(|_| options.record.as_ref().is_some_and(|r| r.camera))
         .and_then(Recorder::take_camera)
@@ -179,6 +179,11 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
         if let Some(cube) = first.object_poses.get(CUBE) {
             watch.cube_start_z = cube.translation.z;
         }
+        // Ready before the robot moves: the view's setup must not run beside the control loop.
+        let live = match options.connect {
+            Some(_) => None,
+            None => view::prepare_live(&scene, &options.view, camera.take())?,
+        };
         // The session's clock and the wall clock at once: the robot's camera stamps are wall
         // clock, the recorder's times the session's.
         let (epoch, epoch_wall_ns) = (Instant::now(), crate::rt::wall_clock_ns());
@@ -201,7 +206,10 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
                 &cell,
                 &done,
             ),
-            None => view::show_live(&scene, &options.view, camera, &cell, &done),
+            None => match live {
+                Some(live) => live.show(&scene, &cell, &done),
+                None => Ok(None),
+            },
         };
         let ended = match view {
             Ok(_) => running.join()?,

@@ -1,7 +1,7 @@
 //! The robot's stereo view as a session output: PNG frames, the recorder's camera frames and a
 //! desktop window. Lock-step sessions render at exact view periods of session time ([`Tap`], on
 //! the loop's thread); real-time sessions publish every tick's poses to a [`StateCell`] that
-//! this side reads at its own pace ([`Publish`], [`show_live`]).
+//! this side reads at its own pace ([`Publish`], [`Live`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -94,6 +94,15 @@ impl Offscreen {
                 Ok(Offscreen::Unavailable(format!("not rendered ({e})")))
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Renders one frame for no one: the first render compiles the shaders.
+    fn warm_up(&mut self) {
+        if let Offscreen::On(outputs) = self
+            && let Err(e) = outputs.view.render_image(&outputs.state)
+        {
+            tracing::warn!("view warm-up: {e}");
         }
     }
 
@@ -295,44 +304,87 @@ impl Observer for Publish {
     }
 }
 
-/// The view of a real-time session on this (the main) thread until `done`: the window, or else
-/// the offscreen outputs; with both, the offscreen view gets a thread of its own. Threads here
-/// run at background priority: a busy machine shows fewer frames rather than moving the robot
-/// late. What the view did.
-pub fn show_live(
+/// A real-time session's view, made ready before the session starts: the graphics device
+/// created and its shaders compiled by one discarded render (a software renderer compiles
+/// them on its first frame, with every core), so none of that runs beside the control loop.
+pub struct Live {
+    window: Option<render::Scene>,
+    offscreen: Offscreen,
+    state: SceneState,
+}
+
+/// Prepares the view of a real-time session (see [`Live`]); None when there is nothing to show.
+/// The device is created on a thread at background priority, so a CPU renderer's worker
+/// threads inherit it, while this thread keeps its own priority for the control thread it
+/// starts next.
+pub fn prepare_live(
     scene: &Scene,
     view: &View,
     camera: Option<Box<dyn ImageSink>>,
-    cell: &Arc<StateCell>,
-    done: &Arc<AtomicBool>,
-) -> Result<Option<String>, Error> {
+) -> Result<Option<Live>, Error> {
     let window = (view.window && scene.rig.is_some()).then(|| scene.render_scene());
     if window.is_none() && view.png_dir.is_none() && camera.is_none() {
         return Ok(None);
     }
-    crate::rt::priority::lower_for_background();
     let drawn = scene.render_scene();
     let state = drawn.state();
-    let mut offscreen = Offscreen::start(scene.rig.clone(), drawn, view, camera)?;
-    let shown = std::thread::scope(|scope| match (window, scene.rig.clone()) {
-        (Some(drawn), Some(rig)) => {
-            let offscreen = &mut offscreen;
-            scope.spawn(move || offscreen_loop(offscreen, cell, done, state));
-            Some(show_window(
-                drawn,
-                rig,
-                scene.world_from_base(),
-                Arc::clone(cell),
-                None,
-                Arc::clone(done),
-            ))
-        }
-        _ => {
-            offscreen_loop(&mut offscreen, cell, done, state);
-            None
-        }
-    });
-    Ok(join_lines([offscreen.finish()?, shown]))
+    let rig = scene.rig.clone();
+    let view = view.clone();
+    let offscreen = std::thread::Builder::new()
+        .name("view-setup".into())
+        .spawn(move || {
+            crate::rt::priority::lower_for_background();
+            let mut offscreen = Offscreen::start(rig, drawn, &view, camera)?;
+            offscreen.warm_up();
+            Ok::<_, Error>(offscreen)
+        })
+        .map_err(|e| Error::Thread(format!("view setup thread: {e}")))?
+        .join()
+        .map_err(|_| Error::Thread("the view setup thread panicked".into()))??;
+    Ok(Some(Live {
+        window,
+        offscreen,
+        state,
+    }))
+}
+
+impl Live {
+    /// Shows the session's view on this (the main) thread until `done`: the window, or else the
+    /// offscreen outputs; with both, the offscreen view gets a thread of its own. Threads here
+    /// run at background priority: a busy machine shows fewer frames rather than moving the
+    /// robot late. What the view did.
+    pub fn show(
+        self,
+        scene: &Scene,
+        cell: &Arc<StateCell>,
+        done: &Arc<AtomicBool>,
+    ) -> Result<Option<String>, Error> {
+        let Live {
+            window,
+            mut offscreen,
+            state,
+        } = self;
+        crate::rt::priority::lower_for_background();
+        let shown = std::thread::scope(|scope| match (window, scene.rig.clone()) {
+            (Some(drawn), Some(rig)) => {
+                let offscreen = &mut offscreen;
+                scope.spawn(move || offscreen_loop(offscreen, cell, done, state));
+                Some(show_window(
+                    drawn,
+                    rig,
+                    scene.world_from_base(),
+                    Arc::clone(cell),
+                    None,
+                    Arc::clone(done),
+                ))
+            }
+            _ => {
+                offscreen_loop(&mut offscreen, cell, done, state);
+                None
+            }
+        });
+        Ok(join_lines([offscreen.finish()?, shown]))
+    }
 }
 
 /// The recorder's camera on a thread of its own, for a session whose own view goes elsewhere (a

@@ -41,6 +41,11 @@ impl FrameCell {
     }
 }
 
+/// How old an image stamped `time_ns` (wall clock) is now.
+pub fn image_age_ns(time_ns: u64) -> u64 {
+    crate::rt::wall_clock_ns().saturating_sub(time_ns)
+}
+
 /// A received stereo frame on the GPU: a 2-layer [`EYE_FORMAT`] array (the JPEGs are sRGB, so
 /// sampling it gives linear colour like the eyes rendered here).
 pub struct FeedTexture {

@@ -136,7 +136,7 @@ impl Feed {
                 texture.upload(&gpu.queue, &self.frame);
             }
         }
-        (self.seen > 0).then(|| crate::rt::wall_clock_ns().saturating_sub(self.frame.time_ns))
+        (self.seen > 0).then(|| super::image_age_ns(self.frame.time_ns))
     }
 }
 

@@ -92,8 +92,7 @@ impl Feed {
         }
         if self.shown.is_some() {
             self.frames.fetch_add(1, Ordering::Relaxed);
-            let age = crate::rt::wall_clock_ns().saturating_sub(self.frame.time_ns);
-            self.stale = render::staleness(age);
+            self.stale = render::staleness(render::image_age_ns(self.frame.time_ns));
         }
         self.shown.is_some()
     }
