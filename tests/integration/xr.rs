@@ -282,6 +282,20 @@ impl Rig {
         }
     }
 
+    /// A bundled profile as it is, tracing the tool link `tcp` and the joint `finger`.
+    fn bundled(profile: &str, tcp: &str, finger: &str) -> Rig {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(profile);
+        let scene = Scene::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let tcp = scene.model.link_id(tcp).unwrap();
+        let joint = scene.model.joint_id(finger).unwrap();
+        let gripper = scene.model.dof_of_joint[joint].unwrap();
+        Rig {
+            scene,
+            tcp,
+            gripper,
+        }
+    }
+
     /// Runs one session until session time `until_s`, injecting `script(t)` as it goes; the
     /// trace of every tick, the client (to end it), and the client's error if it failed (with
     /// its session time).
@@ -414,6 +428,47 @@ fn injected_hand_motion_moves_the_simulated_hand_and_the_trigger_closes_the_grip
         (last.gripper - closed).abs() < 0.005,
         "trigger → gripper closes: {}",
         last.gripper
+    );
+    client.request_exit().unwrap();
+    finish(&mut client);
+}
+
+/// Monado's tracked hand (the remote driver's hand built from finger curls) drives the G1's
+/// Dex3 fingers through the headset: the clutch held, the trainer makes a fist and the robot's
+/// index closes; they open their hand again and it reopens.
+#[test]
+fn a_tracked_fist_closes_the_robots_fingers_and_an_open_hand_reopens_them() {
+    if !inside(
+        "xr::a_tracked_fist_closes_the_robots_fingers_and_an_open_hand_reopens_them",
+        Devices::Remote,
+    ) {
+        return;
+    }
+    let rig = Rig::bundled(
+        "profiles/unitree_g1.toml",
+        "left_hand_palm_link",
+        "left_hand_index_1_joint",
+    );
+    let (trace, mut client, error) = rig.run(6.0, |t, s| {
+        let ramp = |a: f64, b: f64| ((t - a) / (b - a)).clamp(0.0, 1.0);
+        let curl = (ramp(1.5, 2.5) - ramp(3.5, 4.5)) as f32;
+        s.left.pose = Isometry3::translation(-0.2, 1.2, -0.3);
+        s.left.squeeze = if t >= 0.5 { 1.0 } else { 0.0 };
+        s.left.hand_curl = Some([curl; 5]);
+    });
+    assert!(error.is_none(), "{error:?}");
+    let open = trace.at(1.4).gripper;
+    let fist = trace.at(3.4).gripper;
+    let reopened = trace.at(6.0).gripper;
+    eprintln!("left index_1: open {open:.3}, fist {fist:.3}, reopened {reopened:.3} rad");
+    // The Dex3's left index closes towards negative angles (the profile's `closed`: −1.2).
+    assert!(
+        fist < open - 0.3,
+        "the fist closed the index: {open} → {fist}"
+    );
+    assert!(
+        (reopened - open).abs() < 0.15,
+        "the open hand reopened it: {open} → {fist} → {reopened}"
     );
     client.request_exit().unwrap();
     finish(&mut client);
