@@ -4,6 +4,7 @@
 mod demo;
 mod inspect;
 mod kin;
+mod profile;
 mod record;
 mod robot;
 
@@ -53,6 +54,9 @@ enum Command {
     /// Kinematics on JSON lines (stdin → stdout).
     #[command(subcommand)]
     Kin(kin::KinCommand),
+    /// Robot profiles: check one before a trainer drives it.
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
 }
 
 /// Runs the command line; the process's exit code: 0 done, 1 failed (one `error:` line), 2 bad
@@ -149,5 +153,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Export(args) => record::export(args),
         Command::Inspect { urdf, json } => inspect::run(&urdf, json),
         Command::Kin(command) => kin::run(command),
+        Command::Profile(command) => profile::run(command),
     }
 }

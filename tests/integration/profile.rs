@@ -273,3 +273,97 @@ fn echoed_keys_are_escaped_and_cut_short() {
         assert!(message.contains(&says), "{message}");
     }
 }
+
+/// `teleop profile check` on a profile file; exit code, stdout, stderr.
+fn check(profile: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(["profile", "check"])
+        .arg(profile)
+        .args(extra)
+        .output()
+        .expect("run teleop");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The bundled profiles pass the integrator's check: every arm rests inside its box, reaches a
+/// good part of it, rests away from singularities, and the camera sees both hands.
+#[test]
+fn profile_check_passes_the_bundled_robots() {
+    for name in ["teleop_humanoid", "unitree_g1"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("profiles/{name}.toml"));
+        let (code, stdout, stderr) = check(&path, &["--json"]);
+        assert_eq!(code, Some(0), "{name}: {stdout}\n{stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+        assert_eq!(
+            report["problems"],
+            serde_json::json!([]),
+            "{name}: {report}"
+        );
+        let arms = report["arms"].as_array().unwrap();
+        assert_eq!(arms.len(), 2, "{name}");
+        for arm in arms {
+            assert_eq!(arm["rest_in_box"], true, "{name}: {arm}");
+            let reachable = arm["reachable_fraction"].as_f64().unwrap();
+            assert!((0.2..=1.0).contains(&reachable), "{name}: {arm}");
+            assert!(
+                arm["manipulability_rest"].as_f64().unwrap()
+                    > arm["manipulability_median"].as_f64().unwrap(),
+                "{name}: a well-conditioned rest posture: {arm}"
+            );
+            assert_eq!(
+                arm["in_view"],
+                serde_json::json!([true, true]),
+                "{name}: {arm}"
+            );
+        }
+        // The text report says the same.
+        let (code, text, _) = check(&path, &[]);
+        assert_eq!(code, Some(0));
+        assert!(text.contains("ok: the profile can be driven"), "{text}");
+        assert!(text.contains("both eyes see the hand at rest"), "{text}");
+    }
+}
+
+/// A profile whose hand rests outside its workspace box, or with no arm at all, cannot be
+/// driven: the report names the problem and the exit status is 1, with one error line.
+#[test]
+fn profile_check_fails_a_profile_that_cannot_be_driven() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(bundled())
+        .unwrap()
+        .replace(
+            "urdf = \"../urdf/teleop_humanoid.urdf\"",
+            &format!(
+                "urdf = {:?}",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("urdf/teleop_humanoid.urdf")
+            ),
+        )
+        .replacen(
+            "workspace_max = [0.8, 0.7, 0.8]",
+            "workspace_max = [0.3, 0.7, 0.8]",
+            1,
+        );
+    let boxed = dir.path().join("small_box.toml");
+    std::fs::write(&boxed, text).unwrap();
+    let (code, stdout, stderr) = check(&boxed, &[]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("left hand: the hand rests at (0.498, 0.292, 0.430) m in pelvis, outside its workspace box"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("right hand: the hand rests"), "{stdout}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("cannot be driven: 1 problem"),
+        "{stderr}"
+    );
+    let hand_only = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/allegro_right.toml");
+    let (code, stdout, _) = check(&hand_only, &[]);
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("no [[end_effector]]"), "{stdout}");
+}

@@ -1,0 +1,356 @@
+//! `teleop profile check PROFILE`: an integrator's report on a robot profile. For each arm: its
+//! chain, where the hand rests (inside its workspace box or not), how much of that box the
+//! hand can reach (joint space sampled at random), how well conditioned the rest posture is
+//! (manipulability against the sampled median), which joints rest near a limit, and whether the
+//! camera sees the hand at rest. Exits 1 (after the report) when the profile cannot be driven:
+//! a hand resting outside its box, a box the hand barely reaches, or a singular rest posture.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use nalgebra::{Matrix6xX, Point3, Vector3};
+use serde::Serialize;
+
+use crate::config::{EndEffector, Profile};
+use crate::kinematics::{Chain, Tree};
+use crate::model::Model;
+use crate::render::StereoRig;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ProfileCommand {
+    /// Report on a profile: chains, reach, rest posture, camera; exit 1 if it cannot be driven.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    profile: PathBuf,
+    /// Random joint configurations sampled per arm.
+    #[arg(long, default_value_t = 20_000)]
+    samples: usize,
+    /// Seed of the sampling (the report is the same for the same seed).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Machine-readable JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Workspace cells are this big (m).
+const CELL_M: f64 = 0.05;
+/// A box the hand reaches less of than this cannot be worked in.
+const MIN_REACHABLE: f64 = 0.05;
+/// A rest posture whose manipulability is under this fraction of the sampled median is
+/// (nearly) singular: the first motions would be slow or jumpy.
+const MIN_RELATIVE_MANIPULABILITY: f64 = 0.05;
+/// A joint resting within this fraction of its range from a limit is flagged.
+const NEAR_LIMIT: f64 = 0.05;
+
+#[derive(Debug, Serialize)]
+struct Report {
+    profile: String,
+    robot: String,
+    dof: usize,
+    arms: Vec<Arm>,
+    /// Why the profile cannot be driven; empty: it can.
+    problems: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Arm {
+    name: String,
+    base: String,
+    tip: String,
+    joints: Vec<String>,
+    /// The hand at rest in the base frame (m).
+    rest: [f64; 3],
+    /// Whether the rest position is inside the workspace box (None: no box).
+    rest_in_box: Option<bool>,
+    /// Fraction of the box's 5 cm cells the sampled hand positions fall in (None: no box).
+    reachable_fraction: Option<f64>,
+    /// The farthest sampled hand position from the chain's base (m).
+    reach_m: f64,
+    /// `sqrt(det(J Jᵀ))` of the position Jacobian at rest, and its median over the samples.
+    manipulability_rest: f64,
+    manipulability_median: f64,
+    /// Joints resting within 5 % of their range from a limit.
+    near_limits: Vec<String>,
+    /// Whether each eye of the camera sees the hand at rest (None: no camera).
+    in_view: Option<[bool; 2]>,
+}
+
+pub fn run(command: ProfileCommand) -> anyhow::Result<()> {
+    match command {
+        ProfileCommand::Check(args) => check(&args),
+    }
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<()> {
+    let (profile, model) = Profile::load(&args.profile)?;
+    let report = report(
+        &args.profile,
+        &profile,
+        &model,
+        args.samples.max(1),
+        args.seed,
+    )?;
+    if args.json {
+        super::say(serde_json::to_string_pretty(&report)?)?;
+    } else {
+        super::say(text(&report).trim_end())?;
+    }
+    match report.problems.len() {
+        0 => Ok(()),
+        n => anyhow::bail!(
+            "{} cannot be driven: {n} problem{} (see the report)",
+            args.profile.display(),
+            if n == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// splitmix64: a few lines of deterministic noise, enough to sample joint space.
+struct Noise(u64);
+
+impl Noise {
+    fn unit(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) as f64 / u64::MAX as f64
+    }
+}
+
+fn report(
+    path: &Path,
+    profile: &Profile,
+    model: &Model,
+    samples: usize,
+    seed: u64,
+) -> anyhow::Result<Report> {
+    let rest = profile.start_posture(model);
+    let mut poses = vec![Default::default(); model.links.len()];
+    Tree::new(model).forward(&rest, &mut poses);
+    let rig = profile
+        .camera
+        .as_ref()
+        .and_then(|camera| StereoRig::new(model, camera));
+    let mut problems = Vec::new();
+    if profile.end_effectors.is_empty() {
+        problems.push("no [[end_effector]]: nothing follows the trainer's hands".to_string());
+    }
+    let mut arms = Vec::new();
+    for effector in &profile.end_effectors {
+        let arm = arm(model, effector, &rest, &poses, rig.as_ref(), samples, seed)?;
+        if arm.rest_in_box == Some(false) {
+            problems.push(format!(
+                "{}: the hand rests at {} in {}, outside its workspace box",
+                arm.name,
+                vector(&arm.rest),
+                arm.base
+            ));
+        }
+        if let Some(f) = arm.reachable_fraction.filter(|&f| f < MIN_REACHABLE) {
+            problems.push(format!(
+                "{}: the hand reaches {:.1} % of its workspace box (less than {:.0} %)",
+                arm.name,
+                100.0 * f,
+                100.0 * MIN_REACHABLE
+            ));
+        }
+        if arm.manipulability_rest < MIN_RELATIVE_MANIPULABILITY * arm.manipulability_median {
+            problems.push(format!(
+                "{}: the rest posture is (nearly) singular: manipulability {:.2e} against a median of {:.2e}",
+                arm.name, arm.manipulability_rest, arm.manipulability_median
+            ));
+        }
+        arms.push(arm);
+    }
+    Ok(Report {
+        profile: path.display().to_string(),
+        robot: profile.name.clone(),
+        dof: model.dofs.len(),
+        arms,
+        problems,
+    })
+}
+
+fn arm(
+    model: &Model,
+    effector: &EndEffector,
+    rest: &[f64],
+    poses: &[crate::kinematics::Pose],
+    rig: Option<&StereoRig>,
+    samples: usize,
+    seed: u64,
+) -> anyhow::Result<Arm> {
+    let chain = Chain::new(model, &effector.base, &effector.tip)?;
+    let vars = chain.model_vars().to_vec();
+    let ranges: Vec<(f64, f64)> = chain
+        .dofs()
+        .iter()
+        .map(|&j| {
+            model.joints[j]
+                .limits
+                .position
+                .unwrap_or((-std::f64::consts::PI, std::f64::consts::PI))
+        })
+        .collect();
+    let q_rest: Vec<f64> = vars.iter().map(|&v| rest[v]).collect();
+    let mut jacobian = Matrix6xX::zeros(chain.dof());
+    let rest_pose = chain.forward_with_jacobian(&q_rest, &mut jacobian);
+    let manipulability = |j: &Matrix6xX<f64>| {
+        let linear = j.rows(0, 3);
+        (linear * linear.transpose()).determinant().max(0.0).sqrt()
+    };
+    let manipulability_rest = manipulability(&jacobian);
+    let box_ = effector.workspace_min.zip(effector.workspace_max);
+    let cells = box_.map(|(lo, hi)| {
+        let n: [usize; 3] =
+            std::array::from_fn(|k| (((hi[k] - lo[k]) / CELL_M).ceil() as usize).clamp(1, 60));
+        (lo, hi, n, vec![false; n[0] * n[1] * n[2]])
+    });
+    let mut cells = cells;
+    let mut noise = Noise(seed ^ 0x5eed);
+    let mut q = q_rest.clone();
+    let mut measures = Vec::with_capacity(samples);
+    let mut reach_m: f64 = 0.0;
+    for _ in 0..samples {
+        for (value, (lo, hi)) in q.iter_mut().zip(&ranges) {
+            *value = lo + (hi - lo) * noise.unit();
+        }
+        let pose = chain.forward_with_jacobian(&q, &mut jacobian);
+        measures.push(manipulability(&jacobian));
+        let p = pose.translation.vector;
+        reach_m = reach_m.max(p.norm());
+        if let Some((lo, hi, n, hit)) = &mut cells {
+            let index: Option<Vec<usize>> = (0..3)
+                .map(|k| {
+                    let cell = ((p[k] - lo[k]) / (hi[k] - lo[k]) * n[k] as f64).floor();
+                    (cell >= 0.0 && cell < n[k] as f64).then_some(cell as usize)
+                })
+                .collect();
+            if let Some(i) = index {
+                hit[(i[0] * n[1] + i[1]) * n[2] + i[2]] = true;
+            }
+        }
+    }
+    measures.sort_by(f64::total_cmp);
+    let manipulability_median = measures[measures.len() / 2];
+    let rest_at = rest_pose.translation.vector;
+    let near_limits = chain
+        .dofs()
+        .iter()
+        .zip(&q_rest)
+        .filter(|&(&j, &value)| {
+            model.joints[j].limits.position.is_some_and(|(lo, hi)| {
+                let margin = NEAR_LIMIT * (hi - lo);
+                value < lo + margin || value > hi - margin
+            })
+        })
+        .map(|(&j, _)| model.joints[j].name.clone())
+        .collect();
+    let in_view = rig.map(|rig| {
+        let hand = poses[chain.tip()].translation.vector;
+        rig.eyes(poses).map(|eye| {
+            eye.project(&Point3::from(hand), rig.width, rig.height)
+                .is_some_and(|[x, y]| {
+                    (0.0..f64::from(rig.width)).contains(&x)
+                        && (0.0..f64::from(rig.height)).contains(&y)
+                })
+        })
+    });
+    Ok(Arm {
+        name: effector.name.clone(),
+        base: effector.base.clone(),
+        tip: effector.tip.clone(),
+        joints: chain
+            .dofs()
+            .iter()
+            .map(|&j| model.joints[j].name.clone())
+            .collect(),
+        rest: [rest_at.x, rest_at.y, rest_at.z],
+        rest_in_box: box_.map(|(lo, hi)| (0..3).all(|k| (lo[k]..=hi[k]).contains(&rest_at[k]))),
+        reachable_fraction: cells
+            .map(|(_, _, _, hit)| hit.iter().filter(|&&h| h).count() as f64 / hit.len() as f64),
+        reach_m,
+        manipulability_rest,
+        manipulability_median,
+        near_limits,
+        in_view,
+    })
+}
+
+fn vector(v: &[f64; 3]) -> String {
+    let v = Vector3::from(*v);
+    format!("({:.3}, {:.3}, {:.3}) m", v.x, v.y, v.z)
+}
+
+fn text(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}): {} DoF, {} arm{}",
+        report.robot,
+        report.profile,
+        report.dof,
+        report.arms.len(),
+        if report.arms.len() == 1 { "" } else { "s" }
+    );
+    for arm in &report.arms {
+        let _ = writeln!(
+            out,
+            "\n{}: {} → {}, {} DoF ({})",
+            arm.name,
+            arm.base,
+            arm.tip,
+            arm.joints.len(),
+            arm.joints.join(", ")
+        );
+        let inside = match arm.rest_in_box {
+            Some(true) => ", inside its workspace box",
+            Some(false) => ", OUTSIDE its workspace box",
+            None => " (no workspace box)",
+        };
+        let _ = writeln!(out, "  rest: hand at {}{inside}", vector(&arm.rest));
+        let reachable = arm.reachable_fraction.map_or_else(
+            || "no box to measure".to_string(),
+            |f| format!("{:.0} % of the box's 5 cm cells", 100.0 * f),
+        );
+        let _ = writeln!(
+            out,
+            "  reach: {:.2} m from {}; {reachable}",
+            arm.reach_m, arm.base
+        );
+        let _ = writeln!(
+            out,
+            "  rest posture: manipulability {:.2e} ({:.0} % of the sampled median)",
+            arm.manipulability_rest,
+            100.0 * arm.manipulability_rest / arm.manipulability_median.max(f64::MIN_POSITIVE)
+        );
+        if !arm.near_limits.is_empty() {
+            let _ = writeln!(
+                out,
+                "  near a limit at rest: {}",
+                arm.near_limits.join(", ")
+            );
+        }
+        let view = match arm.in_view {
+            Some([true, true]) => "both eyes see the hand at rest",
+            Some([false, false]) => "the camera does not see the hand at rest",
+            Some(_) => "one eye sees the hand at rest",
+            None => "no [camera]",
+        };
+        let _ = writeln!(out, "  camera: {view}");
+    }
+    if report.problems.is_empty() {
+        let _ = writeln!(out, "\nok: the profile can be driven");
+    } else {
+        let _ = writeln!(out, "\nproblems:");
+        for problem in &report.problems {
+            let _ = writeln!(out, "  - {problem}");
+        }
+    }
+    out
+}
