@@ -83,6 +83,8 @@ pub struct Summary {
     pub max_tracking_error: f64,
     /// Control ticks that ended after their deadline (real-time runs only).
     pub deadline_misses: Option<u64>,
+    /// When the first of them happened (session time, s).
+    pub miss_times_s: Vec<f64>,
     /// How late control ticks started (real-time runs only).
     pub start_late: Option<Histogram>,
     /// The control thread's scheduling (real-time runs only).
@@ -277,6 +279,7 @@ fn summarize(
         .get(CUBE)
         .map_or_else(Vector3::zeros, |p| p.translation.vector);
     let (distance_to_target_m, success) = layout::judge(&cube_end);
+    let miss_times_s = stats.miss_times_s().to_vec();
     let LoopStats {
         ticks,
         deadline_misses,
@@ -309,6 +312,7 @@ fn summarize(
         tick,
         max_tracking_error: watch.max_tracking_error,
         deadline_misses: realtime.then_some(deadline_misses),
+        miss_times_s,
         start_late: realtime.then_some(start_late),
         priority,
         robot_loop,
@@ -354,7 +358,20 @@ impl std::fmt::Display for Summary {
             us(&self.tick, 50.0),
             us(&self.tick, 99.0),
             match self.deadline_misses {
-                Some(n) => format!("{n} deadline misses"),
+                Some(0) => "0 deadline misses".to_string(),
+                Some(n) => format!(
+                    "{n} deadline misses (at {}{} s)",
+                    self.miss_times_s
+                        .iter()
+                        .map(|t| format!("{t:.2}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if n as usize > self.miss_times_s.len() {
+                        ", …"
+                    } else {
+                        ""
+                    }
+                ),
                 None => "headless, faster than real time: no deadlines".to_string(),
             }
         )?;

@@ -81,6 +81,9 @@ pub struct LoopStats {
     pub ticks: u64,
     /// Real time: ticks that ended after the next tick was due.
     pub deadline_misses: u64,
+    /// The session times (s) of the first misses, to tell a start-up hiccup from a periodic
+    /// one.
+    pub first_misses_s: [f64; FIRST_MISSES],
     /// Ticks held because no clutch was engaged, or the input was stale.
     pub held_no_clutch: u64,
     pub held_stale: u64,
@@ -103,7 +106,15 @@ pub struct LoopStats {
     pub wall_s: f64,
 }
 
+/// How many miss times [`LoopStats`] keeps.
+pub const FIRST_MISSES: usize = 4;
+
 impl LoopStats {
+    /// The session times (s) of the first misses.
+    pub fn miss_times_s(&self) -> &[f64] {
+        &self.first_misses_s[..(self.deadline_misses as usize).min(FIRST_MISSES)]
+    }
+
     /// How many ticks followed the operator or a recording.
     pub fn moving_ticks(&self) -> u64 {
         self.ticks - self.held_no_clutch - self.held_stale
@@ -279,6 +290,11 @@ impl<O: Observer> Session<O> {
                 Clock::RealTime { .. } => {
                     let deadline = due + period;
                     if done > deadline {
+                        if let Some(at) =
+                            stats.first_misses_s.get_mut(stats.deadline_misses as usize)
+                        {
+                            *at = now_ns as f64 / 1e9;
+                        }
                         stats.deadline_misses += 1;
                         // Late: start the next period now rather than bursting to catch up.
                         due = done;
