@@ -4,6 +4,7 @@
 //! (manipulability against the sampled median), which joints rest near a limit, and whether the
 //! camera sees the hand at rest. Exits 1 (after the report) when the profile cannot be driven:
 //! a hand resting outside its box, a box the hand barely reaches, or a singular rest posture.
+//! `--png` draws the robot at rest from three sides with the volume each hand reaches.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,10 @@ pub struct CheckArgs {
     /// Machine-readable JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// Also draw the robot at rest from the front, the side and above, with the volume each
+    /// hand reaches (5 cm cells; left hand magenta, right cyan), into this PNG.
+    #[arg(long, value_name = "FILE")]
+    png: Option<PathBuf>,
 }
 
 /// Workspace cells are this big (m).
@@ -77,6 +82,9 @@ struct Arm {
     near_limits: Vec<String>,
     /// Whether each eye of the camera sees the hand at rest (None: no camera).
     in_view: Option<[bool; 2]>,
+    /// Centres of the 5 cm cells the sampled hand positions fall in (base frame).
+    #[serde(skip)]
+    reached: Vec<Vector3<f64>>,
 }
 
 pub fn run(command: ProfileCommand) -> anyhow::Result<()> {
@@ -98,6 +106,12 @@ fn check(args: &CheckArgs) -> anyhow::Result<()> {
         super::say(serde_json::to_string_pretty(&report)?)?;
     } else {
         super::say(text(&report).trim_end())?;
+    }
+    if let Some(png) = &args.png {
+        picture(&profile, &model, &report, png)?;
+        if !args.json {
+            super::say(format!("picture: {}", png.display()))?;
+        }
     }
     match report.problems.len() {
         0 => Ok(()),
@@ -216,6 +230,7 @@ fn arm(
     let mut q = q_rest.clone();
     let mut measures = Vec::with_capacity(samples);
     let mut reach_m: f64 = 0.0;
+    let mut reached = std::collections::BTreeSet::new();
     for _ in 0..samples {
         for (value, (lo, hi)) in q.iter_mut().zip(&ranges) {
             *value = lo + (hi - lo) * noise.unit();
@@ -224,6 +239,7 @@ fn arm(
         measures.push(manipulability(&jacobian));
         let p = pose.translation.vector;
         reach_m = reach_m.max(p.norm());
+        reached.insert(p.map(|c| (c / CELL_M).floor() as i64).data.0[0]);
         if let Some((lo, hi, n, hit)) = &mut cells {
             let index: Option<Vec<usize>> = (0..3)
                 .map(|k| {
@@ -279,7 +295,117 @@ fn arm(
         manipulability_median,
         near_limits,
         in_view,
+        reached: reached
+            .into_iter()
+            .map(|[x, y, z]| Vector3::new(x as f64 + 0.5, y as f64 + 0.5, z as f64 + 0.5) * CELL_M)
+            .collect(),
     })
+}
+
+/// Each arm's reached cells drawn: at most this many (evenly thinned beyond).
+const MAX_CELLS_DRAWN: usize = 1500;
+const ARM_COLORS: [[f64; 4]; 2] = [[0.85, 0.1, 0.75, 1.0], [0.05, 0.7, 0.85, 1.0]];
+/// Each view's size (px).
+const VIEW_PX: u32 = 480;
+
+/// The robot at rest from the front, the side and above, with each arm's reached cells, as one
+/// PNG (three views side by side).
+fn picture(profile: &Profile, model: &Model, report: &Report, path: &Path) -> anyhow::Result<()> {
+    use crate::kinematics::Pose;
+    use crate::render::{self, EYE_FORMAT, EyeCamera, SceneRenderer, StereoTarget};
+    use nalgebra::{Rotation3, Translation3};
+    let rest = profile.start_posture(model);
+    let mut poses = vec![Pose::identity(); model.links.len()];
+    Tree::new(model).forward(&rest, &mut poses);
+    // Lift the robot so its lowest link stands on the floor (world z = 0).
+    let lowest = poses
+        .iter()
+        .map(|p| p.translation.z)
+        .fold(f64::INFINITY, f64::min);
+    let world_from_root = Pose::from_parts(
+        Translation3::new(0.0, 0.0, 0.05 - lowest),
+        Rotation3::identity(),
+    );
+    for pose in &mut poses {
+        *pose = world_from_root * *pose;
+    }
+    let mut objects = Vec::new();
+    let mut object_poses = Vec::new();
+    for (i, (arm, effector)) in report.arms.iter().zip(&profile.end_effectors).enumerate() {
+        let Some(base) = model.link_id(&effector.base) else {
+            continue;
+        };
+        let step = arm.reached.len().div_ceil(MAX_CELLS_DRAWN).max(1);
+        for centre in arm.reached.iter().step_by(step) {
+            objects.push(render::box_object(
+                "cell",
+                Vector3::repeat(CELL_M * 0.35),
+                ARM_COLORS[i % 2],
+            ));
+            object_poses.push(
+                poses[base] * Pose::from_parts(Translation3::from(*centre), Rotation3::identity()),
+            );
+        }
+    }
+    let scene = render::Scene::new(model, &objects);
+    let mut state = scene.state();
+    state.link_poses.copy_from_slice(&poses);
+    state.object_poses.copy_from_slice(&object_poses);
+    // Look at the middle of the robot and its reach, from 3 m.
+    let points: Vec<Vector3<f64>> = poses
+        .iter()
+        .map(|p| p.translation.vector)
+        .chain(object_poses.iter().map(|p| p.translation.vector))
+        .collect();
+    let (lo, hi) = points.iter().fold(
+        (
+            Vector3::repeat(f64::INFINITY),
+            Vector3::repeat(f64::NEG_INFINITY),
+        ),
+        |(lo, hi), p| (lo.inf(p), hi.sup(p)),
+    );
+    let centre = (lo + hi) / 2.0;
+    let distance = 1.2 * (hi - lo).norm().max(0.5) / (2.0 * (20f64.to_radians()).tan());
+    // Body-convention cameras (+X forward, +Z up): from the front (looking along −X), from the
+    // robot's left (looking along −Y) and from above (looking down, the robot's front at the
+    // top of the picture).
+    let camera = |forward: Vector3<f64>, up: Vector3<f64>| {
+        let left = up.cross(&forward);
+        let rotation =
+            Rotation3::from_matrix_unchecked(nalgebra::Matrix3::from_columns(&[forward, left, up]));
+        EyeCamera {
+            world_from_camera: Pose::from_parts(
+                Translation3::from(centre - forward * distance),
+                rotation,
+            ),
+            fov_y_rad: 40f64.to_radians(),
+            aspect: 1.0,
+        }
+    };
+    let front = camera(-Vector3::x(), Vector3::z());
+    let side = camera(-Vector3::y(), Vector3::z());
+    let top = camera(-Vector3::z(), Vector3::x());
+    let gpu = render::Gpu::headless()?;
+    let samples = gpu.sample_count(EYE_FORMAT);
+    let mut renderer = SceneRenderer::new(&gpu, scene, EYE_FORMAT, samples);
+    let target = StereoTarget::new(&gpu, VIEW_PX, VIEW_PX, samples);
+    let pair = target.render_to_image(&gpu, &mut renderer, &state, &[front, side])?;
+    let single = target.render_to_image(&gpu, &mut renderer, &state, &[top, top])?;
+    let (w, h) = (VIEW_PX as usize, VIEW_PX as usize);
+    let mut rgba = Vec::with_capacity(3 * w * h * 4);
+    for y in 0..h {
+        rgba.extend_from_slice(&pair.rgba[y * 2 * w * 4..(y + 1) * 2 * w * 4]);
+        rgba.extend_from_slice(&single.rgba[y * 2 * w * 4..y * 2 * w * 4 + w * 4]);
+    }
+    image::save_buffer(
+        path,
+        &rgba,
+        3 * VIEW_PX,
+        VIEW_PX,
+        image::ExtendedColorType::Rgba8,
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(())
 }
 
 fn vector(v: &[f64; 3]) -> String {

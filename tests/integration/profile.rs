@@ -367,3 +367,37 @@ fn profile_check_fails_a_profile_that_cannot_be_driven() {
     assert_eq!(code, Some(1));
     assert!(stdout.contains("no [[end_effector]]"), "{stdout}");
 }
+
+/// `--png` draws the robot from three sides with each hand's reachable volume: three 480 px
+/// views, each showing both hands' colours (magenta left, cyan right).
+#[test]
+fn profile_check_draws_the_reach_of_each_hand_from_three_sides() {
+    if let Err(e) = teleop_bridge::render::Gpu::headless() {
+        return super::common::skip(
+            "the profile picture test",
+            &format!("{e} (CI installs lavapipe)"),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("g1.png");
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/unitree_g1.toml");
+    let (code, stdout, stderr) = check(&profile, &["--png", png.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("picture: "), "{stdout}");
+    let image = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(image.dimensions(), (1440, 480));
+    for view in 0..3 {
+        let count = |want: fn([u8; 3]) -> bool| {
+            (view * 480..(view + 1) * 480)
+                .flat_map(|x| (0..480).map(move |y| (x, y)))
+                .filter(|&(x, y)| want(image.get_pixel(x, y).0))
+                .count()
+        };
+        let magenta = count(|[r, g, b]| r > 120 && b > 100 && g < 80);
+        let cyan = count(|[r, g, b]| g > 100 && b > 120 && r < 80);
+        assert!(
+            magenta > 200 && cyan > 200,
+            "view {view}: magenta {magenta}, cyan {cyan}"
+        );
+    }
+}
