@@ -1,5 +1,5 @@
-//! IK against the protocol of ../shared/baselines/ik_peers.md, with the `k` crate's solver on the
-//! same targets in the same run. `cargo bench --bench ik` prints a markdown table.
+//! IK on a fixed protocol (below), with the `k` crate's solver on the same targets in the same
+//! run. `cargo bench --bench ik` prints a markdown table.
 //!
 //! Per chain: 2,000 targets = FK of uniform random joints within the solver's limits (fixed
 //! seed). Success = position error < 1e-4 m, orientation error < 1e-3 rad (checked here with FK,
@@ -20,10 +20,11 @@ use teleop_bridge::model::Model;
 const TARGETS: usize = 2000;
 const DT: f64 = 1.0 / 90.0;
 
+/// The bundled robots (assets/robots), or the folder `TELEOP_ROBOTS_DIR` names.
 fn robots_dir() -> PathBuf {
     std::env::var_os("TELEOP_ROBOTS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/robots"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/robots"))
 }
 
 struct Lcg(u64);
@@ -382,10 +383,7 @@ fn humanoid_joint_space_stress(rows: &mut Vec<String>) {
 
 fn main() {
     if !robots_dir().join("INDEX.md").is_file() {
-        eprintln!(
-            "robot corpus not found at {} (set TELEOP_ROBOTS_DIR)",
-            robots_dir().display()
-        );
+        eprintln!("robot corpus not found at {}", robots_dir().display());
         std::process::exit(1);
     }
     let quick = !std::env::args().any(|a| a == "--bench");

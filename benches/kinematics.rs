@@ -19,10 +19,11 @@ struct Case {
     q: Vec<f64>,
 }
 
+/// The bundled robots (assets/robots), or the folder `TELEOP_ROBOTS_DIR` names.
 fn robots_dir() -> PathBuf {
     std::env::var_os("TELEOP_ROBOTS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/robots"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/robots"))
 }
 
 /// `first_joint` is where k's sub-chain starts (k chains are made of joint nodes).
@@ -189,10 +190,7 @@ fn summary(cases: &[Case]) {
 
 fn main() {
     if !robots_dir().join("INDEX.md").is_file() {
-        eprintln!(
-            "robot corpus not found at {} (set TELEOP_ROBOTS_DIR)",
-            robots_dir().display()
-        );
+        eprintln!("robot corpus not found at {}", robots_dir().display());
         std::process::exit(1);
     }
     let cases = cases();

@@ -1,8 +1,9 @@
 //! The session on every robot: how fast the simulator runs headless (the real-time factor) and
 //! how well a real-time session keeps its deadlines, for the bundled humanoid, the bundled G1
-//! and every arm robot in the robot corpus (`TELEOP_ROBOTS_DIR`, profiles written on the fly:
-//! its natural arm chains, nothing else). Each robot runs the bundled pick-and-place script (the
-//! cube task itself is laid out for the bundled humanoid; what is measured here is the session).
+//! and every arm robot of the corpus in assets/robots (or `TELEOP_ROBOTS_DIR`; profiles written
+//! on the fly: its natural arm chains, nothing else). Each robot runs the bundled pick-and-place
+//! script (the cube task itself is laid out for the bundled humanoid; what is measured here is
+//! the session).
 //! A long run per robot, so a plain `main` rather than criterion.
 //!
 //! `cargo bench --bench session` prints a table: DoF, links, headless real-time factor, and for
@@ -142,7 +143,7 @@ fn main() {
     ];
     let corpus = std::env::var_os("TELEOP_ROBOTS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/robots"));
+        .unwrap_or_else(|| root.join("assets/robots"));
     let scratch = std::env::temp_dir().join(format!("teleop-session-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch folder");
     if corpus.is_dir() {
@@ -154,7 +155,7 @@ fn main() {
         }
     } else {
         eprintln!(
-            "robot corpus not found at {} (set TELEOP_ROBOTS_DIR): bundled robots only",
+            "robot corpus not found at {}: bundled robots only",
             corpus.display()
         );
     }

@@ -27,6 +27,7 @@ mod integration {
     pub mod safety;
     pub mod script;
     pub mod sim;
+    pub mod urdf_quirks;
     pub mod xr;
     pub mod xr_support;
 }

@@ -1,5 +1,5 @@
-//! Errors from loading a robot description. Each names the file and the element at fault, on
-//! one line: names and values echoed from the file have their control characters escaped and
+//! Errors from loading a robot description. Each names the file, the line and the element at
+//! fault (a mesh's errors name the mesh), on one line: names and values echoed from the file have their control characters escaped and
 //! are cut to [`MAX_ECHO`] characters ([`shown`]), so a newline or an ANSI escape in a link name,
 //! or a 10 MB joint name, cannot break or flood the message.
 
@@ -76,8 +76,12 @@ pub enum Error {
         depth: usize,
         limit: usize,
     },
-    #[error("{}: the root element is <{}>, expected <robot>", shown_path(.path), shown(.found))]
-    NoRobotElement { path: PathBuf, found: String },
+    #[error("{}:{line}: the root element is <{}>, expected <robot>", shown_path(.path), shown(.found))]
+    NoRobotElement {
+        path: PathBuf,
+        line: u32,
+        found: String,
+    },
     #[error("{}:{line}: <{}> has no '{attribute}' attribute", shown_path(.path), shown(.element))]
     MissingAttribute {
         path: PathBuf,
@@ -134,94 +138,133 @@ pub enum Error {
         value: f64,
         meaning: &'static str,
     },
-    #[error("{}:{line}: <{}>: URDF parser: {}", shown_path(.path), shown(.element), shown(.message))]
-    Urdf {
+    #[error(
+        "{}:{line}: <{}> is not a shape (box, cylinder, capsule, sphere or mesh)",
+        shown_path(.path), shown(.element)
+    )]
+    UnknownShape {
         path: PathBuf,
         line: u32,
         element: String,
-        message: String,
     },
-    #[error("{}: two links are named '{}'", shown_path(.path), shown(.name))]
-    DuplicateLink { path: PathBuf, name: String },
-    #[error("{}: two joints are named '{}'", shown_path(.path), shown(.name))]
-    DuplicateJoint { path: PathBuf, name: String },
+    #[error("{}:{line}: two links are named '{}'", shown_path(.path), shown(.name))]
+    DuplicateLink {
+        path: PathBuf,
+        line: u32,
+        name: String,
+    },
+    #[error("{}:{line}: two joints are named '{}'", shown_path(.path), shown(.name))]
+    DuplicateJoint {
+        path: PathBuf,
+        line: u32,
+        name: String,
+    },
     #[error(
-        "{}: joint '{}' names {role} link '{}', which does not exist",
+        "{}:{line}: joint '{}' names {role} link '{}', which does not exist",
         shown_path(.path), shown(.joint), shown(.link)
     )]
     MissingLink {
         path: PathBuf,
+        line: u32,
         joint: String,
         role: &'static str,
         link: String,
     },
     #[error(
-        "{}: link '{}' has two parents: joints '{}' and '{}'",
+        "{}:{line}: link '{}' has two parents: joints '{}' and '{}'",
         shown_path(.path), shown(.link), shown(.first), shown(.second)
     )]
     TwoParents {
         path: PathBuf,
+        line: u32,
         link: String,
         first: String,
         second: String,
     },
-    #[error("{}: joints form a loop through links {}", shown_path(.path), shown_list(.links))]
-    Loop { path: PathBuf, links: Vec<String> },
     #[error(
-        "{}: expected one root link, found {} ({})",
+        "{}:{line}: joints form a loop through links {}",
+        shown_path(.path), shown_list(.links)
+    )]
+    Loop {
+        path: PathBuf,
+        line: u32,
+        links: Vec<String>,
+    },
+    #[error(
+        "{}:{line}: expected one root link, found {} ({})",
         shown_path(.path), .roots.len(), shown_list(.roots)
     )]
-    NoSingleRoot { path: PathBuf, roots: Vec<String> },
+    NoSingleRoot {
+        path: PathBuf,
+        line: u32,
+        roots: Vec<String>,
+    },
     #[error(
-        "{}: {kind} joint '{}' has no <limit> (revolute and prismatic joints need one)",
+        "{}:{line}: {kind} joint '{}' has no <limit> (revolute and prismatic joints need one)",
         shown_path(.path), shown(.joint)
     )]
     MissingLimit {
         path: PathBuf,
+        line: u32,
         joint: String,
         kind: &'static str,
     },
     #[error(
-        "{}: joint '{}' has lower limit {lower} above upper limit {upper}",
+        "{}:{line}: joint '{}' has lower limit {lower} above upper limit {upper}",
         shown_path(.path), shown(.joint)
     )]
     InvertedLimit {
         path: PathBuf,
+        line: u32,
         joint: String,
         lower: f64,
         upper: f64,
     },
-    #[error("{}: joint '{}' has a zero-length axis", shown_path(.path), shown(.joint))]
-    ZeroAxis { path: PathBuf, joint: String },
+    #[error("{}:{line}: joint '{}' has a zero-length axis", shown_path(.path), shown(.joint))]
+    ZeroAxis {
+        path: PathBuf,
+        line: u32,
+        joint: String,
+    },
     #[error(
-        "{}: joint '{}' is of type '{kind}', which is not supported (only revolute, continuous, prismatic and fixed)",
+        "{}:{line}: joint '{}' is of type '{kind}', which is not supported (only revolute, continuous, prismatic and fixed)",
         shown_path(.path), shown(.joint)
     )]
     UnsupportedJoint {
         path: PathBuf,
+        line: u32,
         joint: String,
         kind: &'static str,
     },
     #[error(
-        "{}: mimic joint '{}' follows '{}', which does not exist",
+        "{}:{line}: mimic joint '{}' follows '{}', which does not exist",
         shown_path(.path), shown(.joint), shown(.leader)
     )]
     MimicMissingJoint {
         path: PathBuf,
+        line: u32,
         joint: String,
         leader: String,
     },
     #[error(
-        "{}: mimic joint '{}' follows '{}', which is fixed",
+        "{}:{line}: mimic joint '{}' follows '{}', which is fixed",
         shown_path(.path), shown(.joint), shown(.leader)
     )]
     MimicFixedLeader {
         path: PathBuf,
+        line: u32,
         joint: String,
         leader: String,
     },
-    #[error("{}: mimic joints form a cycle: {}", shown_path(.path), shown_list(.joints))]
-    MimicCycle { path: PathBuf, joints: Vec<String> },
+    #[error(
+        "{}:{line}: mimic joints form a cycle: {}",
+        shown_path(.path), shown_list(.joints)
+    )]
+    MimicCycle {
+        path: PathBuf,
+        line: u32,
+        joints: Vec<String>,
+    },
     #[error(
         "mesh '{}' does not resolve to a file (tried {})",
         shown(.uri), shown_list(&.tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>())

@@ -1,15 +1,18 @@
-//! URDF text → validated [`Model`].
+//! URDF text → validated [`Model`]: [`reader`](super::reader) reads the elements, this builds
+//! the tree and checks what needs the whole document (links named by joints, one root, no loops,
+//! limits, mimic joints).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use nalgebra::{IsometryMatrix3, Rotation3, Translation3, Unit, Vector3};
+use nalgebra::{Unit, Vector3};
 use tracing::warn;
 
+use super::Error;
 use super::geometry::{Collision, Inertial, MeshRef, Rgba, Shape, Visual};
 use super::mesh::{PackagePath, candidates};
+use super::reader::{self, Description, GeometryDesc, JointDesc, LinkDesc};
 use super::robot::{Joint, JointId, JointKind, JointLimits, Link, Mimic, Model};
-use super::{Error, xml_check};
 
 /// How a URDF is read: where `package://` URIs are looked for.
 #[derive(Debug, Clone, Default)]
@@ -38,10 +41,13 @@ impl Model {
         options: &LoadOptions,
     ) -> Result<Model, Error> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_owned(),
             source,
         })?;
+        // urdfdom's XML parser takes bytes as they come: a Latin-1 comment does not stop it.
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut model = Self::from_urdf_str(&text, path, dir, options)?;
         model.source = Some(path.to_owned());
@@ -56,15 +62,11 @@ impl Model {
         urdf_dir: &Path,
         options: &LoadOptions,
     ) -> Result<Model, Error> {
-        let path = name_for_errors;
-        let facts = xml_check::check(path, text)?;
-        let robot =
-            urdf_rs::read_from_string(text).map_err(|e| locate_urdf_error(path, text, e))?;
+        let robot = reader::read(name_for_errors, text)?;
         Builder {
-            path,
+            path: name_for_errors,
             urdf_dir,
             options,
-            facts: &facts,
             robot: &robot,
         }
         .build()
@@ -75,8 +77,7 @@ struct Builder<'a> {
     path: &'a Path,
     urdf_dir: &'a Path,
     options: &'a LoadOptions,
-    facts: &'a xml_check::XmlFacts,
-    robot: &'a urdf_rs::Robot,
+    robot: &'a Description,
 }
 
 impl Builder<'_> {
@@ -97,23 +98,25 @@ impl Builder<'_> {
         let mut parent_joint_of: Vec<Option<usize>> = vec![None; robot.links.len()];
         let mut children_of: Vec<Vec<usize>> = vec![Vec::new(); robot.links.len()];
         for (j, joint) in robot.joints.iter().enumerate() {
-            let find = |role: &'static str, name: &str| {
+            let find = |role: &'static str, name: &str, line: u32| {
                 link_index
                     .get(name)
                     .copied()
                     .ok_or_else(|| Error::MissingLink {
                         path: self.path(),
+                        line,
                         joint: joint.name.clone(),
                         role,
                         link: name.to_owned(),
                     })
             };
-            let parent = find("parent", &joint.parent.link)?;
-            let child = find("child", &joint.child.link)?;
+            let parent = find("parent", &joint.parent, joint.parent_line)?;
+            let child = find("child", &joint.child, joint.child_line)?;
             if let Some(first) = parent_joint_of[child] {
                 return Err(Error::TwoParents {
                     path: self.path(),
-                    link: joint.child.link.clone(),
+                    line: joint.child_line,
+                    link: joint.child.clone(),
                     first: robot.joints[first].name.clone(),
                     second: joint.name.clone(),
                 });
@@ -128,11 +131,14 @@ impl Builder<'_> {
             if roots.is_empty() && !robot.links.is_empty() {
                 return Err(Error::Loop {
                     path: self.path(),
+                    line: robot.joints.first().map_or(robot.line, |j| j.line),
                     links: robot.links.iter().map(|l| l.name.clone()).collect(),
                 });
             }
             return Err(Error::NoSingleRoot {
                 path: self.path(),
+                // The first root too many, else (no links at all) the robot.
+                line: roots.get(1).map_or(robot.line, |&l| robot.links[l].line),
                 roots: roots.iter().map(|&l| robot.links[l].name.clone()).collect(),
             });
         }
@@ -143,17 +149,27 @@ impl Builder<'_> {
         while let Some(l) = stack.pop() {
             order.push(l);
             for &j in children_of[l].iter().rev() {
-                stack.push(link_index[robot.joints[j].child.link.as_str()]);
+                stack.push(link_index[robot.joints[j].child.as_str()]);
             }
         }
         if order.len() != robot.links.len() {
             let mut reached = vec![false; robot.links.len()];
             order.iter().for_each(|&l| reached[l] = true);
+            let on_loop: Vec<usize> = (0..robot.links.len()).filter(|&l| !reached[l]).collect();
+            // Invariant: a link not reached from the single root has a parent joint (only the
+            // root has none).
+            let line = on_loop
+                .iter()
+                .filter_map(|&l| parent_joint_of[l])
+                .map(|j| robot.joints[j].line)
+                .min()
+                .unwrap_or(robot.line);
             return Err(Error::Loop {
                 path: self.path(),
-                links: (0..robot.links.len())
-                    .filter(|&l| !reached[l])
-                    .map(|l| robot.links[l].name.clone())
+                line,
+                links: on_loop
+                    .iter()
+                    .map(|&l| robot.links[l].name.clone())
                     .collect(),
             });
         }
@@ -169,11 +185,6 @@ impl Builder<'_> {
             .iter()
             .map(|&l| parent_joint_of[l].expect("every non-root link has a parent joint"))
             .collect();
-        let mut new_joint_of = vec![0; robot.joints.len()];
-        joint_order
-            .iter()
-            .enumerate()
-            .for_each(|(new, &old)| new_joint_of[old] = new);
 
         let materials = self.named_materials();
         let mut links: Vec<Link> = order
@@ -209,55 +220,42 @@ impl Builder<'_> {
 
     fn joint(
         &self,
-        joint: &urdf_rs::Joint,
+        joint: &JointDesc,
         new_link_of: &[usize],
         link_index: &HashMap<&str, usize>,
     ) -> Result<Joint, Error> {
-        let kind = match joint.joint_type {
-            urdf_rs::JointType::Revolute => JointKind::Revolute,
-            urdf_rs::JointType::Continuous => JointKind::Continuous,
-            urdf_rs::JointType::Prismatic => JointKind::Prismatic,
-            urdf_rs::JointType::Fixed => JointKind::Fixed,
-            urdf_rs::JointType::Floating => return Err(self.unsupported(joint, "floating")),
-            urdf_rs::JointType::Planar => return Err(self.unsupported(joint, "planar")),
-            urdf_rs::JointType::Spherical => return Err(self.unsupported(joint, "spherical")),
-        };
-        let axis = Vector3::from(joint.axis.xyz.0);
+        let kind = joint.kind;
         let axis = if kind.is_movable() {
-            let norm = axis.norm();
+            let norm = joint.axis.norm();
             if norm < 1e-12 {
                 return Err(Error::ZeroAxis {
                     path: self.path(),
+                    line: joint.axis_line,
                     joint: joint.name.clone(),
                 });
             }
             if (norm - 1.0).abs() > 1e-9 {
                 warn!(joint = %joint.name, norm, "joint axis is not unit length; normalised");
             }
-            Unit::new_normalize(axis)
+            Unit::new_normalize(joint.axis)
         } else {
             Vector3::x_axis()
         };
 
-        let has_limit = self
-            .facts
-            .joint_has_limit
-            .get(&joint.name)
-            .copied()
-            .unwrap_or(false);
-        if matches!(kind, JointKind::Revolute | JointKind::Prismatic) && !has_limit {
+        if matches!(kind, JointKind::Revolute | JointKind::Prismatic) && joint.limit.is_none() {
             return Err(Error::MissingLimit {
                 path: self.path(),
+                line: joint.line,
                 joint: joint.name.clone(),
                 kind: kind.name(),
             });
         }
-        let l = &joint.limit;
-        let position = match kind {
-            JointKind::Revolute | JointKind::Prismatic => {
+        let position = match (kind, &joint.limit) {
+            (JointKind::Revolute | JointKind::Prismatic, Some(l)) => {
                 if l.lower > l.upper {
                     return Err(Error::InvertedLimit {
                         path: self.path(),
+                        line: l.line,
                         joint: joint.name.clone(),
                         lower: l.lower,
                         upper: l.upper,
@@ -267,45 +265,32 @@ impl Builder<'_> {
             }
             _ => None,
         };
-        let positive = |v: f64| (has_limit && v > 0.0).then_some(v);
-        let soft_bounds_given = self
-            .facts
-            .joint_soft_bounds_given
-            .get(&joint.name)
-            .copied()
-            .unwrap_or((false, false));
-        let soft_position = match (&joint.safety_controller, position, soft_bounds_given) {
-            (_, _, (false, false)) | (None, _, _) => None,
+        // URDF's 0 is "not given".
+        let positive = |v: f64| (v > 0.0).then_some(v);
+        let soft_position = match (&joint.safety, position) {
+            (None, _) => None,
+            (Some(s), _) if s.soft_lower.is_none() && s.soft_upper.is_none() => None,
             // A bound the controller leaves out is the hard one.
-            (Some(s), Some((lower, upper)), (has_lower, has_upper)) => Some((
-                if has_lower {
-                    s.soft_lower_limit.max(lower)
-                } else {
-                    lower
-                },
-                if has_upper {
-                    s.soft_upper_limit.min(upper)
-                } else {
-                    upper
-                },
+            (Some(s), Some((lower, upper))) => Some((
+                s.soft_lower.map_or(lower, |v| v.max(lower)),
+                s.soft_upper.map_or(upper, |v| v.min(upper)),
             )),
             // A continuous joint is soft-limited only when both bounds are given.
-            (Some(s), None, (true, true)) => Some((s.soft_lower_limit, s.soft_upper_limit)),
-            (Some(_), None, _) => None,
+            (Some(s), None) => s.soft_lower.zip(s.soft_upper),
         }
         .filter(|(lo, hi)| lo <= hi);
 
         Ok(Joint {
             name: joint.name.clone(),
             kind,
-            parent: new_link_of[link_index[joint.parent.link.as_str()]],
-            child: new_link_of[link_index[joint.child.link.as_str()]],
-            parent_from_joint: isometry(&joint.origin),
+            parent: new_link_of[link_index[joint.parent.as_str()]],
+            child: new_link_of[link_index[joint.child.as_str()]],
+            parent_from_joint: joint.parent_from_joint,
             axis,
             limits: JointLimits {
                 position,
-                velocity: positive(l.velocity),
-                effort: positive(l.effort),
+                velocity: joint.limit.as_ref().and_then(|l| positive(l.velocity)),
+                effort: joint.limit.as_ref().and_then(|l| positive(l.effort)),
                 soft_position,
             },
             // Filled in by `resolve_mimics`, once every joint has its final index.
@@ -320,33 +305,33 @@ impl Builder<'_> {
             .enumerate()
             .map(|(i, j)| (j.name.clone(), i))
             .collect();
-        // As written in the URDF: follower → (leader, multiplier, offset).
-        let written: HashMap<&str, (&str, f64, f64)> = self
+        // As written in the URDF: follower → (leader, multiplier, offset, line of <mimic>).
+        let written: HashMap<&str, (&str, f64, f64, u32)> = self
             .robot
             .joints
             .iter()
             .filter_map(|j| {
                 let m = j.mimic.as_ref()?;
-                let link = (
-                    m.joint.as_str(),
-                    m.multiplier.unwrap_or(1.0),
-                    m.offset.unwrap_or(0.0),
-                );
-                Some((j.name.as_str(), link))
+                Some((
+                    j.name.as_str(),
+                    (m.joint.as_str(), m.multiplier, m.offset, m.line),
+                ))
             })
             .collect();
         for joint in joints.iter_mut() {
-            let Some(&(mut leader_name, mut multiplier, mut offset)) =
+            let Some(&(mut leader_name, mut multiplier, mut offset, line)) =
                 written.get(joint.name.as_str())
             else {
                 continue;
             };
             let mut visited = vec![joint.name.clone()];
+            let mut follower_line = line;
             let leader = loop {
                 let follower = visited.last().cloned().unwrap_or_default();
                 let Some(&leader) = by_name.get(leader_name) else {
                     return Err(Error::MimicMissingJoint {
                         path: self.path(),
+                        line: follower_line,
                         joint: follower,
                         leader: leader_name.to_owned(),
                     });
@@ -354,10 +339,11 @@ impl Builder<'_> {
                 if visited.iter().any(|n| n == leader_name) {
                     return Err(Error::MimicCycle {
                         path: self.path(),
+                        line,
                         joints: visited,
                     });
                 }
-                let Some(&(next, m2, o2)) = written.get(leader_name) else {
+                let Some(&(next, m2, o2, next_line)) = written.get(leader_name) else {
                     break leader;
                 };
                 // follower = m·(m2·x + o2) + o = (m·m2)·x + (m·o2 + o)
@@ -365,16 +351,12 @@ impl Builder<'_> {
                 multiplier *= m2;
                 visited.push(leader_name.to_owned());
                 leader_name = next;
+                follower_line = next_line;
             };
-            let leader_kind = self
-                .robot
-                .joints
-                .iter()
-                .find(|j| j.name == leader_name)
-                .map(|j| &j.joint_type);
-            if leader_kind == Some(&urdf_rs::JointType::Fixed) {
+            if joints_kind(self.robot, leader_name) == Some(JointKind::Fixed) {
                 return Err(Error::MimicFixedLeader {
                     path: self.path(),
+                    line: follower_line,
                     joint: joint.name.clone(),
                     leader: leader_name.to_owned(),
                 });
@@ -388,67 +370,61 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn unsupported(&self, joint: &urdf_rs::Joint, kind: &'static str) -> Error {
-        Error::UnsupportedJoint {
-            path: self.path(),
-            joint: joint.name.clone(),
-            kind,
-        }
-    }
-
-    fn named_materials(&self) -> HashMap<&str, Rgba> {
+    /// Each material name's colour as urdfdom assigns it: the first definition wins, top-level
+    /// materials first, then those defined inside visuals (with a colour or a texture) in order.
+    fn named_materials(&self) -> HashMap<&str, Option<Rgba>> {
         let mut out = HashMap::new();
-        let top = self.robot.materials.iter();
+        for material in &self.robot.materials {
+            out.entry(material.name.as_str()).or_insert(material.color);
+        }
         let inline = self
             .robot
             .links
             .iter()
-            .flat_map(|l| l.visual.iter())
-            .filter_map(|v| v.material.as_ref());
-        for material in top.chain(inline) {
-            if let Some(color) = &material.color {
-                out.entry(material.name.as_str()).or_insert(color.rgba.0);
-            }
+            .flat_map(|l| l.visuals.iter())
+            .filter_map(|v| v.material.as_ref())
+            .filter(|m| m.color.is_some() || m.texture);
+        for material in inline {
+            out.entry(material.name.as_str()).or_insert(material.color);
         }
         out
     }
 
-    fn link(&self, link: &urdf_rs::Link, materials: &HashMap<&str, Rgba>) -> Link {
+    fn link(&self, link: &LinkDesc, materials: &HashMap<&str, Option<Rgba>>) -> Link {
         let visuals = link
-            .visual
+            .visuals
             .iter()
             .map(|v| Visual {
-                link_from_shape: isometry(&v.origin),
+                link_from_shape: v.link_from_shape,
                 shape: self.shape(&v.geometry),
                 color: v.material.as_ref().and_then(|m| {
-                    m.color
-                        .as_ref()
-                        .map(|c| c.rgba.0)
-                        .or_else(|| materials.get(m.name.as_str()).copied())
+                    match materials
+                        .get(m.name.as_str())
+                        .filter(|_| !m.name.is_empty())
+                    {
+                        Some(&color) => color,
+                        None => m.color,
+                    }
                 }),
             })
             .collect();
         let collisions = link
-            .collision
+            .collisions
             .iter()
             .map(|c| Collision {
-                link_from_shape: isometry(&c.origin),
+                link_from_shape: c.link_from_shape,
                 shape: self.shape(&c.geometry),
             })
             .collect();
-        let i = &link.inertial;
-        let inertial = (i.mass.value > 0.0).then(|| Inertial {
-            link_from_com: isometry(&i.origin),
-            mass_kg: i.mass.value,
-            inertia: [
-                i.inertia.ixx,
-                i.inertia.ixy,
-                i.inertia.ixz,
-                i.inertia.iyy,
-                i.inertia.iyz,
-                i.inertia.izz,
-            ],
-        });
+        let inertial = link
+            .inertial
+            .as_ref()
+            .filter(|i| i.mass > 0.0)
+            .map(|i| Inertial {
+                link_from_com: i.link_from_com,
+                mass_kg: i.mass,
+                inertia: i.inertia,
+            });
         Link {
             name: link.name.clone(),
             parent_joint: None,
@@ -459,85 +435,24 @@ impl Builder<'_> {
         }
     }
 
-    fn shape(&self, geometry: &urdf_rs::Geometry) -> Shape {
+    fn shape(&self, geometry: &GeometryDesc) -> Shape {
         match geometry {
-            urdf_rs::Geometry::Box { size } => Shape::Box {
-                size: Vector3::from(size.0),
-            },
-            urdf_rs::Geometry::Cylinder { radius, length } => Shape::Cylinder {
-                radius: *radius,
-                length: *length,
-            },
-            urdf_rs::Geometry::Capsule { radius, length } => Shape::Capsule {
-                radius: *radius,
-                length: *length,
-            },
-            urdf_rs::Geometry::Sphere { radius } => Shape::Sphere { radius: *radius },
-            urdf_rs::Geometry::Mesh { filename, scale } => {
+            GeometryDesc::Primitive(shape) => shape.clone(),
+            GeometryDesc::Mesh { filename, scale } => {
                 let tried = candidates(filename, self.urdf_dir, &self.options.packages);
                 let path = tried.iter().find(|p| p.is_file()).cloned();
                 Shape::Mesh(MeshRef {
                     uri: filename.clone(),
                     path,
                     tried,
-                    scale: scale
-                        .map(|s| Vector3::from(s.0))
-                        .unwrap_or_else(|| Vector3::repeat(1.0)),
+                    scale: *scale,
                 })
             }
         }
     }
 }
 
-/// urdf-rs's error, placed: the first top-level element (`<link>`, `<joint>`, `<material>`) that
-/// urdf-rs refuses on its own, read alone inside the document's own `<robot>` start, names the
-/// line; when none does, the `<robot>` element is blamed. Only runs once loading failed.
-fn locate_urdf_error(path: &Path, text: &str, error: urdf_rs::UrdfError) -> Error {
-    let fallback = |line, element: String| Error::Urdf {
-        path: path.to_owned(),
-        line,
-        element,
-        message: error.to_string(),
-    };
-    // The text parsed in xml_check::check, so this does not fail.
-    let Ok(doc) = xml_check::parse(path, text) else {
-        return fallback(1, "robot".into());
-    };
-    let robot = doc.root_element();
-    let children: Vec<roxmltree::Node> = robot.children().filter(|n| n.is_element()).collect();
-    let Some(first) = children.first() else {
-        return fallback(xml_check::line_of(robot), "robot".into());
-    };
-    // Everything up to the first child: prolog, DTD entities, `<robot …>` with its namespaces.
-    let start = &text[..first.range().start];
-    for node in &children {
-        let tag = node.tag_name().name();
-        if !matches!(tag, "link" | "joint" | "material") {
-            continue;
-        }
-        let alone = format!("{start}{}</robot>", &text[node.range()]);
-        if let Err(e) = urdf_rs::read_from_string(&alone) {
-            let element = match node.attribute("name") {
-                Some(name) => format!("{tag} name=\"{name}\""),
-                None => tag.to_owned(),
-            };
-            return Error::Urdf {
-                path: path.to_owned(),
-                line: xml_check::line_of(*node),
-                element,
-                message: e.to_string(),
-            };
-        }
-    }
-    fallback(xml_check::line_of(robot), "robot".into())
-}
-
-/// URDF `<origin xyz rpy>`: fixed-axis roll about x, then pitch about y, then yaw about z.
-pub(crate) fn isometry(pose: &urdf_rs::Pose) -> IsometryMatrix3<f64> {
-    let [x, y, z] = pose.xyz.0;
-    let [roll, pitch, yaw] = pose.rpy.0;
-    IsometryMatrix3::from_parts(
-        Translation3::new(x, y, z),
-        Rotation3::from_euler_angles(roll, pitch, yaw),
-    )
+/// The kind of the joint named `name`, if there is one.
+fn joints_kind(robot: &Description, name: &str) -> Option<JointKind> {
+    robot.joints.iter().find(|j| j.name == name).map(|j| j.kind)
 }

@@ -36,7 +36,7 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn inspect_g1_suggests_both_arm_chains() {
-    let Some(dir) = robots_dir() else { return };
+    let dir = robots_dir();
     let urdf = urdf_in(&dir.join("unitree_g1"));
     let out = teleop(&["inspect", urdf.to_str().expect("utf-8 path")], "");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -76,7 +76,7 @@ fn inspect_g1_suggests_both_arm_chains() {
 
 #[test]
 fn inspect_lists_unresolved_meshes_and_ros_package_path_resolves_them() {
-    let Some(dir) = robots_dir() else { return };
+    let dir = robots_dir();
     let original = dir.join("panda/original/panda.urdf");
     let original = original.to_str().expect("utf-8 path");
     let out = teleop(&["inspect", "--json", original], "");
@@ -130,7 +130,7 @@ fn kin_fk_answers_one_line_per_line_in_with_full_precision() {
 
 #[test]
 fn kin_fk_matches_the_reference_for_a_real_robot() {
-    let Some(dir) = robots_dir() else { return };
+    let dir = robots_dir();
     let folder = dir.join("xarm7");
     let reference: Value = serde_json::from_str(
         &std::fs::read_to_string(folder.join("fk_reference.json")).expect("read"),

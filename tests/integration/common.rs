@@ -1,5 +1,5 @@
 //! Helpers every test area shares: skipping a test that cannot run here, where the robot
-//! corpus is, and loading its robots.
+//! corpus is (bundled in `assets/robots`), and loading its robots.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,23 +26,18 @@ use teleop_bridge::model::Model;
 /// measure what one run keeps.
 pub static REALTIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// `TELEOP_ROBOTS_DIR`, else `../shared/robots` beside the checkout. `None` (the test skips)
-/// when absent, except under CI, where a missing corpus is a failure.
-pub fn robots_dir() -> Option<PathBuf> {
+/// The robot corpus: the bundled robots in `assets/robots` (see its INDEX.md), or the folder of
+/// the same layout that `TELEOP_ROBOTS_DIR` names.
+pub fn robots_dir() -> PathBuf {
     let dir = std::env::var_os("TELEOP_ROBOTS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/robots"));
-    if dir.join("INDEX.md").is_file() {
-        return Some(dir);
-    }
-    skip(
-        "a test on the robot corpus",
-        &format!(
-            "robot corpus not found at {} (set TELEOP_ROBOTS_DIR)",
-            dir.display()
-        ),
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/robots"));
+    assert!(
+        dir.join("INDEX.md").is_file(),
+        "robot corpus not found at {}",
+        dir.display()
     );
-    None
+    dir
 }
 
 /// Every robot folder of the corpus, sorted.

@@ -143,13 +143,13 @@ fn urdf(input: &[u8]) -> Result<(), String> {
         Err(e) => {
             let message = e.to_string();
             one_short_line(&message)?;
-            if !message.starts_with("fuzz.urdf") {
-                return Err(format!("message does not name the file: {message}"));
-            }
-            if let teleop_bridge::model::Error::Urdf { .. } = e
-                && !message.starts_with("fuzz.urdf:")
-            {
-                return Err(format!("URDF parser error without a line: {message}"));
+            let names_line = message
+                .strip_prefix("fuzz.urdf:")
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+            if !names_line {
+                return Err(format!(
+                    "message does not name the file and line: {message}"
+                ));
             }
             Ok(())
         }
@@ -317,6 +317,10 @@ fn seeds(parser: Parser) -> Vec<Vec<u8>> {
         Parser::Urdf => {
             let mut out = vec![std::fs::read(root().join("urdf/teleop_humanoid.urdf")).unwrap()];
             out.extend(read_dir_files(&root().join("tests/broken_urdf"), "urdf"));
+            out.extend(read_dir_files(
+                &root().join("tests/fixtures/urdf_quirks"),
+                "urdf",
+            ));
             out
         }
         Parser::Profile => read_dir_files(&root().join("profiles"), "toml"),

@@ -109,7 +109,7 @@ impl Sinusoid {
 
 #[test]
 fn global_solve_reaches_random_reachable_targets_within_limits() {
-    let Some(dir) = robots_dir() else { return };
+    let dir = robots_dir();
     for &(robot, base, tip) in ARMS {
         let model = load_robot(&dir, robot);
         let (chain, mut solver) = arm_solver(&model, base, tip);
@@ -146,7 +146,7 @@ fn global_solve_reaches_random_reachable_targets_within_limits() {
 
 #[test]
 fn tracking_follows_a_smooth_path_without_exceeding_velocity_limits() {
-    let Some(dir) = robots_dir() else { return };
+    let dir = robots_dir();
     for &(robot, base, tip) in ARMS {
         let model = load_robot(&dir, robot);
         let (chain, mut solver) = arm_solver(&model, base, tip);
@@ -196,7 +196,7 @@ fn tracking_follows_a_smooth_path_without_exceeding_velocity_limits() {
 /// it the arm changes its self-motion in time and follows throughout.
 #[test]
 fn tracking_keeps_velocity_margin_through_panda_joint_alignment() {
-    let Some(dir) = robots_dir() else { return };
+    let dir = robots_dir();
     let model = load_robot(&dir, "panda");
     let (chain, mut solver) = arm_solver(&model, "panda_link0", "panda_link8");
     let n = solver.dof();
@@ -237,7 +237,7 @@ fn tracking_keeps_velocity_margin_through_panda_joint_alignment() {
 
 #[test]
 fn unreachable_and_non_finite_targets_hold_or_move_safely() {
-    let Some(dir) = robots_dir() else { return };
+    let dir = robots_dir();
     let model = load_robot(&dir, "panda");
     let (chain, mut solver) = arm_solver(&model, "panda_link0", "panda_link8");
     let vmax = solver.velocity_limits().to_vec();
@@ -331,7 +331,7 @@ fn humanoid_two_hands_and_head_share_the_waist() {
 
 #[test]
 fn tracking_allocates_nothing_per_solve() {
-    let Some(dir) = robots_dir() else { return };
+    let dir = robots_dir();
     let model = load_robot(&dir, "unitree_g1");
     let (chain, mut solver) = arm_solver(&model, "torso_link", "left_hand_palm_link");
     let mut q = vec![0.2; solver.dof()];
@@ -347,7 +347,7 @@ fn tracking_allocates_nothing_per_solve() {
 
 #[test]
 fn tracking_a_still_target_moves_the_null_space_towards_rest_without_leaving_the_target() {
-    let Some(dir) = robots_dir() else { return };
+    let dir = robots_dir();
     for &(robot, base, tip) in &[
         ("panda", "panda_link0", "panda_link8"),
         ("unitree_g1", "torso_link", "left_hand_palm_link"),
