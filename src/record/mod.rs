@@ -39,6 +39,7 @@ mod parquet_out;
 mod playback;
 mod reader;
 mod robot_info;
+pub mod ros2;
 mod session;
 pub mod topics;
 
@@ -46,7 +47,9 @@ pub use episode::{EncodedImage, EpisodeReport, Outcome, rfc3339};
 pub use error::Error;
 pub use lerobot::{ExportOptions, ExportReport, export as export_lerobot};
 pub use playback::Playback;
-pub use reader::{EpisodeFile, Repair, StoredChannel, StoredMessage, StoredSchema, repair};
+pub use reader::{
+    EpisodeFile, Repair, StoredChannel, StoredMessage, StoredSchema, mcap_in, repair,
+};
 pub use robot_info::{RobotInfo, sha256_hex};
 pub use session::{CameraSink, Recorder, RecorderConfig, Tap};
 pub use topics::Topic;
