@@ -224,6 +224,8 @@ impl EpisodeWriter {
         let file = Arc::new(file);
         let options = WriteOptions::new()
             .compression(Some(Compression::Zstd))
+            // What rosbag2 and rosbags require of an MCAP file they read.
+            .profile("ros2")
             // Chunks end on flush (every flush interval); this only caps a chunk's size.
             .chunk_size(Some(8 << 20))
             .library(format!("teleop-bridge {}", env!("CARGO_PKG_VERSION")));
@@ -578,6 +580,13 @@ impl EpisodeWriter {
         self.meta.insert("outcome".into(), outcome.name().into());
         self.meta
             .insert("duration_s".into(), format!("{duration_s:.3}"));
+        if let Some((mono0, wall0)) = self.anchor {
+            // What gives the standard types (a stamp, no monotonic time) their monotonic time.
+            self.meta.insert(
+                "log_minus_mono_ns".into(),
+                (i128::from(wall0) - i128::from(mono0)).to_string(),
+            );
+        }
         self.meta.insert(
             "message_counts".into(),
             serde_json::to_string(&counts).unwrap_or_default(),

@@ -904,8 +904,8 @@ impl EpisodeFile {
             .collect()
     }
 
-    /// Log time minus monotonic time (ns), from the first per-tick message that carries both
-    /// (0 without one): what gives the standard ROS types, which carry only a stamp, their
+    /// Log time minus monotonic time (ns), from the first per-tick message that carries both,
+    /// else the closed episode's metadata (0 without either): what gives the standard ROS types, which carry only a stamp, their
     /// monotonic time.
     pub fn clock_offset(&self) -> i128 {
         let from = |topic: Topic| -> Option<i128> {
@@ -922,6 +922,7 @@ impl EpisodeFile {
         };
         from(Topic::Latency)
             .or_else(|| from(Topic::Ik))
+            .or_else(|| self.metadata.get("log_minus_mono_ns")?.parse().ok())
             .unwrap_or(0)
     }
 
@@ -967,6 +968,7 @@ impl EpisodeFile {
         let file = std::fs::File::create(out).map_err(Error::io(out))?;
         let mut w = WriteOptions::new()
             .compression(Some(Compression::Zstd))
+            .profile(if self.is_cdr() { "ros2" } else { "" })
             .library(format!(
                 "teleop-bridge {} (repair)",
                 env!("CARGO_PKG_VERSION")
