@@ -322,8 +322,9 @@ mod tests {
 
     #[test]
     fn eyes_go_side_by_side_left_first() {
-        let left = vec![10; 2 * 1 * 3];
-        let right = vec![20; 2 * 1 * 3];
+        let (w, h) = (2, 1);
+        let left = vec![10; w * h * 3];
+        let right = vec![20; w * h * 3];
         let mut frame = CameraFrame::default();
         side_by_side(&[left, right], (2, 1), 7, &mut frame);
         assert_eq!((frame.width, frame.height, frame.time_ns), (4, 1, 7));

@@ -508,6 +508,9 @@ fn pandas_index_metadata() -> String {
     .to_string()
 }
 
+/// One camera feature's column: (JPEG, file name) per row.
+type ImageColumn = (&'static str, Vec<(Vec<u8>, String)>);
+
 #[derive(Default)]
 struct DataColumns {
     state: Vec<Vec<f32>>,
@@ -518,7 +521,7 @@ struct DataColumns {
     index: Vec<i64>,
     task_index: Vec<i64>,
     /// Per camera feature: (JPEG, file name) per row.
-    images: Vec<(&'static str, Vec<(Vec<u8>, String)>)>,
+    images: Vec<ImageColumn>,
 }
 
 #[derive(Default)]

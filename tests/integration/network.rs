@@ -587,8 +587,7 @@ fn network_user_password_authentication_admits_only_listed_stations() {
             })
             .expect("subscriber");
         std::thread::sleep(Duration::from_secs(3));
-        let n = *count.lock().unwrap();
-        n
+        *count.lock().unwrap()
     };
     let admitted = states_with(Some(&station_config));
     let wrong = states_with(Some(&wrong_config));
