@@ -72,7 +72,7 @@ pub struct EpisodeReport {
 }
 
 /// The file handle shared by the MCAP writer and the periodic `sync_data`.
-struct SharedFile(Arc<File>);
+pub(super) struct SharedFile(Arc<File>);
 
 impl Write for SharedFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -90,20 +90,87 @@ impl Seek for SharedFile {
 }
 
 /// The MCAP side: channels, sequence numbers, counts, log time span, one reusable buffer.
-struct Sink {
+pub(super) struct Sink {
     path: PathBuf,
-    mcap: Writer<BufWriter<SharedFile>>,
+    pub(super) mcap: Writer<BufWriter<SharedFile>>,
     channels: [u16; Topic::ALL.len()],
     sequence: [u32; Topic::ALL.len()],
-    counts: [u64; Topic::ALL.len()],
+    pub(super) counts: [u64; Topic::ALL.len()],
     /// First and last log time written.
-    span: Option<(u64, u64)>,
+    pub(super) span: Option<(u64, u64)>,
     buf: Vec<u8>,
 }
 
 impl Sink {
+    /// Creates the MCAP file `path` (which must not exist) with every channel of [`Topic::ALL`]
+    /// (CDR, a `ros2msg` schema per type, the description, the QoS rosbag2 wants and
+    /// `extra(topic)` in each channel's metadata). Returns the file handle too, for syncing.
+    pub(super) fn create(
+        path: &Path,
+        extra: impl Fn(Topic) -> Option<(&'static str, String)>,
+    ) -> Result<(Sink, Arc<File>), Error> {
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(Error::io(path))?;
+        let file = Arc::new(file);
+        let options = WriteOptions::new()
+            .compression(Some(Compression::Zstd))
+            // What rosbag2 and rosbags require of an MCAP file they read.
+            .profile("ros2")
+            // Chunks end on flush (every flush interval); this only caps a chunk's size.
+            .chunk_size(Some(8 << 20))
+            .library(format!("teleop-bridge {}", env!("CARGO_PKG_VERSION")));
+        let writer = BufWriter::with_capacity(1 << 20, SharedFile(Arc::clone(&file)));
+        let mut mcap = options.create(writer).map_err(Error::mcap(path))?;
+        let mut channels = [0u16; Topic::ALL.len()];
+        let mut schemas: BTreeMap<&str, u16> = BTreeMap::new();
+        for topic in Topic::ALL {
+            let ros_type = topic.ros_type().name;
+            let schema_id = match schemas.get(ros_type) {
+                Some(&id) => id,
+                None => {
+                    let text = ros2::schema(ros_type).unwrap_or_default();
+                    let id = mcap
+                        .add_schema(ros_type, "ros2msg", text.as_bytes())
+                        .map_err(Error::mcap(path))?;
+                    schemas.insert(ros_type, id);
+                    id
+                }
+            };
+            let mut metadata = BTreeMap::new();
+            metadata.insert("description".to_string(), topic.description().to_string());
+            metadata.insert(
+                "offered_qos_profiles".to_string(),
+                ros2::OFFERED_QOS.to_string(),
+            );
+            if let Some((key, value)) = extra(topic) {
+                metadata.insert(key.to_string(), value);
+            }
+            channels[topic.index()] = mcap
+                .add_channel(schema_id, topic.name(), "cdr", &metadata)
+                .map_err(Error::mcap(path))?;
+        }
+        let sink = Sink {
+            path: path.to_path_buf(),
+            mcap,
+            channels,
+            sequence: [0; Topic::ALL.len()],
+            counts: [0; Topic::ALL.len()],
+            span: None,
+            buf: Vec::with_capacity(64 << 10),
+        };
+        Ok((sink, file))
+    }
+
     /// Writes `msg` (CDR, with its encapsulation header) on `topic`.
-    fn put<M: Message>(&mut self, topic: Topic, log_time: u64, msg: &M) -> Result<(), Error> {
+    pub(super) fn put<M: Message>(
+        &mut self,
+        topic: Topic,
+        log_time: u64,
+        msg: &M,
+    ) -> Result<(), Error> {
         encode(msg, &mut self.buf).map_err(|e| Error::Invalid {
             path: self.path.clone(),
             message: format!("{}: {e}", topic.name()),
@@ -216,65 +283,17 @@ impl EpisodeWriter {
         camera_fps: f64,
         wall_ns: u64,
     ) -> Result<EpisodeWriter, Error> {
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(Error::io(path))?;
-        let file = Arc::new(file);
-        let options = WriteOptions::new()
-            .compression(Some(Compression::Zstd))
-            // What rosbag2 and rosbags require of an MCAP file they read.
-            .profile("ros2")
-            // Chunks end on flush (every flush interval); this only caps a chunk's size.
-            .chunk_size(Some(8 << 20))
-            .library(format!("teleop-bridge {}", env!("CARGO_PKG_VERSION")));
-        let writer = BufWriter::with_capacity(1 << 20, SharedFile(Arc::clone(&file)));
-        let mut mcap = options.create(writer).map_err(Error::mcap(path))?;
-        let mut channels = [0u16; Topic::ALL.len()];
         let joints = serde_json::to_string(&info.joint_names).unwrap_or_default();
         let links = serde_json::to_string(&info.link_names).unwrap_or_default();
         let tools: Vec<&str> = info.end_effectors.iter().map(|e| e.0.as_str()).collect();
         let tools = serde_json::to_string(&tools).unwrap_or_default();
-        let mut schemas: BTreeMap<&str, u16> = BTreeMap::new();
-        for topic in Topic::ALL {
-            let ros_type = topic.ros_type().name;
-            let schema_id = match schemas.get(ros_type) {
-                Some(&id) => id,
-                None => {
-                    let text = ros2::schema(ros_type).unwrap_or_default();
-                    let id = mcap
-                        .add_schema(ros_type, "ros2msg", text.as_bytes())
-                        .map_err(Error::mcap(path))?;
-                    schemas.insert(ros_type, id);
-                    id
-                }
-            };
-            let mut metadata = BTreeMap::new();
-            metadata.insert("description".to_string(), topic.description().to_string());
-            metadata.insert(
-                "offered_qos_profiles".to_string(),
-                ros2::OFFERED_QOS.to_string(),
-            );
-            match topic {
-                Topic::JointCommand | Topic::JointState => {
-                    metadata.insert("joint_names".into(), joints.clone());
-                }
-                Topic::Contact => {
-                    metadata.insert("link_names".into(), links.clone());
-                }
-                Topic::Ik | Topic::Clutch => {
-                    metadata.insert("end_effectors".into(), tools.clone());
-                }
-                Topic::CameraLeft | Topic::CameraRight => {
-                    metadata.insert("fps".into(), camera_fps.to_string());
-                }
-                _ => {}
-            }
-            channels[topic.index()] = mcap
-                .add_channel(schema_id, topic.name(), "cdr", &metadata)
-                .map_err(Error::mcap(path))?;
-        }
+        let (sink, file) = Sink::create(path, |topic| match topic {
+            Topic::JointCommand | Topic::JointState => Some(("joint_names", joints.clone())),
+            Topic::Contact => Some(("link_names", links.clone())),
+            Topic::Ik | Topic::Clutch => Some(("end_effectors", tools.clone())),
+            Topic::CameraLeft | Topic::CameraRight => Some(("fps", camera_fps.to_string())),
+            _ => None,
+        })?;
         let mut meta = info.metadata();
         meta.insert("operator".into(), operator.into());
         meta.insert("task".into(), task.into());
@@ -285,15 +304,7 @@ impl EpisodeWriter {
         meta.insert("end_time".into(), String::new());
         meta.insert("outcome".into(), "recording".into());
         let mut episode = EpisodeWriter {
-            sink: Sink {
-                path: path.to_path_buf(),
-                mcap,
-                channels,
-                sequence: [0; Topic::ALL.len()],
-                counts: [0; Topic::ALL.len()],
-                span: None,
-                buf: Vec::with_capacity(64 << 10),
-            },
+            sink,
             scratch: Scratch::default(),
             file,
             sidecar: path.with_extension("json"),

@@ -334,6 +334,161 @@ fn every_message_of_the_demo_episode_decodes_with_mcap_ros2_and_rosbags() {
     );
 }
 
+/// `teleop record convert` rewrites an old JSON episode (the damage tests' fixture, recorded
+/// before episodes were ROS 2 bags) as an episode folder of today's format: every message is
+/// there, decodes with our reader to what the JSON one held (the standard types' stamps aside),
+/// and with `mcap-ros2-support` and `rosbags`; an existing folder and a CDR episode are refused.
+#[test]
+fn a_json_episode_converts_to_a_ros2_episode_folder() {
+    use teleop_bridge::record::topics::*;
+    let dir = scratch("convert");
+    let fixture = root().join("tests/fixtures/episode");
+    for name in ["episode-0000.mcap", "episode-0000.json"] {
+        std::fs::copy(fixture.join(name), dir.join(name)).unwrap();
+    }
+    let old_path = dir.join("episode-0000.mcap");
+    let teleop = |args: &[&Path]| {
+        Command::new(env!("CARGO_BIN_EXE_teleop"))
+            .args(["record", "convert"])
+            .args(args)
+            .output()
+            .expect("teleop runs")
+    };
+    let out = teleop(&[&old_path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("converted to"), "{stdout}");
+    let folder = dir.join("episode-0000");
+    for name in ["episode-0000.mcap", "metadata.yaml", "episode-0000.json"] {
+        assert!(folder.join(name).is_file(), "{name}");
+    }
+
+    let old = EpisodeFile::read(&old_path).unwrap();
+    let new = EpisodeFile::read(&record::mcap_in(&folder).unwrap()).unwrap();
+    assert!(!old.is_cdr() && new.is_cdr());
+    assert!(new.is_complete(), "{:?}", new.damage);
+    assert_eq!(new.messages.len(), old.messages.len());
+    assert_eq!(new.outcome(), old.outcome());
+    assert_eq!(new.metadata["converted_from"], "episode-0000.mcap");
+    assert_eq!(new.metadata["urdf_sha256"], old.metadata["urdf_sha256"]);
+    fn same<T: record::ros2::EpisodeMsg + PartialEq + std::fmt::Debug>(
+        old: &EpisodeFile,
+        new: &EpisodeFile,
+        topic: Topic,
+    ) {
+        let (a, b) = (
+            old.decode::<T>(topic).unwrap(),
+            new.decode::<T>(topic).unwrap(),
+        );
+        assert!(!a.is_empty(), "{topic:?}");
+        assert_eq!(a, b, "{topic:?}");
+    }
+    same::<OperatorMsg>(&old, &new, Topic::Operator);
+    same::<ClutchMsg>(&old, &new, Topic::Clutch);
+    same::<IkMsg>(&old, &new, Topic::Ik);
+    same::<ContactMsg>(&old, &new, Topic::Contact);
+    same::<LatencyMsg>(&old, &new, Topic::Latency);
+    same::<AnnotationMsg>(&old, &new, Topic::Annotations);
+    // The standard types: the same values at the same monotonic times.
+    let (a, b) = (
+        old.decode::<JointStateMsg>(Topic::JointState).unwrap(),
+        new.decode::<JointStateMsg>(Topic::JointState).unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    for (a, b) in a.iter().zip(&b) {
+        assert_eq!(
+            (a.mono_ns, &a.position, &a.velocity, &a.effort),
+            (b.mono_ns, &b.position, &b.velocity, &b.effort)
+        );
+    }
+    let (a, b) = (
+        old.decode::<JointCommandMsg>(Topic::JointCommand).unwrap(),
+        new.decode::<JointCommandMsg>(Topic::JointCommand).unwrap(),
+    );
+    for (a, b) in a.iter().zip(&b) {
+        assert_eq!(
+            (a.mono_ns, &a.position, &a.velocity),
+            (b.mono_ns, &b.position, &b.velocity)
+        );
+    }
+    let (a, b) = (
+        old.decode::<FrameTransformsMsg>(Topic::Tf).unwrap(),
+        new.decode::<FrameTransformsMsg>(Topic::Tf).unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    for (a, b) in a.iter().zip(&b) {
+        assert_eq!(a.mono_ns, b.mono_ns);
+        let frames = |m: &FrameTransformsMsg| -> Vec<_> {
+            m.transforms
+                .iter()
+                .map(|t| {
+                    (
+                        t.parent_frame_id.clone(),
+                        t.child_frame_id.clone(),
+                        t.translation,
+                        t.rotation,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(frames(a), frames(b));
+    }
+
+    // Not over an existing folder; `-o` names another; a CDR episode is not converted again.
+    let again = teleop(&[&old_path]);
+    assert_eq!(again.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("episode-0000"), "{err}");
+    let other = dir.join("elsewhere");
+    let out = teleop(&[&old_path, Path::new("-o"), &other]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(other.join("elsewhere.mcap").is_file());
+    let cdr = teleop(&[
+        &folder.join("episode-0000.mcap"),
+        Path::new("-o"),
+        &dir.join("x"),
+    ]);
+    assert_eq!(cdr.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&cdr.stderr).contains("already"));
+    assert!(!dir.join("x").exists());
+
+    if !python_has("mcap, mcap_ros2, rosbags") {
+        return;
+    }
+    let new_file = folder.join("episode-0000.mcap");
+    let py = python_json(READ_WITH_PYTHON_MCAP, &[&new_file]);
+    let bag = python_json(READ_WITH_ROSBAGS, &[&folder]);
+    assert_eq!(
+        bag["message_count"].as_u64(),
+        Some(new.messages.len() as u64)
+    );
+    let counts = new.counts();
+    for topic in Topic::ALL {
+        let n = counts[topic.name()] as u64;
+        assert_eq!(
+            py["counts"][topic.name()].as_u64().unwrap_or(0),
+            n,
+            "{topic:?}"
+        );
+        assert_eq!(
+            bag["counts"][topic.name()].as_u64().unwrap_or(0),
+            n,
+            "{topic:?}"
+        );
+        assert_eq!(bag["types"][topic.name()], topic.ros_type().name);
+    }
+    assert_eq!(py["outcome"], old.outcome());
+}
+
 #[test]
 fn the_demo_episode_has_consistent_times_and_metadata() {
     let (path, _) = recorded_demo();
