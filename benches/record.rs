@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use teleop_bridge::app::{LoopStats, Scene, Session};
 use teleop_bridge::msg::{CameraFrame, TickSink};
 use teleop_bridge::operator::{Published, Script};
-use teleop_bridge::record::{Outcome, Recorder, RecorderConfig};
+use teleop_bridge::record::{Outcome, Recorder, RecorderConfig, Topic};
 use teleop_bridge::robot::{self, Robot, RobotState};
 
 struct Echo(RobotState);
@@ -181,7 +181,7 @@ fn print(name: &str, p: &Pass) {
             r.bytes as f64 / 1e6,
             minutes,
             r.bytes as f64 / 1e6 / minutes.max(1e-9),
-            r.counts["/camera/stereo"],
+            r.counts[Topic::CameraLeft.name()],
             dropped,
             r.drops.iter().filter(|(_, n)| **n > 0).collect::<Vec<_>>()
         );

@@ -102,8 +102,9 @@ impl ViewArgs {
 /// Recording a session.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RecordArgs {
-    /// Record the run as episodes (MCAP) in this folder, the robot's rendered stereo view
-    /// included (JPEG, 30 fps) where a graphics adapter exists.
+    /// Record the run as episodes in this folder, one ROS 2 bag each (`episode-NNNN/`: MCAP in
+    /// CDR, metadata.yaml), the robot's rendered stereo view included (a JPEG per eye, 30 fps)
+    /// where a graphics adapter exists.
     #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
     /// Operator id written into recorded episodes (default: $USER).

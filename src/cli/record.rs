@@ -17,6 +17,15 @@ pub enum RecordCommand {
     Repair { file: PathBuf },
     /// List an episode's channels, message counts and metadata.
     Info { file: PathBuf },
+    /// Rewrite an old JSON episode file (`episode-NNNN.mcap` with JSON messages) as an episode
+    /// folder of today's format (ROS 2 CDR, metadata.yaml); the old file is left as it is.
+    Convert {
+        /// The old episode file (`episode-NNNN.mcap`, its `.json` sidecar beside it).
+        file: PathBuf,
+        /// The episode folder to write (must not exist; default: beside FILE, named as it).
+        #[arg(short = 'o', long = "out", value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -39,7 +48,7 @@ pub struct ExportArgs {
     /// Write a LeRobotDataset v3.0 folder here.
     #[arg(long, value_name = "OUT")]
     lerobot: PathBuf,
-    /// Episode files (MCAP).
+    /// Episodes: folders (`episode-NNNN/`) or their MCAP files; old JSON episode files too.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Frames per second of the dataset.
@@ -69,6 +78,17 @@ pub fn run(command: RecordCommand) -> anyhow::Result<()> {
             }
         }
         RecordCommand::Info { file } => info(&file),
+        RecordCommand::Convert { file, out } => {
+            let folder = out.unwrap_or_else(|| record::converted_folder(&file));
+            let c = record::convert_json(&file, &folder)?;
+            say(format_args!(
+                "{}: converted to {} ({} messages, {} stereo frames split per eye)",
+                file.display(),
+                c.file.display(),
+                c.messages,
+                c.images
+            ))
+        }
     }
 }
 

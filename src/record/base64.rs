@@ -48,6 +48,20 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Serde for bytes carried as base64 text (`#[serde(with = "base64::text")]`).
+pub mod text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        super::decode(&text).ok_or_else(|| serde::de::Error::custom("data is not base64"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
-//! One episode file being written: MCAP with zstd chunks, a chunk ended (and the file synced)
-//! on every [`EpisodeWriter::flush`], episode metadata at the start and again at the end, and a
-//! JSON sidecar beside it replaced atomically (temp file + rename) at both moments.
+//! One episode being written: a folder `episode-NNNN/` (a rosbag2 bag) holding the MCAP file
+//! `episode-NNNN.mcap` (CDR messages, `ros2msg` schemas, zstd chunks, a chunk ended and the
+//! file synced on every [`EpisodeWriter::flush`], episode metadata at the start and again at
+//! the end), rosbag2's `metadata.yaml` and a JSON sidecar `episode-NNNN.json`, both replaced
+//! atomically (temp file + rename) at the start and the end.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -10,11 +12,13 @@ use std::sync::Arc;
 
 use mcap::records::{MessageHeader, Metadata};
 use mcap::{Compression, WriteOptions, Writer};
-use serde::Serialize;
 
 use super::Error;
 use super::robot_info::RobotInfo;
+use super::ros2::{self, BagTopic};
 use super::topics::*;
+use crate::link::types::{CompressedImage, JointState, TFMessage, TransformStamped};
+use crate::link::{Message, encode};
 use crate::msg::TickSample;
 
 /// How an episode ended.
@@ -42,14 +46,16 @@ impl Outcome {
     }
 }
 
-/// A JPEG-encoded camera frame on its way to the file.
+/// A camera frame on its way to the file: one JPEG per eye.
 #[derive(Debug, Clone)]
 pub struct EncodedImage {
     pub time_ns: u64,
     pub wall_ns: u64,
+    /// One eye's size.
     pub width: u32,
     pub height: u32,
-    pub jpeg: Vec<u8>,
+    /// Left eye, right eye.
+    pub jpeg: [Vec<u8>; 2],
 }
 
 /// What an episode file holds, once closed.
@@ -66,7 +72,7 @@ pub struct EpisodeReport {
 }
 
 /// The file handle shared by the MCAP writer and the periodic `sync_data`.
-struct SharedFile(Arc<File>);
+pub(super) struct SharedFile(Arc<File>);
 
 impl Write for SharedFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -83,23 +89,96 @@ impl Seek for SharedFile {
     }
 }
 
-/// The MCAP side: channels, sequence numbers, counts, one reusable serialisation buffer.
-struct Sink {
+/// The MCAP side: channels, sequence numbers, counts, log time span, one reusable buffer.
+pub(super) struct Sink {
     path: PathBuf,
-    mcap: Writer<BufWriter<SharedFile>>,
+    pub(super) mcap: Writer<BufWriter<SharedFile>>,
     channels: [u16; Topic::ALL.len()],
     sequence: [u32; Topic::ALL.len()],
-    counts: [u64; Topic::ALL.len()],
+    pub(super) counts: [u64; Topic::ALL.len()],
+    /// First and last log time written.
+    pub(super) span: Option<(u64, u64)>,
     buf: Vec<u8>,
 }
 
 impl Sink {
-    fn put<T: Serialize>(&mut self, topic: Topic, log_time: u64, msg: &T) -> Result<(), Error> {
-        self.buf.clear();
-        serde_json::to_writer(&mut self.buf, msg).map_err(|e| Error::Invalid {
+    /// Creates the MCAP file `path` (which must not exist) with every channel of [`Topic::ALL`]
+    /// (CDR, a `ros2msg` schema per type, the description, the QoS rosbag2 wants and
+    /// `extra(topic)` in each channel's metadata). Returns the file handle too, for syncing.
+    pub(super) fn create(
+        path: &Path,
+        extra: impl Fn(Topic) -> Option<(&'static str, String)>,
+    ) -> Result<(Sink, Arc<File>), Error> {
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(Error::io(path))?;
+        let file = Arc::new(file);
+        let options = WriteOptions::new()
+            .compression(Some(Compression::Zstd))
+            // What rosbag2 and rosbags require of an MCAP file they read.
+            .profile("ros2")
+            // Chunks end on flush (every flush interval); this only caps a chunk's size.
+            .chunk_size(Some(8 << 20))
+            .library(format!("teleop-bridge {}", env!("CARGO_PKG_VERSION")));
+        let writer = BufWriter::with_capacity(1 << 20, SharedFile(Arc::clone(&file)));
+        let mut mcap = options.create(writer).map_err(Error::mcap(path))?;
+        let mut channels = [0u16; Topic::ALL.len()];
+        let mut schemas: BTreeMap<&str, u16> = BTreeMap::new();
+        for topic in Topic::ALL {
+            let ros_type = topic.ros_type().name;
+            let schema_id = match schemas.get(ros_type) {
+                Some(&id) => id,
+                None => {
+                    let text = ros2::schema(ros_type).unwrap_or_default();
+                    let id = mcap
+                        .add_schema(ros_type, "ros2msg", text.as_bytes())
+                        .map_err(Error::mcap(path))?;
+                    schemas.insert(ros_type, id);
+                    id
+                }
+            };
+            let mut metadata = BTreeMap::new();
+            metadata.insert("description".to_string(), topic.description().to_string());
+            metadata.insert(
+                "offered_qos_profiles".to_string(),
+                ros2::OFFERED_QOS.to_string(),
+            );
+            if let Some((key, value)) = extra(topic) {
+                metadata.insert(key.to_string(), value);
+            }
+            channels[topic.index()] = mcap
+                .add_channel(schema_id, topic.name(), "cdr", &metadata)
+                .map_err(Error::mcap(path))?;
+        }
+        let sink = Sink {
+            path: path.to_path_buf(),
+            mcap,
+            channels,
+            sequence: [0; Topic::ALL.len()],
+            counts: [0; Topic::ALL.len()],
+            span: None,
+            buf: Vec::with_capacity(64 << 10),
+        };
+        Ok((sink, file))
+    }
+
+    /// Writes `msg` (CDR, with its encapsulation header) on `topic`.
+    pub(super) fn put<M: Message>(
+        &mut self,
+        topic: Topic,
+        log_time: u64,
+        msg: &M,
+    ) -> Result<(), Error> {
+        encode(msg, &mut self.buf).map_err(|e| Error::Invalid {
             path: self.path.clone(),
             message: format!("{}: {e}", topic.name()),
         })?;
+        self.span = Some(match self.span {
+            Some((a, b)) => (a.min(log_time), b.max(log_time)),
+            None => (log_time, log_time),
+        });
         let i = topic.index();
         let header = MessageHeader {
             channel_id: self.channels[i],
@@ -119,14 +198,16 @@ impl Sink {
 /// Messages reused from tick to tick so the recorder thread does not allocate per message.
 #[derive(Default)]
 struct Scratch {
-    operator: OperatorMsg,
-    clutch: ClutchMsg,
-    ik: IkMsg,
-    command: JointCommandMsg,
-    state: JointStateMsg,
-    contact: ContactMsg,
-    tf: FrameTransformsMsg,
-    latency: LatencyMsg,
+    operator: ros2::OperatorFrame,
+    clutch: ros2::ClutchState,
+    ik: ros2::IkStep,
+    command: JointState,
+    state: JointState,
+    contact: ros2::ContactForces,
+    tf: TFMessage,
+    latency: ros2::TickTiming,
+    image: CompressedImage,
+    annotation: ros2::Annotation,
 }
 
 /// An open episode file.
@@ -145,25 +226,45 @@ pub struct EpisodeWriter {
     started_wall_ns: u64,
 }
 
-fn hand_msg(out: &mut HandMsg, hand: &crate::msg::HandInput) {
+/// `p` as written: exactly (measured poses).
+fn pose_of(p: &nalgebra::Isometry3<f64>) -> crate::link::types::Pose {
+    ros2::pose(&PoseMsg::from_isometry(p))
+}
+
+/// `p` as written: to 1e-9 (computed poses).
+fn pose_of_matrix(p: &nalgebra::IsometryMatrix3<f64>) -> crate::link::types::Pose {
+    ros2::pose(&PoseMsg::from_matrix(p))
+}
+
+fn hand_msg(out: &mut ros2::Hand, hand: &crate::msg::HandInput) {
     out.valid = hand.finite_grip().is_some();
-    out.grip = hand.grip.as_ref().map(PoseMsg::from_isometry);
+    out.grip_tracked = hand.grip.is_some();
+    out.grip = hand.grip.as_ref().map(pose_of).unwrap_or_default();
     out.trigger = hand.trigger;
     out.squeeze = hand.squeeze;
     out.primary = hand.buttons.primary;
     out.secondary = hand.buttons.secondary;
     out.menu = hand.buttons.menu;
-    out.joints = hand.joints.as_ref().map(|joints| {
-        joints
-            .iter()
-            .map(|j| j.as_ref().map(PoseMsg::from_isometry))
-            .collect()
-    });
+    out.joint_tracked.clear();
+    out.joints.clear();
+    if let Some(joints) = &hand.joints {
+        for j in joints {
+            out.joint_tracked.push(j.is_some());
+            out.joints.push(j.as_ref().map(pose_of).unwrap_or_default());
+        }
+    }
 }
 
 fn fill<T: Copy>(out: &mut Vec<T>, from: &[T]) {
     out.clear();
     out.extend_from_slice(from);
+}
+
+fn set_string(out: &mut String, s: &str) {
+    if out != s {
+        out.clear();
+        out.push_str(s);
+    }
 }
 
 fn fill_nano(out: &mut Vec<f64>, from: &[f64]) {
@@ -172,8 +273,8 @@ fn fill_nano(out: &mut Vec<f64>, from: &[f64]) {
 }
 
 impl EpisodeWriter {
-    /// Creates `path` (which must not exist) and its sidecar `path.json`, and writes the
-    /// channels and the starting metadata.
+    /// Creates `path` (which must not exist; its folder must) with the sidecar `path.json` and
+    /// `metadata.yaml` beside it, and writes the channels and the starting metadata.
     pub fn create(
         path: &Path,
         info: Arc<RobotInfo>,
@@ -182,50 +283,17 @@ impl EpisodeWriter {
         camera_fps: f64,
         wall_ns: u64,
     ) -> Result<EpisodeWriter, Error> {
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(Error::io(path))?;
-        let file = Arc::new(file);
-        let options = WriteOptions::new()
-            .compression(Some(Compression::Zstd))
-            // Chunks end on flush (every flush interval); this only caps a chunk's size.
-            .chunk_size(Some(8 << 20))
-            .library(format!("teleop-bridge {}", env!("CARGO_PKG_VERSION")));
-        let writer = BufWriter::with_capacity(1 << 20, SharedFile(Arc::clone(&file)));
-        let mut mcap = options.create(writer).map_err(Error::mcap(path))?;
-        let mut channels = [0u16; Topic::ALL.len()];
         let joints = serde_json::to_string(&info.joint_names).unwrap_or_default();
         let links = serde_json::to_string(&info.link_names).unwrap_or_default();
         let tools: Vec<&str> = info.end_effectors.iter().map(|e| e.0.as_str()).collect();
         let tools = serde_json::to_string(&tools).unwrap_or_default();
-        for topic in Topic::ALL {
-            let schema = serde_json::to_vec(&topic.schema()).unwrap_or_default();
-            let schema_id = mcap
-                .add_schema(topic.schema_name(), "jsonschema", &schema)
-                .map_err(Error::mcap(path))?;
-            let mut metadata = BTreeMap::new();
-            metadata.insert("description".to_string(), topic.description().to_string());
-            match topic {
-                Topic::JointCommand | Topic::JointState => {
-                    metadata.insert("joint_names".into(), joints.clone());
-                }
-                Topic::Contact => {
-                    metadata.insert("link_names".into(), links.clone());
-                }
-                Topic::Ik | Topic::Clutch => {
-                    metadata.insert("end_effectors".into(), tools.clone());
-                }
-                Topic::Camera => {
-                    metadata.insert("fps".into(), camera_fps.to_string());
-                }
-                _ => {}
-            }
-            channels[topic.index()] = mcap
-                .add_channel(schema_id, topic.name(), "json", &metadata)
-                .map_err(Error::mcap(path))?;
-        }
+        let (sink, file) = Sink::create(path, |topic| match topic {
+            Topic::JointCommand | Topic::JointState => Some(("joint_names", joints.clone())),
+            Topic::Contact => Some(("link_names", links.clone())),
+            Topic::Ik | Topic::Clutch => Some(("end_effectors", tools.clone())),
+            Topic::CameraLeft | Topic::CameraRight => Some(("fps", camera_fps.to_string())),
+            _ => None,
+        })?;
         let mut meta = info.metadata();
         meta.insert("operator".into(), operator.into());
         meta.insert("task".into(), task.into());
@@ -236,14 +304,7 @@ impl EpisodeWriter {
         meta.insert("end_time".into(), String::new());
         meta.insert("outcome".into(), "recording".into());
         let mut episode = EpisodeWriter {
-            sink: Sink {
-                path: path.to_path_buf(),
-                mcap,
-                channels,
-                sequence: [0; Topic::ALL.len()],
-                counts: [0; Topic::ALL.len()],
-                buf: Vec::with_capacity(64 << 10),
-            },
+            sink,
             scratch: Scratch::default(),
             file,
             sidecar: path.with_extension("json"),
@@ -286,7 +347,19 @@ impl EpisodeWriter {
             .unwrap_or_default();
         side.insert("file", &name);
         let text = serde_json::to_vec_pretty(&side).unwrap_or_default();
-        write_atomically(&self.sidecar, &text)
+        write_atomically(&self.sidecar, &text)?;
+        let counts = self.sink.counts;
+        let (start, end) = self
+            .sink
+            .span
+            .unwrap_or((self.started_wall_ns, self.started_wall_ns));
+        write_bag_metadata(
+            &self.sink.path,
+            start,
+            end,
+            |topic| counts[topic.index()],
+            &self.meta,
+        )
     }
 
     /// Log time for a message stamped `mono_ns` (sets the anchor on the first).
@@ -319,16 +392,25 @@ impl EpisodeWriter {
             contact,
             tf,
             latency,
+            ..
         } = &mut self.scratch;
+        let base = self
+            .info
+            .end_effectors
+            .first()
+            .map_or("base", |e| e.1.as_str());
         if let Some(f) = &s.operator
             && self.last_operator_ns != Some(f.time_ns)
         {
             self.last_operator_ns = Some(f.time_ns);
+            operator.header.set(t, "stage");
             operator.mono_ns = mono_ns;
             operator.wall_ns = wall_ns;
             operator.frame_time_ns = f.time_ns;
-            operator.head = f.head.as_ref().map(PoseMsg::from_isometry);
-            operator.head_valid = operator.head.is_some_and(|h| {
+            operator.head_tracked = f.head.is_some();
+            operator.head = f.head.as_ref().map(pose_of).unwrap_or_default();
+            operator.head_valid = f.head.as_ref().is_some_and(|h| {
+                let h = PoseMsg::from_isometry(h);
                 h.position
                     .iter()
                     .chain(&h.orientation)
@@ -344,6 +426,7 @@ impl EpisodeWriter {
         };
         if changed {
             self.last_clutch = Some((s.outcome, s.engaged.clone()));
+            clutch.header.set(t, base);
             clutch.mono_ns = mono_ns;
             clutch.wall_ns = wall_ns;
             s.outcome.name().clone_into(&mut clutch.outcome);
@@ -354,43 +437,46 @@ impl EpisodeWriter {
                 .map(|e| e.0.clone())
                 .collect();
             fill(&mut clutch.engaged, &s.engaged);
-            clutch.base_from_stage = PoseMsg::from_isometry(&crate::msg::robot_from_stage_axes());
+            clutch.base_from_stage = pose_of(&crate::msg::robot_from_stage_axes());
             self.sink.put(Topic::Clutch, t, clutch)?;
         }
+        ik.header.set(t, base);
         ik.mono_ns = mono_ns;
         ik.wall_ns = wall_ns;
         ik.ran = s.ik_ran;
         ik.ok = s.ik_ran && s.ik_ok;
+        let none = f64::NAN;
         ik.position_error_m = if s.ik_ran {
-            finite(nano(s.ik_position_error_m))
+            finite(nano(s.ik_position_error_m)).unwrap_or(none)
         } else {
-            None
+            none
         };
         ik.rotation_error_rad = if s.ik_ran {
-            finite(nano(s.ik_rotation_error_rad))
+            finite(nano(s.ik_rotation_error_rad)).unwrap_or(none)
         } else {
-            None
+            none
         };
         ik.iterations = if s.ik_ran { s.ik_iterations } else { 0 };
         ik.targets.clear();
-        ik.targets
-            .extend(s.targets.iter().map(PoseMsg::from_matrix));
+        ik.targets.extend(s.targets.iter().map(pose_of_matrix));
         self.sink.put(Topic::Ik, t, ik)?;
 
-        command.mono_ns = mono_ns;
-        command.wall_ns = wall_ns;
+        let joints = &self.info.joint_names;
+        command.header.set(t, "");
+        sync_names(&mut command.name, joints);
         fill_nano(&mut command.position, &s.command_positions);
         fill_nano(&mut command.velocity, &s.command_velocities);
+        command.effort.clear();
         self.sink.put(Topic::JointCommand, t, command)?;
 
-        state.mono_ns = mono_ns;
-        state.wall_ns = wall_ns;
-        state.state_ns = s.state_time_ns;
+        state.header.set(t, "");
+        sync_names(&mut state.name, joints);
         fill_nano(&mut state.position, &s.positions);
         fill_nano(&mut state.velocity, &s.velocities);
         fill_nano(&mut state.effort, &s.efforts);
         self.sink.put(Topic::JointState, t, state)?;
 
+        contact.header.set(t, "world");
         contact.mono_ns = mono_ns;
         contact.wall_ns = wall_ns;
         fill_nano(&mut contact.force, &s.contact_forces);
@@ -401,18 +487,12 @@ impl EpisodeWriter {
         let poses = s.link_poses.len();
         let tools = self.info.end_effectors.len().min(s.tools.len());
         tf.transforms
-            .resize_with(poses + 2 * tools, FrameTransformMsg::default);
-        tf.mono_ns = mono_ns;
-        tf.wall_ns = wall_ns;
-        let stamp = Stamp::from_ns(t);
+            .resize_with(poses + 2 * tools, TransformStamped::default);
         for (i, (pose, (name, _))) in s.link_poses.iter().zip(&self.info.pose_links).enumerate() {
             let out = &mut tf.transforms[i];
-            out.timestamp = stamp;
-            if out.child_frame_id != *name {
-                "world".clone_into(&mut out.parent_frame_id);
-                name.clone_into(&mut out.child_frame_id);
-            }
-            out.set_pose(pose);
+            out.header.set(t, "world");
+            set_string(&mut out.child_frame_id, name);
+            set_transform(&mut out.transform, pose);
         }
         for (k, (_, base, tip)) in self.info.end_effectors.iter().take(tools).enumerate() {
             for (j, (pose, suffix)) in [(&s.tools[k], "commanded"), (&s.targets[k], "target")]
@@ -420,19 +500,22 @@ impl EpisodeWriter {
                 .enumerate()
             {
                 let out = &mut tf.transforms[poses + 2 * k + j];
-                out.timestamp = stamp;
-                if out.parent_frame_id != *base {
-                    base.clone_into(&mut out.parent_frame_id);
+                if out.header.frame_id != *base || !out.child_frame_id.ends_with(suffix) {
                     out.child_frame_id = format!("{tip}_{suffix}");
                 }
-                out.set_pose(pose);
+                out.header.set(t, base);
+                set_transform(&mut out.transform, pose);
             }
         }
         self.sink.put(Topic::Tf, t, tf)?;
 
+        latency.header.set(t, "");
         latency.mono_ns = mono_ns;
         latency.wall_ns = wall_ns;
-        latency.frame_age_ns = s.operator.map(|f| mono_ns.saturating_sub(f.time_ns));
+        latency.state_ns = s.state_time_ns;
+        latency.frame_age_ns = s.operator.map_or(-1, |f| {
+            i64::try_from(mono_ns.saturating_sub(f.time_ns)).unwrap_or(i64::MAX)
+        });
         latency.retarget_ns = s.retarget_ns;
         latency.ik_ns = s.ik_ns;
         latency.safety_ns = s.safety_ns;
@@ -441,19 +524,17 @@ impl EpisodeWriter {
         self.sink.put(Topic::Latency, t, latency)
     }
 
+    /// One camera frame: each eye's JPEG on its channel, stamped alike.
     pub fn write_image(&mut self, image: &EncodedImage) -> Result<(), Error> {
         let t = self.log_time(image.time_ns, image.wall_ns);
-        let msg = CompressedImageMsg {
-            timestamp: Stamp::from_ns(t),
-            frame_id: "stereo".into(),
-            data: super::base64::encode(&image.jpeg),
-            format: "jpeg".into(),
-            width: image.width,
-            height: image.height,
-            mono_ns: image.time_ns,
-            wall_ns: image.wall_ns,
-        };
-        self.sink.put(Topic::Camera, t, &msg)
+        for (topic, (jpeg, frame)) in Topic::CAMERAS
+            .into_iter()
+            .zip(image.jpeg.iter().zip(["camera_left", "camera_right"]))
+        {
+            self.scratch.image.set_jpeg(t, frame, jpeg);
+            self.sink.put(topic, t, &self.scratch.image)?;
+        }
+        Ok(())
     }
 
     /// An annotation at monotonic `mono_ns` if known, else at wall time `wall_ns`.
@@ -469,13 +550,13 @@ impl EpisodeWriter {
             Some(_) => self.log_time(mono_ns, wall_ns),
             None => wall_ns,
         };
-        let msg = AnnotationMsg {
-            mono_ns,
-            wall_ns,
-            label: label.into(),
-            outcome: outcome.map(|o| o.name().to_string()),
-        };
-        self.sink.put(Topic::Annotations, t, &msg)
+        let msg = &mut self.scratch.annotation;
+        msg.header.set(t, "");
+        msg.mono_ns = mono_ns;
+        msg.wall_ns = wall_ns;
+        set_string(&mut msg.label, label);
+        set_string(&mut msg.outcome, outcome.map_or("", Outcome::name));
+        self.sink.put(Topic::Annotations, t, &*msg)
     }
 
     /// Ends the current chunk, writes it out and syncs the file: everything written so far
@@ -510,6 +591,13 @@ impl EpisodeWriter {
         self.meta.insert("outcome".into(), outcome.name().into());
         self.meta
             .insert("duration_s".into(), format!("{duration_s:.3}"));
+        if let Some((mono0, wall0)) = self.anchor {
+            // What gives the standard types (a stamp, no monotonic time) their monotonic time.
+            self.meta.insert(
+                "log_minus_mono_ns".into(),
+                (i128::from(wall0) - i128::from(mono0)).to_string(),
+            );
+        }
         self.meta.insert(
             "message_counts".into(),
             serde_json::to_string(&counts).unwrap_or_default(),
@@ -554,10 +642,66 @@ impl EpisodeWriter {
     }
 }
 
+/// The names as they are (no allocation once they are).
+fn sync_names(out: &mut Vec<String>, names: &[String]) {
+    if out[..] != names[..] {
+        *out = names.to_vec();
+    }
+}
+
+/// `parent_from_child` to 1e-9, as the transform's fields.
+fn set_transform(out: &mut crate::link::types::Transform, p: &nalgebra::IsometryMatrix3<f64>) {
+    let mut m = FrameTransformMsg::default();
+    m.set_pose(p);
+    let (v, q) = (m.translation, m.rotation);
+    out.translation = crate::link::types::Vector3 {
+        x: v.x,
+        y: v.y,
+        z: v.z,
+    };
+    out.rotation = crate::link::types::Quaternion {
+        x: q.x,
+        y: q.y,
+        z: q.z,
+        w: q.w,
+    };
+}
+
+/// Writes rosbag2's `metadata.yaml` beside the episode's MCAP file `mcap_path`: every channel
+/// the recorder writes, with `count(topic)` messages from `start_ns` to `end_ns`; the episode
+/// metadata's short values go to `custom_data`.
+pub fn write_bag_metadata(
+    mcap_path: &Path,
+    start_ns: u64,
+    end_ns: u64,
+    count: impl Fn(Topic) -> u64,
+    meta: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    let file_name = mcap_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let topics: Vec<BagTopic> = Topic::ALL
+        .iter()
+        .map(|t| BagTopic {
+            name: t.name(),
+            ros_type: t.ros_type(),
+            messages: count(*t),
+        })
+        .collect();
+    let custom: BTreeMap<String, String> = meta
+        .iter()
+        .filter(|(k, v)| !matches!(k.as_str(), "urdf" | "profile") && v.len() <= 256)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let text = ros2::bag_metadata(&file_name, start_ns, end_ns, &topics, &custom);
+    write_atomically(&mcap_path.with_file_name("metadata.yaml"), text.as_bytes())
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers see the old or
 /// the new content, never half of it.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = path.with_extension("json.tmp");
+    let tmp = path.with_extension("tmp");
     let mut f = File::create(&tmp).map_err(Error::io(&tmp))?;
     f.write_all(bytes).map_err(Error::io(&tmp))?;
     f.sync_data().map_err(Error::io(&tmp))?;

@@ -30,7 +30,8 @@ pub enum Error {
         path: PathBuf,
         topic: String,
         index: usize,
-        error: serde_json::Error,
+        /// What the JSON or CDR decoder said.
+        error: String,
     },
     #[error("{path}: {error}")]
     Parquet {

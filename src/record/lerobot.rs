@@ -3,8 +3,9 @@
 //! Each episode is resampled at a fixed rate (zero-order hold: frame `k` at `k / fps` seconds
 //! after the episode's first tick takes the newest recorded tick at or before it):
 //! `observation.state` = measured joint positions, `action` = joint position command,
-//! `observation.images.stereo` = the newest camera frame (JPEG bytes), when every episode has
-//! camera frames. No video encoder is used, so images are stored in the data parquet (feature
+//! `observation.images.left` and `observation.images.right` = each eye's newest camera frame
+//! (JPEG bytes; `observation.images.stereo`, side by side, for JSON episodes), when every
+//! episode has camera frames. No video encoder is used, so images are stored in the data parquet (feature
 //! dtype `image`, `video_path` null) and info.json says so (`teleop_image_storage`).
 
 use std::collections::BTreeMap;
@@ -57,15 +58,28 @@ pub const MAX_FRAMES_PER_EPISODE: usize = 1_000_000;
 
 const CHUNK: &str = "chunk-000/file-000";
 const DATA_PATH: &str = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet";
-const IMAGE_KEY: &str = "observation.images.stereo";
+/// The image features, and the channels they come from: per eye, or (JSON episodes) one
+/// side-by-side stereo image.
+const EYES: [(&str, Topic); 2] = [
+    ("observation.images.left", Topic::CameraLeft),
+    ("observation.images.right", Topic::CameraRight),
+];
+const STEREO: [(&str, Topic); 1] = [("observation.images.stereo", Topic::Stereo)];
+
+/// One camera of an episode resampled: its feature, its frames (JPEG), their size.
+struct Camera {
+    key: &'static str,
+    frames: Vec<Vec<u8>>,
+    size: (u32, u32),
+}
 
 /// One episode resampled.
 struct Resampled {
     task: String,
     state: Vec<Vec<f32>>,
     action: Vec<Vec<f32>>,
-    images: Vec<Vec<u8>>,
-    image_size: Option<(u32, u32)>,
+    /// Empty without camera frames.
+    cameras: Vec<Camera>,
 }
 
 /// Checks one channel's joint rows before anything is built from them: in time order, one
@@ -114,8 +128,16 @@ fn resample(episode: &EpisodeFile, fps: f64, joints: usize) -> Result<Resampled,
     };
     let states: Vec<JointStateMsg> = episode.decode(Topic::JointState)?;
     let commands: Vec<JointCommandMsg> = episode.decode(Topic::JointCommand)?;
-    let mut images: Vec<CompressedImageMsg> = episode.decode(Topic::Camera)?;
-    images.sort_by_key(|m| m.mono_ns);
+    let sources: &[(&'static str, Topic)] = if episode.is_cdr() { &EYES } else { &STEREO };
+    let mut cameras = Vec::new();
+    for &(key, topic) in sources {
+        let mut images: Vec<CompressedImageMsg> = episode.decode(topic)?;
+        images.sort_by_key(|m| m.mono_ns);
+        cameras.push((key, images));
+    }
+    if cameras.iter().any(|(_, images)| images.is_empty()) {
+        cameras.clear();
+    }
     let (Some(first), Some(last)) = (states.first(), states.last()) else {
         return Err(invalid("no joint states recorded".into()));
     };
@@ -149,10 +171,17 @@ fn resample(episode: &EpisodeFile, fps: f64, joints: usize) -> Result<Resampled,
         task: episode.metadata.get("task").cloned().unwrap_or_default(),
         state: Vec::with_capacity(frames),
         action: Vec::with_capacity(frames),
-        images: Vec::new(),
-        image_size: images.first().map(|m| (m.width, m.height)),
+        cameras: cameras
+            .iter()
+            .map(|(key, images)| Camera {
+                key,
+                frames: Vec::with_capacity(frames),
+                size: images.first().map_or((0, 0), |m| (m.width, m.height)),
+            })
+            .collect(),
     };
-    let (mut s, mut c, mut i) = (0, 0, 0);
+    let (mut s, mut c) = (0, 0);
+    let mut next = vec![0; cameras.len()];
     for k in 0..frames {
         // k / fps ≤ the span (checked), so this stays within t0..=t1 (and saturates if not).
         let t = t0.saturating_add((k as f64 / fps * 1e9).round() as u64);
@@ -166,13 +195,11 @@ fn resample(episode: &EpisodeFile, fps: f64, joints: usize) -> Result<Resampled,
             .push(states[s].position.iter().map(|&v| v as f32).collect());
         out.action
             .push(commands[c].position.iter().map(|&v| v as f32).collect());
-        if !images.is_empty() {
-            while i + 1 < images.len() && images[i + 1].mono_ns <= t {
-                i += 1;
+        for ((camera, (_, images)), i) in out.cameras.iter_mut().zip(&cameras).zip(&mut next) {
+            while *i + 1 < images.len() && images[*i + 1].mono_ns <= t {
+                *i += 1;
             }
-            let jpeg = super::base64::decode(&images[i].data)
-                .ok_or_else(|| invalid(format!("camera frame {i}: data is not base64")))?;
-            out.images.push(jpeg);
+            camera.frames.push(images[*i].data.clone());
         }
     }
     Ok(out)
@@ -318,7 +345,11 @@ pub fn export(
             message: "no episode to export".into(),
         });
     };
-    let with_images = !episodes.is_empty() && episodes.iter().all(|(_, e)| !e.images.is_empty());
+    let keys = |e: &Resampled| e.cameras.iter().map(|c| c.key).collect::<Vec<_>>();
+    let with_images = !episodes.is_empty()
+        && episodes
+            .iter()
+            .all(|(_, e)| !e.cameras.is_empty() && keys(e) == keys(&episodes[0].1));
 
     // Tasks in first-seen order.
     let mut tasks: Vec<String> = Vec::new();
@@ -342,10 +373,15 @@ pub fn export(
             data.index.push(data.index.len() as i64);
             data.task_index.push(task_index);
             if with_images {
-                data.images.push((
-                    e.images[k].clone(),
-                    format!("episode-{episode_index:06}/frame-{k:06}.jpg"),
-                ));
+                for (j, camera) in e.cameras.iter().enumerate() {
+                    if data.images.len() <= j {
+                        data.images.push((camera.key, Vec::new()));
+                    }
+                    data.images[j].1.push((
+                        camera.frames[k].clone(),
+                        format!("episode-{episode_index:06}/{}-{k:06}.jpg", camera.key),
+                    ));
+                }
             }
         }
         let len = e.state.len();
@@ -369,12 +405,15 @@ pub fn export(
         "index": {"dtype": "int64", "shape": [1], "names": null},
         "task_index": {"dtype": "int64", "shape": [1], "names": null}
     });
-    if with_images && let Some((w, h)) = episodes[0].1.image_size {
-        features[IMAGE_KEY] = json!({
-            "dtype": "image",
-            "shape": [h, w, 3],
-            "names": ["height", "width", "channels"]
-        });
+    if with_images {
+        for camera in &episodes[0].1.cameras {
+            let (w, h) = camera.size;
+            features[camera.key] = json!({
+                "dtype": "image",
+                "shape": [h, w, 3],
+                "names": ["height", "width", "channels"]
+            });
+        }
     }
     let info = json!({
         "codebase_version": "v3.0",
@@ -400,7 +439,7 @@ pub fn export(
 
     let meta = out.join("meta");
     std::fs::create_dir_all(&meta).map_err(Error::io(&meta))?;
-    let mut global_stats = json!({
+    let global_stats = json!({
         "observation.state": stats(&data.state),
         "action": stats(&data.action),
         "timestamp": scalar_stats(data.timestamp.iter().map(|&v| f64::from(v))),
@@ -409,9 +448,6 @@ pub fn export(
         "index": scalar_stats(data.index.iter().map(|&v| v as f64)),
         "task_index": scalar_stats(data.task_index.iter().map(|&v| v as f64))
     });
-    if !with_images {
-        global_stats.as_object_mut().map(|m| m.remove(IMAGE_KEY));
-    }
     let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
     write_atomically(&meta.join("info.json"), &pretty(&info))?;
     write_atomically(&meta.join("stats.json"), &pretty(&global_stats))?;
@@ -440,7 +476,9 @@ pub fn export(
         ("task_index", Column::I64(data.task_index)),
     ];
     if with_images {
-        columns.push((IMAGE_KEY, Column::Image(data.images)));
+        for (key, images) in data.images {
+            columns.push((key, Column::Image(images)));
+        }
     }
     parquet_out::write(&out.join(format!("data/{CHUNK}.parquet")), &columns, vec![])?;
     bar.finish_and_clear();
@@ -470,6 +508,9 @@ fn pandas_index_metadata() -> String {
     .to_string()
 }
 
+/// One camera feature's column: (JPEG, file name) per row.
+type ImageColumn = (&'static str, Vec<(Vec<u8>, String)>);
+
 #[derive(Default)]
 struct DataColumns {
     state: Vec<Vec<f32>>,
@@ -479,7 +520,8 @@ struct DataColumns {
     episode_index: Vec<i64>,
     index: Vec<i64>,
     task_index: Vec<i64>,
-    images: Vec<(Vec<u8>, String)>,
+    /// Per camera feature: (JPEG, file name) per row.
+    images: Vec<ImageColumn>,
 }
 
 #[derive(Default)]

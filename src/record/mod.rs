@@ -1,20 +1,25 @@
-//! Demonstration recording: episodes to MCAP on their own threads without ever stalling the
-//! control loop, reading them back (cut-off files included), repair, playback (the recorded
-//! frames and commands a replay session runs), and export to LeRobotDataset v3.0.
+//! Demonstration recording: episodes as ROS 2 bags on their own threads without ever stalling
+//! the control loop, reading them back (cut-off files and old JSON episodes included), repair,
+//! playback (the recorded frames and commands a replay session runs), conversion of old JSON
+//! episodes, and export to LeRobotDataset v3.0.
 //!
-//! A [`Recorder`] session writes one file per episode, `DIR/episode-NNNN.mcap`, with a JSON
-//! sidecar `episode-NNNN.json` (the metadata without the long texts). The control loop hands
-//! each tick to the session's [`Tap`] (a [`TickSink`](crate::msg::TickSink)): a copy into a
-//! buffer from a fixed pool and a non-blocking send; with no free buffer the tick is dropped and
-//! counted per channel. Camera frames go through a [`CameraSink`] (rate-limited, JPEG-encoded
-//! on the encoder thread). Episodes start and stop from the CLI ([`Recorder::start_episode`]) or
-//! from controller buttons (see [`Tap`]).
+//! A [`Recorder`] session writes one rosbag2 folder per episode, `DIR/episode-NNNN/`, holding
+//! `episode-NNNN.mcap` (profile `ros2`, CDR messages, `ros2msg` schemas), rosbag2's
+//! `metadata.yaml` and a JSON sidecar `episode-NNNN.json` (the metadata without the long texts).
+//! The control loop hands each tick to the session's [`Tap`] (a
+//! [`TickSink`](crate::msg::TickSink)): a copy into a buffer from a fixed pool and a non-blocking
+//! send; with no free buffer the tick is dropped and counted per channel. Camera frames go
+//! through a [`CameraSink`] (rate-limited, JPEG-encoded per eye on the encoder thread). Episodes
+//! start and stop from the CLI ([`Recorder::start_episode`]) or from controller buttons (see
+//! [`Tap`]).
 //!
-//! Channels (JSON messages, a JSON Schema each; Foxglove's schemas for `/tf` and
-//! `/camera/stereo`), see [`Topic`]: `/operator`, `/clutch`, `/ik`, `/joint_command`,
-//! `/joint_state`, `/contact`, `/tf`, `/camera/stereo`, `/latency`, `/annotations`. Every
-//! message has `mono_ns` and `wall_ns`; MCAP log times are the wall clock at the episode's first
-//! tick plus monotonic time since (they never jump with the wall clock).
+//! Channels, see [`Topic`]: `/operator`, `/clutch`, `/ik`, `/joint_command`, `/joint_state`,
+//! `/contact`, `/tf`, `/camera/left/image/compressed`, `/camera/right/image/compressed`,
+//! `/latency`, `/annotations`; standard ROS 2 types where one fits (`sensor_msgs/JointState`,
+//! `CompressedImage`, `tf2_msgs/TFMessage`), else `teleop_msgs` ([`ros2`]). Every header stamp
+//! is the MCAP log time: the wall clock at the episode's first tick plus monotonic time since
+//! (it never jumps with the wall clock). Old JSON episodes (`DIR/episode-NNNN.mcap`, JSON
+//! messages, `/camera/stereo`) read as before; [`convert_json`] rewrites one in today's format.
 //!
 //! Crash safety: every flush interval (default 50 ms) the current chunk is ended, written and
 //! the file synced, so a file cut off by SIGKILL or power loss holds everything older than
@@ -32,6 +37,7 @@
 //!   keeps the robot's own reading time in `/joint_state.state_ns`.
 
 mod base64;
+mod convert;
 mod episode;
 mod error;
 pub mod lerobot;
@@ -39,14 +45,18 @@ mod parquet_out;
 mod playback;
 mod reader;
 mod robot_info;
+pub mod ros2;
 mod session;
 pub mod topics;
 
+pub use convert::{Converted, convert_json, converted_folder};
 pub use episode::{EncodedImage, EpisodeReport, Outcome, rfc3339};
 pub use error::Error;
 pub use lerobot::{ExportOptions, ExportReport, export as export_lerobot};
 pub use playback::Playback;
-pub use reader::{EpisodeFile, Repair, StoredChannel, StoredMessage, StoredSchema, repair};
+pub use reader::{
+    EpisodeFile, Repair, StoredChannel, StoredMessage, StoredSchema, mcap_in, repair,
+};
 pub use robot_info::{RobotInfo, sha256_hex};
 pub use session::{CameraSink, Recorder, RecorderConfig, Tap};
 pub use topics::Topic;

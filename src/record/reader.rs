@@ -8,8 +8,9 @@
 //! CRC matches, the episode's metadata, the footer), so every intact chunk after a damaged one is
 //! still read. Schemas and channels lost with a damaged first chunk come back from the summary
 //! section when the file is complete, else they are rebuilt from the known topics
-//! ([`Topic`]): each lost channel is matched to the one topic whose JSON Schema its messages fit,
-//! its metadata taken from the episode metadata. Metadata lost with the file's records comes
+//! ([`Topic`]): each lost channel is matched to the one topic whose messages its messages are
+//! (whole as its CDR type; in a JSON episode, fitting its JSON Schema), its metadata taken from
+//! the episode metadata. Metadata lost with the file's records comes
 //! from the JSON sidecar beside it ([`EpisodeFile::read`]). [`repair`] writes what was recovered
 //! into a complete file.
 
@@ -25,6 +26,7 @@ use serde_json::Value;
 
 use super::Error;
 use super::episode::Outcome;
+use super::ros2::{self, EpisodeMsg};
 use super::topics::Topic;
 
 /// The most a chunk may hold uncompressed. The recorder ends chunks at 8 MiB (plus one message);
@@ -460,9 +462,27 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-/// The one topic whose message schema every sampled message fits (keys all known, required
-/// keys all present), preferring `preferred` among several.
+/// Whether a message's bytes are CDR (the encapsulation header of either byte order).
+fn is_cdr(data: &[u8]) -> bool {
+    matches!(data, [0, 0 | 1, 0, 0, ..])
+}
+
+/// The one topic whose messages every sampled message is (CDR: decodes whole as its type;
+/// JSON: fits its schema, keys all known, required keys all present), preferring `preferred`
+/// among several.
 fn identify(samples: &[&[u8]], taken: &BTreeSet<&str>, preferred: Option<Topic>) -> Option<Topic> {
+    if samples.iter().all(|d| is_cdr(d)) {
+        let fits: Vec<Topic> = Topic::ALL
+            .into_iter()
+            .filter(|t| !taken.contains(t.name()))
+            .filter(|t| samples.iter().all(|d| ros2::fits(*t, d)))
+            .collect();
+        return match fits.as_slice() {
+            [one] => Some(*one),
+            [] => None,
+            many => preferred.filter(|p| many.contains(p)),
+        };
+    }
     let objects: Vec<serde_json::Map<String, Value>> = samples
         .iter()
         .map(|data| match serde_json::from_slice(data) {
@@ -470,7 +490,7 @@ fn identify(samples: &[&[u8]], taken: &BTreeSet<&str>, preferred: Option<Topic>)
             _ => None,
         })
         .collect::<Option<_>>()?;
-    let fits: Vec<Topic> = Topic::ALL
+    let fits: Vec<Topic> = Topic::JSON
         .into_iter()
         .filter(|t| !taken.contains(t.name()))
         .filter(|t| {
@@ -525,7 +545,7 @@ fn channel_metadata(topic: Topic, episode: &BTreeMap<String, String>) -> BTreeMa
                 );
             }
         }
-        Topic::Camera => {
+        Topic::CameraLeft | Topic::CameraRight | Topic::Stereo => {
             if let Some(fps) = episode.get("camera_fps") {
                 metadata.insert("fps".into(), fps.clone());
             }
@@ -536,9 +556,12 @@ fn channel_metadata(topic: Topic, episode: &BTreeMap<String, String>) -> BTreeMa
 }
 
 impl EpisodeFile {
-    /// Reads the episode at `path`; episode metadata lost with the file's records is taken from
-    /// its JSON sidecar (`episode-NNNN.json`), when there is one.
+    /// Reads the episode at `path` (its MCAP file, or its folder); episode metadata lost with
+    /// the file's records is taken from its JSON sidecar (`episode-NNNN.json`), when there is
+    /// one.
     pub fn read(path: &Path) -> Result<EpisodeFile, Error> {
+        let resolved = mcap_in(path)?;
+        let path = resolved.as_path();
         let bytes = std::fs::read(path).map_err(Error::io(path))?;
         let sidecar = path.with_extension("json");
         Self::scan(&bytes, path, || {
@@ -701,12 +724,21 @@ impl EpisodeFile {
         }
     }
 
-    /// Defines channel `id` as the recorder does for `topic`, with its schema.
-    fn rebuild_channel(&mut self, id: u16, topic: Topic) {
+    /// Defines channel `id` as the recorder does for `topic`, with its schema (CDR and
+    /// `ros2msg`, or as a JSON episode had it).
+    fn rebuild_channel(&mut self, id: u16, topic: Topic, cdr: bool) {
+        let (name, encoding, data) = if cdr {
+            let name = topic.ros_type().name;
+            let text = ros2::schema(name).unwrap_or_default();
+            (name.to_string(), "ros2msg", text.into_bytes())
+        } else {
+            let data = serde_json::to_vec(&topic.schema()).unwrap_or_default();
+            (topic.schema_name().to_string(), "jsonschema", data)
+        };
         let schema = match self
             .schemas
             .iter()
-            .find(|(_, s)| s.name == topic.schema_name())
+            .find(|(_, s)| s.name == name && s.encoding == encoding)
         {
             Some((&sid, _)) => sid,
             None => {
@@ -716,23 +748,35 @@ impl EpisodeFile {
                 self.schemas.insert(
                     sid,
                     StoredSchema {
-                        name: topic.schema_name().into(),
-                        encoding: "jsonschema".into(),
-                        data: serde_json::to_vec(&topic.schema()).unwrap_or_default(),
+                        name,
+                        encoding: encoding.into(),
+                        data,
                     },
                 );
                 sid
             }
         };
+        let mut metadata = channel_metadata(topic, &self.metadata);
+        if cdr {
+            metadata.insert("offered_qos_profiles".into(), ros2::OFFERED_QOS.to_string());
+        }
         self.channels.insert(
             id,
             StoredChannel {
                 topic: topic.name().into(),
                 schema,
-                encoding: "json".into(),
-                metadata: channel_metadata(topic, &self.metadata),
+                encoding: if cdr { "cdr" } else { "json" }.into(),
+                metadata,
             },
         );
+    }
+
+    /// Whether the episode is CDR-encoded (written since CDR; else a JSON episode).
+    pub fn is_cdr(&self) -> bool {
+        match self.channels.values().next() {
+            Some(c) => c.encoding == "cdr",
+            None => self.messages.first().is_some_and(|m| is_cdr(&m.data)),
+        }
     }
 
     /// Gives every message's channel a definition: the summary's copy, else the one topic its
@@ -770,17 +814,25 @@ impl EpisodeFile {
                 .collect();
             let taken: BTreeSet<&str> = self.channels.values().map(|c| c.topic.as_str()).collect();
             let preferred = Topic::ALL.get(usize::from(id).wrapping_sub(1)).copied();
+            let cdr = samples.iter().all(|d| is_cdr(d));
+            let order: &[Topic] = if cdr { &Topic::ALL } else { &Topic::JSON };
+            let preferred = order
+                .get(usize::from(id).wrapping_sub(1))
+                .copied()
+                .or(preferred);
             let Some(topic) = identify(&samples, &taken, preferred) else {
                 dropped.insert(id);
                 continue;
             };
-            self.rebuild_channel(id, topic);
+            self.rebuild_channel(id, topic, cdr);
             rebuilt.push(topic.name());
         }
         if !rebuilt.is_empty() {
             // The recorder defines every topic up front: the ones without messages come back
             // too (empty), where the writer's order puts them when that id is free.
-            for (index, topic) in Topic::ALL.into_iter().enumerate() {
+            let cdr = self.is_cdr();
+            let all: &[Topic] = if cdr { &Topic::ALL } else { &Topic::JSON };
+            for (index, &topic) in all.iter().enumerate() {
                 if self.channels.values().any(|c| c.topic == topic.name()) {
                     continue;
                 }
@@ -791,7 +843,7 @@ impl EpisodeFile {
                 else {
                     break;
                 };
-                self.rebuild_channel(id, topic);
+                self.rebuild_channel(id, topic, cdr);
             }
             self.problems.push(format!(
                 "schemas and channels rebuilt from the known topics ({} matched by their messages)",
@@ -827,12 +879,22 @@ impl EpisodeFile {
             .filter(move |m| Some(m.channel) == channel)
     }
 
-    /// The messages on `topic`, decoded.
-    pub fn decode<T: DeserializeOwned>(&self, topic: Topic) -> Result<Vec<T>, Error> {
+    /// The messages on `topic`, decoded (JSON or CDR, as its channel says).
+    pub fn decode<T: EpisodeMsg>(&self, topic: Topic) -> Result<Vec<T>, Error> {
+        let cdr = self
+            .channel_of(topic.name())
+            .and_then(|c| self.channels.get(&c))
+            .is_some_and(|c| c.encoding == "cdr");
+        let offset = if cdr { self.clock_offset() } else { 0 };
         self.on(topic)
             .enumerate()
             .map(|(index, m)| {
-                serde_json::from_slice(&m.data).map_err(|error| Error::Decode {
+                let decoded = if cdr {
+                    T::from_cdr(&m.data, m.log_time, offset).map_err(|e| e.to_string())
+                } else {
+                    serde_json::from_slice(&m.data).map_err(|e| e.to_string())
+                };
+                decoded.map_err(|error| Error::Decode {
                     path: self.path.clone(),
                     topic: topic.name().into(),
                     index,
@@ -840,6 +902,33 @@ impl EpisodeFile {
                 })
             })
             .collect()
+    }
+
+    /// Log time minus monotonic time (ns), from the first per-tick message that carries both,
+    /// else the closed episode's metadata (0 without either): what gives the standard ROS types, which carry only a stamp, their
+    /// monotonic time.
+    pub fn clock_offset(&self) -> i128 {
+        let from = |topic: Topic| -> Option<i128> {
+            let m = self.on(topic).next()?;
+            let mono = match topic {
+                Topic::Latency => {
+                    crate::link::decode::<ros2::TickTiming>(&m.data)
+                        .ok()?
+                        .mono_ns
+                }
+                _ => crate::link::decode::<ros2::IkStep>(&m.data).ok()?.mono_ns,
+            };
+            Some(i128::from(m.log_time) - i128::from(mono))
+        };
+        from(Topic::Latency)
+            .or_else(|| from(Topic::Ik))
+            .or_else(|| self.metadata.get("log_minus_mono_ns")?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// A JSON value per message on `topic` (CDR: the ROS message's fields).
+    pub fn decode_values(&self, topic: Topic) -> Result<Vec<Value>, Error> {
+        self.decode(topic)
     }
 
     /// Messages per topic.
@@ -879,6 +968,7 @@ impl EpisodeFile {
         let file = std::fs::File::create(out).map_err(Error::io(out))?;
         let mut w = WriteOptions::new()
             .compression(Some(Compression::Zstd))
+            .profile(if self.is_cdr() { "ros2" } else { "" })
             .library(format!(
                 "teleop-bridge {} (repair)",
                 env!("CARGO_PKG_VERSION")
@@ -948,6 +1038,32 @@ impl EpisodeFile {
     }
 }
 
+/// The MCAP file of an episode given as its file or its folder (`episode-NNNN/`: the
+/// `episode-NNNN.mcap` in it, else its one `.mcap` file).
+pub fn mcap_in(path: &Path) -> Result<PathBuf, Error> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    if let Some(name) = path.file_name() {
+        let own = path.join(name).with_extension("mcap");
+        if own.is_file() {
+            return Ok(own);
+        }
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(Error::io(path))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "mcap"))
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        n => Err(Error::NotEpisode {
+            path: path.to_path_buf(),
+            reason: format!("a folder with {n} .mcap files, not one episode"),
+        }),
+    }
+}
+
 /// What [`repair`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Repair {
@@ -962,6 +1078,8 @@ pub struct Repair {
 /// whose CRC matches) is rewritten into a new file that replaces it; the damaged original is kept
 /// beside it as `FILE.damaged`. On an error (a full disk) the partial new file is removed.
 pub fn repair(path: &Path) -> Result<Repair, Error> {
+    let resolved = mcap_in(path)?;
+    let path = resolved.as_path();
     let episode = EpisodeFile::read(path)?;
     let Some(damage) = episode.damage.clone() else {
         return Ok(Repair {
@@ -979,6 +1097,20 @@ pub fn repair(path: &Path) -> Result<Repair, Error> {
     let original = path.with_extension("mcap.damaged");
     std::fs::rename(path, &original).map_err(Error::io(path))?;
     std::fs::rename(&tmp, path).map_err(Error::io(path))?;
+    if episode.is_cdr() {
+        // rosbag2's metadata.yaml, with what the file now holds.
+        let repaired = EpisodeFile::read(path)?;
+        let counts = repaired.counts();
+        let times = repaired.messages.iter().map(|m| m.log_time);
+        let (start, end) = (times.clone().min().unwrap_or(0), times.max().unwrap_or(0));
+        super::episode::write_bag_metadata(
+            path,
+            start,
+            end,
+            |t| counts.get(t.name()).copied().unwrap_or(0) as u64,
+            &repaired.metadata,
+        )?;
+    }
     Ok(Repair {
         damage: Some(damage),
         messages: episode.messages.len(),

@@ -4,7 +4,7 @@
 //! ```text
 //!  control thread ── Tap::tick ──try_send──►┐  (buffers from a fixed pool: when it is empty the
 //!  render thread ─ CameraSink::offer ─► encoder thread (JPEG) ─►│   tick is dropped and counted)
-//!  CLI / buttons ── start, stop, marks ────►└─► recorder thread ─► episode-NNNN.mcap (+ .json)
+//!  CLI / buttons ── start, stop, marks ────►└─► recorder thread ─► episode-NNNN/ (a rosbag2 bag)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -305,7 +305,8 @@ impl Drop for Recorder {
     }
 }
 
-/// The smallest episode number not used in `dir` (`episode-NNNN.mcap`).
+/// The smallest episode number not used in `dir` (`episode-NNNN/`, or `episode-NNNN.mcap` as
+/// JSON episodes were written).
 fn next_episode_index(dir: &Path) -> std::io::Result<u32> {
     let mut next = 0;
     for entry in std::fs::read_dir(dir)? {
@@ -361,16 +362,21 @@ fn writer_main(
                         e.path().display()
                     ))
                 } else {
-                    let path = config.dir.join(format!("episode-{next_index:04}.mcap"));
+                    let name = format!("episode-{next_index:04}");
+                    let path = config.dir.join(&name).join(format!("{name}.mcap"));
                     next_index += 1;
-                    match EpisodeWriter::create(
-                        &path,
-                        Arc::clone(&robot),
-                        &config.operator,
-                        &config.task,
-                        config.camera_fps,
-                        crate::rt::wall_clock_ns(),
-                    ) {
+                    let created = std::fs::create_dir(config.dir.join(&name))
+                        .map_err(Error::io(config.dir.join(&name)));
+                    match created.and_then(|()| {
+                        EpisodeWriter::create(
+                            &path,
+                            Arc::clone(&robot),
+                            &config.operator,
+                            &config.task,
+                            config.camera_fps,
+                            crate::rt::wall_clock_ns(),
+                        )
+                    }) {
                         Ok(mut e) => {
                             let _ = e.annotate(None, crate::rt::wall_clock_ns(), "start", None);
                             episode = Some((e, shared.drops()));
@@ -476,6 +482,13 @@ fn fail(
     slot.get_or_insert(error);
 }
 
+/// A camera frame lost: one message on each eye's channel.
+fn drop_frame(shared: &Shared) {
+    for topic in Topic::CAMERAS {
+        shared.drop_one(topic);
+    }
+}
+
 fn encoder_main(rx: Receiver<CameraFrame>, tx: SyncSender<Item>, shared: Arc<Shared>, quality: u8) {
     let mut rgb = Vec::new();
     loop {
@@ -497,28 +510,47 @@ fn encoder_main(rx: Receiver<CameraFrame>, tx: SyncSender<Item>, shared: Arc<Sha
                 frame.rgba.len(),
                 pixels * 4
             );
-            shared.drop_one(Topic::Camera);
+            drop_frame(&shared);
             continue;
         }
-        rgb.clear();
-        rgb.extend(frame.rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]));
-        let mut jpeg = Vec::with_capacity(pixels / 4);
-        let encoded = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
-            .encode(
-                &rgb,
-                frame.width,
-                frame.height,
-                image::ExtendedColorType::Rgb8,
-            );
-        if let Err(e) = encoded {
-            tracing::warn!("camera frame not encoded: {e}");
-            shared.drop_one(Topic::Camera);
+        // Side by side: each eye is half the width, encoded on its own.
+        let eye_width = frame.width / 2;
+        let mut jpeg = [Vec::new(), Vec::new()];
+        let mut failed = eye_width == 0;
+        for (eye, out) in jpeg.iter_mut().enumerate() {
+            if failed {
+                break;
+            }
+            let (from, to) = (eye * eye_width as usize, (eye + 1) * eye_width as usize);
+            rgb.clear();
+            for row in frame.rgba.chunks_exact(frame.width as usize * 4) {
+                rgb.extend(
+                    row[from * 4..to * 4]
+                        .chunks_exact(4)
+                        .flat_map(|p| [p[0], p[1], p[2]]),
+                );
+            }
+            out.reserve(pixels / 8);
+            let encoded = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut *out, quality)
+                .encode(
+                    &rgb,
+                    eye_width,
+                    frame.height,
+                    image::ExtendedColorType::Rgb8,
+                );
+            if let Err(e) = encoded {
+                tracing::warn!("camera frame not encoded: {e}");
+                failed = true;
+            }
+        }
+        if failed {
+            drop_frame(&shared);
             continue;
         }
         let image = EncodedImage {
             time_ns: frame.time_ns,
             wall_ns,
-            width: frame.width,
+            width: eye_width,
             height: frame.height,
             jpeg,
         };
@@ -697,7 +729,7 @@ impl CameraSink {
             self.tx.try_send(frame).is_ok()
         };
         if !queued {
-            self.shared.drop_one(Topic::Camera);
+            drop_frame(&self.shared);
             return false;
         }
         // The next slot on the rate's grid, so the average rate is the configured one.

@@ -1,6 +1,7 @@
-//! The channels of an episode file: topic names, their JSON Schemas, and the message structs
-//! (JSON, serde) written on them and read back. Every message carries `mono_ns` (monotonic) and
-//! `wall_ns` (Unix epoch) times.
+//! The channels of an episode file: topic names, their ROS 2 types, and the structs an episode
+//! reads back as (whatever its encoding). Episodes are written in CDR ([`super::ros2`]); the
+//! JSON Schemas here are those of the JSON episodes written before, which still read (the
+//! structs below are their messages, serde); `/camera/stereo` exists only in those.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -15,13 +16,17 @@ pub enum Topic {
     JointState,
     Contact,
     Tf,
-    Camera,
+    CameraLeft,
+    CameraRight,
     Latency,
     Annotations,
+    /// JSON episodes only: the side-by-side stereo image (`foxglove.CompressedImage`).
+    Stereo,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 10] = [
+    /// The channels the recorder writes, in channel id order (id = index + 1).
+    pub const ALL: [Topic; 11] = [
         Topic::Operator,
         Topic::Clutch,
         Topic::Ik,
@@ -29,10 +34,28 @@ impl Topic {
         Topic::JointState,
         Topic::Contact,
         Topic::Tf,
-        Topic::Camera,
+        Topic::CameraLeft,
+        Topic::CameraRight,
         Topic::Latency,
         Topic::Annotations,
     ];
+
+    /// The channels of a JSON episode (the format written before CDR), in its channel order.
+    pub const JSON: [Topic; 10] = [
+        Topic::Operator,
+        Topic::Clutch,
+        Topic::Ik,
+        Topic::JointCommand,
+        Topic::JointState,
+        Topic::Contact,
+        Topic::Tf,
+        Topic::Stereo,
+        Topic::Latency,
+        Topic::Annotations,
+    ];
+
+    /// The camera channels, per eye.
+    pub const CAMERAS: [Topic; 2] = [Topic::CameraLeft, Topic::CameraRight];
 
     /// The channels written once per control tick (what a dropped tick loses).
     pub const PER_TICK: [Topic; 6] = [
@@ -57,17 +80,39 @@ impl Topic {
             Topic::JointState => "/joint_state",
             Topic::Contact => "/contact",
             Topic::Tf => "/tf",
-            Topic::Camera => "/camera/stereo",
+            Topic::CameraLeft => "/camera/left/image/compressed",
+            Topic::CameraRight => "/camera/right/image/compressed",
+            Topic::Stereo => "/camera/stereo",
             Topic::Latency => "/latency",
             Topic::Annotations => "/annotations",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Topic> {
-        Topic::ALL.into_iter().find(|t| t.name() == name)
+        Topic::ALL
+            .into_iter()
+            .chain([Topic::Stereo])
+            .find(|t| t.name() == name)
     }
 
-    /// The schema's name: Foxglove's where one fits (so Foxglove shows transforms and images).
+    /// The channel's ROS 2 type (the legacy stereo channel's is one eye's).
+    pub fn ros_type(self) -> crate::link::RosType {
+        use super::ros2;
+        use crate::link::{Message, types};
+        match self {
+            Topic::Operator => ros2::OperatorFrame::TYPE,
+            Topic::Clutch => ros2::ClutchState::TYPE,
+            Topic::Ik => ros2::IkStep::TYPE,
+            Topic::JointCommand | Topic::JointState => types::JointState::TYPE,
+            Topic::Contact => ros2::ContactForces::TYPE,
+            Topic::Tf => types::TFMessage::TYPE,
+            Topic::CameraLeft | Topic::CameraRight | Topic::Stereo => types::CompressedImage::TYPE,
+            Topic::Latency => ros2::TickTiming::TYPE,
+            Topic::Annotations => ros2::Annotation::TYPE,
+        }
+    }
+
+    /// The JSON episode's schema name: Foxglove's where one fit.
     pub fn schema_name(self) -> &'static str {
         match self {
             Topic::Operator => "teleop.OperatorFrame",
@@ -77,7 +122,7 @@ impl Topic {
             Topic::JointState => "teleop.JointState",
             Topic::Contact => "teleop.ContactForces",
             Topic::Tf => "foxglove.FrameTransforms",
-            Topic::Camera => "foxglove.CompressedImage",
+            Topic::CameraLeft | Topic::CameraRight | Topic::Stereo => "foxglove.CompressedImage",
             Topic::Latency => "teleop.Latency",
             Topic::Annotations => "teleop.Annotation",
         }
@@ -99,13 +144,15 @@ impl Topic {
             Topic::Tf => {
                 "world_from_link of tools and cameras (measured), base_from_tool (commanded)"
             }
-            Topic::Camera => "side-by-side stereo camera frames, JPEG, at the configured rate",
+            Topic::CameraLeft => "the left eye's camera frames, JPEG, at the configured rate",
+            Topic::CameraRight => "the right eye's camera frames, JPEG, at the configured rate",
+            Topic::Stereo => "side-by-side stereo camera frames, JPEG, at the configured rate",
             Topic::Latency => "per-stage durations of the tick and the operator frame's age",
             Topic::Annotations => "episode events and operator markers",
         }
     }
 
-    /// The JSON Schema of the channel's messages.
+    /// The JSON Schema of the channel's messages in a JSON episode.
     pub fn schema(self) -> Value {
         let times = json!({
             "mono_ns": {"type": "integer", "description": "monotonic time (ns)"},
@@ -207,7 +254,7 @@ impl Topic {
                 }}}),
                 &["transforms"],
             ),
-            Topic::Camera => (
+            Topic::CameraLeft | Topic::CameraRight | Topic::Stereo => (
                 json!({
                     "timestamp": stamp,
                     "frame_id": {"type": "string"},
@@ -430,12 +477,15 @@ pub struct FrameTransformsMsg {
     pub wall_ns: u64,
 }
 
-/// `foxglove.CompressedImage` (JPEG, base64 in JSON), plus our times and the size.
+/// `foxglove.CompressedImage` (JPEG, base64 in JSON), plus our times and the size: a camera
+/// frame as read back (from CDR: one eye, its size from the JPEG header).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CompressedImageMsg {
     pub timestamp: Stamp,
     pub frame_id: String,
-    pub data: String,
+    /// The JPEG bytes (base64 text in JSON).
+    #[serde(with = "super::base64::text")]
+    pub data: Vec<u8>,
     pub format: String,
     pub width: u32,
     pub height: u32,
@@ -481,7 +531,7 @@ mod tests {
 
     #[test]
     fn every_schema_requires_both_times_and_names_its_topic() {
-        for topic in Topic::ALL {
+        for topic in Topic::JSON {
             let schema = topic.schema();
             let required = schema["required"].as_array().unwrap();
             assert!(required.iter().any(|r| r == "mono_ns"), "{topic:?}");
@@ -493,6 +543,8 @@ mod tests {
                 );
             }
             assert_eq!(Topic::from_name(topic.name()), Some(topic));
+        }
+        for topic in Topic::ALL {
             assert_eq!(
                 topic.index(),
                 Topic::ALL.iter().position(|t| *t == topic).unwrap()

@@ -115,30 +115,35 @@ fn recorded_demo() -> &'static (PathBuf, u64) {
     })
 }
 
+/// Decodes every message with Python's `mcap` and `mcap-ros2-support` (its own CDR decoder,
+/// driven by the `ros2msg` schemas in the file).
 const READ_WITH_PYTHON_MCAP: &str = r#"
 import hashlib, json, sys
 from mcap.reader import make_reader
-out = {"counts": {}, "missing": [], "schemas": {}, "encodings": {}, "jpeg_ok": 0}
+from mcap_ros2.decoder import DecoderFactory
+out = {"counts": {}, "schemas": {}, "encodings": {}, "jpeg_ok": 0, "joint_names": [],
+       "eye_frames": {}, "first": {}}
 with open(sys.argv[1], "rb") as f:
-    reader = make_reader(f)
+    reader = make_reader(f, decoder_factories=[DecoderFactory()])
     summary = reader.get_summary()
     out["channels"] = sorted(c.topic for c in summary.channels.values())
     out["stat_counts"] = {summary.channels[c].topic: n
                           for c, n in summary.statistics.channel_message_counts.items()}
-    for schema, channel, message in reader.iter_messages():
-        body = json.loads(message.data)
-        required = json.loads(schema.data)["required"]
-        missing = [k for k in required if k not in body]
-        if missing:
-            out["missing"].append([channel.topic, missing])
-        out["counts"][channel.topic] = out["counts"].get(channel.topic, 0) + 1
-        out["schemas"][channel.topic] = schema.name
-        out["encodings"][channel.topic] = [schema.encoding, channel.message_encoding]
-        if channel.topic == "/camera/stereo":
-            import base64
-            jpeg = base64.b64decode(body["data"])
-            if jpeg[:2] == b"\xff\xd8" and jpeg[-2:] == b"\xff\xd9":
+    for schema, channel, message, m in reader.iter_decoded_messages():
+        t = channel.topic
+        out["counts"][t] = out["counts"].get(t, 0) + 1
+        out["schemas"][t] = schema.name
+        out["encodings"][t] = [schema.encoding, channel.message_encoding]
+        stamp = m.transforms[0].header.stamp if t == "/tf" else m.header.stamp
+        assert stamp.sec * 10**9 + stamp.nanosec == message.log_time, (t, stamp, message.log_time)
+        if t.startswith("/camera/"):
+            jpeg = bytes(m.data)
+            if m.format == "jpeg" and jpeg[:2] == b"\xff\xd8" and jpeg[-2:] == b"\xff\xd9":
                 out["jpeg_ok"] += 1
+        if t == "/joint_state":
+            out["joint_names"] = list(m.name)
+        if t not in out["first"]:
+            out["first"][t] = [s for s in dir(m) if not s.startswith("_")]
     meta = {}
     for m in reader.iter_metadata():
         if m.name == "episode":
@@ -146,6 +151,53 @@ with open(sys.argv[1], "rb") as f:
     out["outcome"] = meta.get("outcome")
     out["urdf_sha256_ok"] = hashlib.sha256(meta.get("urdf", "").encode()).hexdigest() == meta.get("urdf_sha256")
     out["meta_keys"] = sorted(meta)
+print(json.dumps(out))
+"#;
+
+/// Reads the episode folder as a rosbag2 bag with Python's `rosbags` (its `metadata.yaml`, then
+/// the MCAP file) and deserialises every message with rosbags' own CDR code: the standard
+/// types with its ROS 2 Jazzy definitions, `teleop_msgs` with the definitions the file carries.
+/// Also hashes each type as the file defines it (RIHS01) for the test to compare with
+/// `metadata.yaml`'s `type_description_hash`.
+const READ_WITH_ROSBAGS: &str = r#"
+import json, re, sys
+from pathlib import Path
+from mcap.reader import make_reader
+from rosbags.rosbag2 import Reader
+from rosbags.typesys import Stores, get_typestore, get_types_from_msg
+folder = Path(sys.argv[1])
+jazzy = get_typestore(Stores.ROS2_JAZZY)
+from_file = get_typestore(Stores.EMPTY)
+schemas = {}
+with open(next(folder.glob("*.mcap")), "rb") as f:
+    for s in make_reader(f).get_summary().schemas.values():
+        schemas[s.name] = s.data.decode()
+custom, everything = {}, {}
+for name, text in schemas.items():
+    parts = re.split(r"^=+\n", text, flags=re.M)
+    everything.update(get_types_from_msg(parts[0], name))
+    for part in parts[1:]:
+        head, _, body = part.partition("\n")
+        dep = head.removeprefix("MSG: ").strip()
+        pkg, msg = dep.split("/")
+        everything.update(get_types_from_msg(body, f"{pkg}/msg/{msg}"))
+for k, v in everything.items():
+    if k.startswith("teleop_msgs/"):
+        custom[k] = v
+jazzy.register(custom)
+from_file.register(everything)
+out = {"counts": {}, "types": {}, "hashes": {}, "declared_hashes": {}, "fields": {}}
+with Reader(folder) as bag:
+    out["message_count"] = bag.message_count
+    out["duration"] = bag.duration
+    for c in bag.connections:
+        out["types"][c.topic] = c.msgtype
+        out["declared_hashes"][c.topic] = c.digest
+        out["hashes"][c.topic] = from_file.hash_rihs01(c.msgtype)
+    for c, t, raw in bag.messages():
+        m = jazzy.deserialize_cdr(raw, c.msgtype)
+        out["counts"][c.topic] = out["counts"].get(c.topic, 0) + 1
+        out["fields"].setdefault(c.topic, sorted(k for k in m.__dataclass_fields__))
 print(json.dumps(out))
 "#;
 
@@ -162,7 +214,7 @@ fn the_demo_episode_reads_back_with_python_mcap() {
     }
     // Headless: every tick had a new operator frame.
     assert_eq!(counts["/operator"], ticks);
-    if !python_has("mcap") {
+    if !python_has("mcap, mcap_ros2") {
         return;
     }
     let py = python_json(READ_WITH_PYTHON_MCAP, &[path]);
@@ -189,23 +241,26 @@ fn the_demo_episode_reads_back_with_python_mcap() {
     assert!(py["counts"]["/annotations"].as_u64().unwrap() >= 2, "{py}");
     // The rendered view at the view rate (30 Hz of simulated time, every view period wanted),
     // every frame a whole JPEG.
-    let frames = py["counts"]["/camera/stereo"].as_u64().unwrap();
+    let frames = py["counts"][Topic::CameraLeft.name()].as_u64().unwrap();
+    assert_eq!(
+        py["counts"][Topic::CameraRight.name()].as_u64(),
+        Some(frames)
+    );
     let seconds = ticks as f64 * 0.002;
     assert!(
         (frames as f64 - seconds * 30.0).abs() <= seconds + 2.0,
         "{frames} camera frames in {seconds} s"
     );
-    assert_eq!(py["jpeg_ok"].as_u64(), Some(frames));
-    assert_eq!(
-        py["missing"],
-        serde_json::json!([]),
-        "every required field present"
-    );
-    assert_eq!(py["schemas"]["/tf"], "foxglove.FrameTransforms");
-    assert_eq!(
-        py["encodings"]["/joint_state"],
-        serde_json::json!(["jsonschema", "json"])
-    );
+    assert_eq!(py["jpeg_ok"].as_u64(), Some(2 * frames));
+    for topic in Topic::ALL {
+        assert_eq!(py["schemas"][topic.name()], topic.ros_type().name, "{py}");
+        assert_eq!(
+            py["encodings"][topic.name()],
+            serde_json::json!(["ros2msg", "cdr"])
+        );
+    }
+    let dof: Vec<String> = episode.metadata_json("joint_names").unwrap();
+    assert_eq!(py["joint_names"], serde_json::json!(dof));
     assert_eq!(py["outcome"], "success");
     assert_eq!(py["urdf_sha256_ok"], true);
     for key in [
@@ -228,6 +283,212 @@ fn the_demo_episode_reads_back_with_python_mcap() {
     }
 }
 
+/// The acceptance test of the ROS 2 format: two decoders nobody here wrote, Python's
+/// `mcap-ros2-support` (from the file's `ros2msg` schemas) and `rosbags` (the folder as a
+/// rosbag2 bag, its standard types from its own Jazzy definitions), decode every message of
+/// every channel of the demo episode; the schemas the file carries hash (RIHS01) to the
+/// `type_description_hash` in `metadata.yaml`, which for the standard types are Jazzy's.
+#[test]
+fn every_message_of_the_demo_episode_decodes_with_mcap_ros2_and_rosbags() {
+    let (path, _) = recorded_demo();
+    let episode = EpisodeFile::read(path).unwrap();
+    let counts = episode.counts();
+    if !python_has("mcap, mcap_ros2, rosbags") {
+        return;
+    }
+    let py = python_json(READ_WITH_PYTHON_MCAP, &[path]);
+    let bag = python_json(READ_WITH_ROSBAGS, &[path.parent().unwrap()]);
+    assert_eq!(
+        bag["message_count"].as_u64(),
+        Some(episode.messages.len() as u64)
+    );
+    for topic in Topic::ALL {
+        let n = counts[topic.name()] as u64;
+        assert!(n > 0, "{topic:?} has messages");
+        assert_eq!(
+            py["counts"][topic.name()].as_u64(),
+            Some(n),
+            "mcap_ros2: {topic:?}"
+        );
+        assert_eq!(
+            bag["counts"][topic.name()].as_u64(),
+            Some(n),
+            "rosbags: {topic:?}"
+        );
+        let ros_type = topic.ros_type();
+        assert_eq!(bag["types"][topic.name()], ros_type.name);
+        assert_eq!(bag["declared_hashes"][topic.name()], ros_type.hash);
+        assert_eq!(
+            bag["hashes"][topic.name()],
+            ros_type.hash,
+            "{topic:?}: the .msg text in the file is the type whose hash is pinned"
+        );
+    }
+    assert!(
+        bag["fields"]["/operator"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "left"),
+        "{bag}"
+    );
+}
+
+/// `teleop record convert` rewrites an old JSON episode (the damage tests' fixture, recorded
+/// before episodes were ROS 2 bags) as an episode folder of today's format: every message is
+/// there, decodes with our reader to what the JSON one held (the standard types' stamps aside),
+/// and with `mcap-ros2-support` and `rosbags`; an existing folder and a CDR episode are refused.
+#[test]
+fn a_json_episode_converts_to_a_ros2_episode_folder() {
+    use teleop_bridge::record::topics::*;
+    let dir = scratch("convert");
+    let fixture = root().join("tests/fixtures/episode");
+    for name in ["episode-0000.mcap", "episode-0000.json"] {
+        std::fs::copy(fixture.join(name), dir.join(name)).unwrap();
+    }
+    let old_path = dir.join("episode-0000.mcap");
+    let teleop = |args: &[&Path]| {
+        Command::new(env!("CARGO_BIN_EXE_teleop"))
+            .args(["record", "convert"])
+            .args(args)
+            .output()
+            .expect("teleop runs")
+    };
+    let out = teleop(&[&old_path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("converted to"), "{stdout}");
+    let folder = dir.join("episode-0000");
+    for name in ["episode-0000.mcap", "metadata.yaml", "episode-0000.json"] {
+        assert!(folder.join(name).is_file(), "{name}");
+    }
+
+    let old = EpisodeFile::read(&old_path).unwrap();
+    let new = EpisodeFile::read(&record::mcap_in(&folder).unwrap()).unwrap();
+    assert!(!old.is_cdr() && new.is_cdr());
+    assert!(new.is_complete(), "{:?}", new.damage);
+    assert_eq!(new.messages.len(), old.messages.len());
+    assert_eq!(new.outcome(), old.outcome());
+    assert_eq!(new.metadata["converted_from"], "episode-0000.mcap");
+    assert_eq!(new.metadata["urdf_sha256"], old.metadata["urdf_sha256"]);
+    fn same<T: record::ros2::EpisodeMsg + PartialEq + std::fmt::Debug>(
+        old: &EpisodeFile,
+        new: &EpisodeFile,
+        topic: Topic,
+    ) {
+        let (a, b) = (
+            old.decode::<T>(topic).unwrap(),
+            new.decode::<T>(topic).unwrap(),
+        );
+        assert!(!a.is_empty(), "{topic:?}");
+        assert_eq!(a, b, "{topic:?}");
+    }
+    same::<OperatorMsg>(&old, &new, Topic::Operator);
+    same::<ClutchMsg>(&old, &new, Topic::Clutch);
+    same::<IkMsg>(&old, &new, Topic::Ik);
+    same::<ContactMsg>(&old, &new, Topic::Contact);
+    same::<LatencyMsg>(&old, &new, Topic::Latency);
+    same::<AnnotationMsg>(&old, &new, Topic::Annotations);
+    // The standard types: the same values at the same monotonic times.
+    let (a, b) = (
+        old.decode::<JointStateMsg>(Topic::JointState).unwrap(),
+        new.decode::<JointStateMsg>(Topic::JointState).unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    for (a, b) in a.iter().zip(&b) {
+        assert_eq!(
+            (a.mono_ns, &a.position, &a.velocity, &a.effort),
+            (b.mono_ns, &b.position, &b.velocity, &b.effort)
+        );
+    }
+    let (a, b) = (
+        old.decode::<JointCommandMsg>(Topic::JointCommand).unwrap(),
+        new.decode::<JointCommandMsg>(Topic::JointCommand).unwrap(),
+    );
+    for (a, b) in a.iter().zip(&b) {
+        assert_eq!(
+            (a.mono_ns, &a.position, &a.velocity),
+            (b.mono_ns, &b.position, &b.velocity)
+        );
+    }
+    let (a, b) = (
+        old.decode::<FrameTransformsMsg>(Topic::Tf).unwrap(),
+        new.decode::<FrameTransformsMsg>(Topic::Tf).unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    for (a, b) in a.iter().zip(&b) {
+        assert_eq!(a.mono_ns, b.mono_ns);
+        let frames = |m: &FrameTransformsMsg| -> Vec<_> {
+            m.transforms
+                .iter()
+                .map(|t| {
+                    (
+                        t.parent_frame_id.clone(),
+                        t.child_frame_id.clone(),
+                        t.translation,
+                        t.rotation,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(frames(a), frames(b));
+    }
+
+    // Not over an existing folder; `-o` names another; a CDR episode is not converted again.
+    let again = teleop(&[&old_path]);
+    assert_eq!(again.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("episode-0000"), "{err}");
+    let other = dir.join("elsewhere");
+    let out = teleop(&[&old_path, Path::new("-o"), &other]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(other.join("elsewhere.mcap").is_file());
+    let cdr = teleop(&[
+        &folder.join("episode-0000.mcap"),
+        Path::new("-o"),
+        &dir.join("x"),
+    ]);
+    assert_eq!(cdr.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&cdr.stderr).contains("already"));
+    assert!(!dir.join("x").exists());
+
+    if !python_has("mcap, mcap_ros2, rosbags") {
+        return;
+    }
+    let new_file = folder.join("episode-0000.mcap");
+    let py = python_json(READ_WITH_PYTHON_MCAP, &[&new_file]);
+    let bag = python_json(READ_WITH_ROSBAGS, &[&folder]);
+    assert_eq!(
+        bag["message_count"].as_u64(),
+        Some(new.messages.len() as u64)
+    );
+    let counts = new.counts();
+    for topic in Topic::ALL {
+        let n = counts[topic.name()] as u64;
+        assert_eq!(
+            py["counts"][topic.name()].as_u64().unwrap_or(0),
+            n,
+            "{topic:?}"
+        );
+        assert_eq!(
+            bag["counts"][topic.name()].as_u64().unwrap_or(0),
+            n,
+            "{topic:?}"
+        );
+        assert_eq!(bag["types"][topic.name()], topic.ros_type().name);
+    }
+    assert_eq!(py["outcome"], old.outcome());
+}
+
 #[test]
 fn the_demo_episode_has_consistent_times_and_metadata() {
     let (path, _) = recorded_demo();
@@ -248,6 +509,15 @@ fn the_demo_episode_has_consistent_times_and_metadata() {
     assert_eq!(episode.metadata["task"], demo::DEMO_TASK);
     let sidecar: Value =
         serde_json::from_slice(&std::fs::read(path.with_extension("json")).unwrap()).unwrap();
+    // The episode folder is a rosbag2 bag: its metadata.yaml matches the file.
+    let yaml = std::fs::read_to_string(path.with_file_name("metadata.yaml")).unwrap();
+    let file_name = path.file_name().unwrap().to_str().unwrap();
+    assert!(yaml.contains(&format!("- \"{file_name}\"")), "{yaml}");
+    assert!(yaml.contains("storage_identifier: mcap"), "{yaml}");
+    assert!(
+        yaml.contains(&format!("  message_count: {}\n", episode.messages.len())),
+        "{yaml}"
+    );
     assert_eq!(sidecar["outcome"], "success");
     assert_eq!(
         sidecar["urdf_sha256"],
@@ -271,9 +541,13 @@ fn the_demo_episode_has_consistent_times_and_metadata() {
 fn the_demo_episode_records_the_rendered_stereo_view() {
     let (path, _) = recorded_demo();
     let episode = EpisodeFile::read(path).unwrap();
-    let images: Vec<record::topics::CompressedImageMsg> = episode.decode(Topic::Camera).unwrap();
+    let images: Vec<record::topics::CompressedImageMsg> =
+        episode.decode(Topic::CameraLeft).unwrap();
+    let right: Vec<record::topics::CompressedImageMsg> =
+        episode.decode(Topic::CameraRight).unwrap();
     let states: Vec<record::topics::JointStateMsg> = episode.decode(Topic::JointState).unwrap();
     assert!(images.len() > 100, "{} frames", images.len());
+    assert_eq!(images.len(), right.len());
     let (first_tick, last_tick) = (states[0].mono_ns, states.last().unwrap().mono_ns);
     for pair in images.windows(2) {
         let step = pair[1].mono_ns - pair[0].mono_ns;
@@ -283,15 +557,26 @@ fn the_demo_episode_records_the_rendered_stereo_view() {
     // The cube shows in both eyes once the neck looks down at the table (frames sampled
     // every 10th; pixels of the cube's red).
     let (w, h) = CAMERA_EYE;
-    let red_pixels = |image: &record::topics::CompressedImageMsg| {
-        assert_eq!((image.width, image.height), (2 * w, h));
-        let rgb = image::load_from_memory(&base64_decode(&image.data))
-            .unwrap()
-            .to_rgb8();
-        assert_eq!(rgb.dimensions(), (2 * w, h));
-        red_pixels_per_eye(&rgb)
+    let red_pixels = |(left, right): (
+        &record::topics::CompressedImageMsg,
+        &record::topics::CompressedImageMsg,
+    )| {
+        assert_eq!(left.mono_ns, right.mono_ns);
+        let mut both = image::RgbImage::new(2 * w, h);
+        for (x, eye) in [(0, left), (w, right)] {
+            assert_eq!((eye.width, eye.height), (w, h));
+            let rgb = image::load_from_memory(&eye.data).unwrap().to_rgb8();
+            assert_eq!(rgb.dimensions(), (w, h));
+            image::imageops::replace(&mut both, &rgb, i64::from(x), 0);
+        }
+        red_pixels_per_eye(&both)
     };
-    let sampled: Vec<(usize, usize)> = images.iter().step_by(10).map(red_pixels).collect();
+    let sampled: Vec<(usize, usize)> = images
+        .iter()
+        .zip(&right)
+        .step_by(10)
+        .map(red_pixels)
+        .collect();
     let both = sampled.iter().filter(|(l, r)| *l > 20 && *r > 20).count();
     assert!(
         both * 10 >= sampled.len() * 8,
@@ -431,9 +716,10 @@ out = {
     "timestamps_ok": all(abs(t - f / 30.0) < 1e-5 for t, f in zip(d["timestamp"], d["frame_index"])),
     "episode_index": sorted(set(d["episode_index"])),
 }
-if "observation.images.stereo" in d:
-    images = d["observation.images.stereo"]
-    out["images_jpeg"] = sum(1 for i in images if i["bytes"][:2] == b"\xff\xd8" and i["bytes"][-2:] == b"\xff\xd9")
+for eye in ("left", "right"):
+    if f"observation.images.{eye}" in d:
+        images = d[f"observation.images.{eye}"]
+        out[f"images_jpeg_{eye}"] = sum(1 for i in images if i["bytes"][:2] == b"\xff\xd8" and i["bytes"][-2:] == b"\xff\xd9")
 try:
     import pandas  # noqa: F401 (optional: LeRobot reads tasks through pandas)
     out["pandas_task_index"] = list(pq.read_table(root / "meta/tasks.parquet").to_pandas().index)
@@ -462,14 +748,11 @@ fn the_lerobot_export_loads_with_pyarrow() {
     assert_eq!(info["total_frames"].as_u64(), Some(report.frames as u64));
     assert_eq!(info["fps"], 30.0);
     let (w, h) = CAMERA_EYE;
-    assert_eq!(
-        info["features"]["observation.images.stereo"]["shape"],
-        serde_json::json!([h, 2 * w, 3])
-    );
-    assert_eq!(
-        info["features"]["observation.images.stereo"]["dtype"],
-        "image"
-    );
+    for eye in ["left", "right"] {
+        let feature = &info["features"][format!("observation.images.{eye}")];
+        assert_eq!(feature["shape"], serde_json::json!([h, w, 3]));
+        assert_eq!(feature["dtype"], "image");
+    }
     let stats: Value =
         serde_json::from_slice(&std::fs::read(out.join("meta/stats.json")).unwrap()).unwrap();
     let dof = info["features"]["observation.state"]["shape"][0]
@@ -500,11 +783,16 @@ fn the_lerobot_export_loads_with_pyarrow() {
         );
     }
     assert_eq!(py["state_len"], serde_json::json!([dof]));
-    assert_eq!(
-        py["data_schema"]["observation.images.stereo"],
-        "struct<bytes: binary not null, path: string not null>"
-    );
-    assert_eq!(py["images_jpeg"].as_u64(), Some(report.frames as u64));
+    for eye in ["left", "right"] {
+        assert_eq!(
+            py["data_schema"][format!("observation.images.{eye}")],
+            "struct<bytes: binary not null, path: string not null>"
+        );
+        assert_eq!(
+            py[format!("images_jpeg_{eye}")].as_u64(),
+            Some(report.frames as u64)
+        );
+    }
     assert_eq!(py["index_is_range"], true);
     assert_eq!(py["timestamps_ok"], true);
     assert_eq!(py["episode_index"], serde_json::json!([0, 1]));
@@ -572,7 +860,7 @@ fn recording_realtime_demo(dir: &Path, args: &[&str]) -> (std::process::Child, P
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let file = dir.join("episode-0000.mcap");
+    let file = dir.join("episode-0000/episode-0000.mcap");
     let started = Instant::now();
     while !file.exists() && started.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(20));
@@ -617,13 +905,23 @@ fn an_episode_cut_off_by_sigkill_keeps_everything_older_than_100_ms() {
     assert!(fixed.is_complete(), "{:?}", fixed.damage);
     assert_eq!(fixed.outcome(), "interrupted");
     assert_eq!(fixed.messages.len(), episode.messages.len());
-    if python_has("mcap") {
+    if python_has("mcap, mcap_ros2, rosbags") {
         let py = python_json(READ_WITH_PYTHON_MCAP, &[&file]);
         assert_eq!(
             py["counts"]["/joint_state"].as_u64(),
             Some(states.len() as u64)
         );
         assert_eq!(py["outcome"], "interrupted");
+        // Repair rewrote metadata.yaml too: rosbags reads the folder.
+        let bag = python_json(READ_WITH_ROSBAGS, &[file.parent().unwrap()]);
+        assert_eq!(
+            bag["counts"]["/joint_state"].as_u64(),
+            Some(states.len() as u64)
+        );
+        assert_eq!(
+            bag["message_count"].as_u64(),
+            Some(fixed.messages.len() as u64)
+        );
     }
 }
 
@@ -664,7 +962,7 @@ fn a_full_disk_stops_recording_with_a_clear_error_and_the_demo_goes_on() {
         "{error}"
     );
     // What was flushed before the disk filled up is readable.
-    let episode = EpisodeFile::read(&dir.join("episode-0000.mcap")).unwrap();
+    let episode = EpisodeFile::read(&dir.join("episode-0000")).unwrap();
     assert!(episode.on(Topic::JointState).count() > 0);
 }
 
@@ -744,51 +1042,37 @@ fn camera_frames_are_rate_limited_jpeg_encoded_and_readable() {
     assert_eq!(queued, 6);
     std::thread::sleep(Duration::from_millis(200));
     let report = recorder.stop_episode(Outcome::Unlabelled).unwrap();
-    assert_eq!(report.counts["/camera/stereo"], 6);
-    assert_eq!(report.drops["/camera/stereo"], 0);
-    let episode = EpisodeFile::read(&report.path).unwrap();
-    let images: Vec<record::topics::CompressedImageMsg> = episode.decode(Topic::Camera).unwrap();
-    for (i, m) in images.iter().enumerate() {
-        assert_eq!((m.width, m.height, m.format.as_str()), (w, h, "jpeg"));
-        assert_eq!(m.mono_ns, i as u64 * 100_000_000);
-        let jpeg = base64_decode(&m.data);
-        let img = image::load_from_memory(&jpeg).unwrap().to_rgb8();
-        assert_eq!(img.dimensions(), (w, h));
-        let left = img.get_pixel(w / 4, h / 2);
-        let right = img.get_pixel(3 * w / 4, h / 2);
-        assert!(left[0] > 180 && left[2] < 70, "left eye red: {left:?}");
-        assert!(right[2] > 180 && right[0] < 70, "right eye blue: {right:?}");
+    for eye in Topic::CAMERAS {
+        assert_eq!(report.counts[eye.name()], 6);
+        assert_eq!(report.drops[eye.name()], 0);
     }
-    if python_has("mcap") {
+    let episode = EpisodeFile::read(&report.path).unwrap();
+    // Left eye red, right eye blue: each eye its own JPEG, half the side-by-side width.
+    for (eye, red) in Topic::CAMERAS.into_iter().zip([true, false]) {
+        let images: Vec<record::topics::CompressedImageMsg> = episode.decode(eye).unwrap();
+        assert_eq!(images.len(), 6);
+        for (i, m) in images.iter().enumerate() {
+            assert_eq!((m.width, m.height, m.format.as_str()), (w / 2, h, "jpeg"));
+            assert_eq!(m.mono_ns, i as u64 * 100_000_000);
+            let img = image::load_from_memory(&m.data).unwrap().to_rgb8();
+            assert_eq!(img.dimensions(), (w / 2, h));
+            let p = img.get_pixel(w / 4, h / 2);
+            if red {
+                assert!(p[0] > 180 && p[2] < 70, "left eye red: {p:?}");
+            } else {
+                assert!(p[2] > 180 && p[0] < 70, "right eye blue: {p:?}");
+            }
+        }
+    }
+    if python_has("mcap, mcap_ros2") {
         let py = python_json(READ_WITH_PYTHON_MCAP, &[&report.path]);
-        assert_eq!(py["jpeg_ok"], 6);
-        assert_eq!(py["schemas"]["/camera/stereo"], "foxglove.CompressedImage");
+        assert_eq!(py["jpeg_ok"], 12);
+        assert_eq!(
+            py["schemas"][Topic::CameraLeft.name()],
+            "sensor_msgs/msg/CompressedImage"
+        );
     }
     recorder.finish().unwrap();
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    // Independent of the crate's own decoder: decode via the image crate's round trip would
-    // hide a matching bug, so decode by hand here.
-    let value = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => (c - b'A') as u32,
-            b'a'..=b'z' => (c - b'a' + 26) as u32,
-            b'0'..=b'9' => (c - b'0' + 52) as u32,
-            b'+' => 62,
-            _ => 63,
-        }
-    };
-    let bytes: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
-    let mut out = Vec::new();
-    for chunk in bytes.chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &c)| n | value(c) << (18 - 6 * i));
-        out.extend(&n.to_be_bytes()[1..chunk.len()]);
-    }
-    out
 }
 
 #[test]
@@ -874,7 +1158,7 @@ fn controller_buttons_start_mark_and_end_episodes() {
         outcomes,
         [Outcome::Success, Outcome::Failure, Outcome::Discarded]
     );
-    let first = EpisodeFile::read(&dir.join("episode-0000.mcap")).unwrap();
+    let first = EpisodeFile::read(&dir.join("episode-0000")).unwrap();
     let labels: Vec<String> = first
         .decode::<record::topics::AnnotationMsg>(Topic::Annotations)
         .unwrap()
@@ -887,7 +1171,7 @@ fn controller_buttons_start_mark_and_end_episodes() {
     let out = scratch("buttons-export").join("ds");
     let report = record::export_lerobot(
         &out,
-        &[dir.join("episode-0000.mcap"), dir.join("episode-0002.mcap")],
+        &[dir.join("episode-0000"), dir.join("episode-0002")],
         &Default::default(),
     )
     .unwrap();

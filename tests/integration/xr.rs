@@ -979,7 +979,7 @@ fn a_trainer_records_an_episode_with_the_controller_buttons() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("outcome success"), "{stdout}");
 
-    let file = dir.path().join("episode-0000.mcap");
+    let file = dir.path().join("episode-0000/episode-0000.mcap");
     let episode = teleop_bridge::record::EpisodeFile::read(&file).unwrap();
     assert!(episode.is_complete(), "{:?}", episode.damage);
     assert_eq!(episode.outcome(), "success");
@@ -1038,7 +1038,7 @@ fn a_trainer_records_an_episode_with_the_controller_buttons() {
     // The robot's camera view, rendered offscreen beside the session at up to 30 fps, stamped
     // on the ticks' clock within the episode. How many depends on the CPU lavapipe gets at
     // background priority (≈ 27 fps alone, 3 fps with the whole suite running beside it).
-    let images: Vec<topics::CompressedImageMsg> = episode.decode(Topic::Camera).unwrap();
+    let images: Vec<topics::CompressedImageMsg> = episode.decode(Topic::CameraLeft).unwrap();
     assert!(
         images.len() >= 5,
         "{} camera frames: {stdout}",
@@ -1048,7 +1048,7 @@ fn a_trainer_records_an_episode_with_the_controller_buttons() {
     for image in &images {
         assert_eq!(
             (image.width, image.height, image.format.as_str()),
-            (320, 120, "jpeg")
+            (160, 120, "jpeg")
         );
         assert!((first..=last + 50_000_000).contains(&image.mono_ns));
     }
