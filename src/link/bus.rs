@@ -76,10 +76,10 @@ impl Bus {
                 set(&mut config, "listen/endpoints", "[]")?;
                 // Express samples take a batch each, and the real-time queue holds 2 by
                 // default: a transmit thread held off for a millisecond on a busy machine
-                // then drops commands. 32 batches ride out 30 ms at 1 kHz (10 minutes of
-                // 1 kHz states beside two compilers lost 0.4 % with 16). The data queue (camera
-                // images, one 64 kB batch each) likewise holds 8 stereo frames instead of 2.
-                set(&mut config, "transport/link/tx/queue/size/real_time", "32")?;
+                // then drops commands. 16 batches (Zenoh's most per queue) ride that out. The
+                // data queue (camera images, one 64 kB batch each) likewise holds 8 stereo
+                // frames instead of 2.
+                set(&mut config, "transport/link/tx/queue/size/real_time", "16")?;
                 set(&mut config, "transport/link/tx/queue/size/data", "16")?;
                 config
             }

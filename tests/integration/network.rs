@@ -599,6 +599,115 @@ fn network_user_password_authentication_admits_only_listed_stations() {
     assert_eq!(none, 0, "a station without credentials got states");
 }
 
+/// The TLS example in `examples/zenoh` works: certificates from its `make-certs.sh`, a robot
+/// process listening on `tls/` with `robot-tls.json5` (mutual TLS and user/password) sends its
+/// joint states to a station with `station-tls.json5`, and to none that connects without TLS
+/// or without a certificate.
+#[test]
+fn network_tls_admits_a_station_with_the_centres_certificate_only() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/zenoh");
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("sh")
+        .arg(examples.join("make-certs.sh"))
+        .arg(dir.path())
+        .arg("127.0.0.1")
+        .output()
+        .expect("sh");
+    if !made.status.success() {
+        let why = String::from_utf8_lossy(&made.stderr).to_string();
+        if std::process::Command::new("openssl")
+            .arg("version")
+            .output()
+            .is_err()
+        {
+            return super::common::skip("the TLS test", "openssl not installed");
+        }
+        panic!("make-certs.sh: {why}");
+    }
+    // Paths in the examples are relative to the process's folder: made absolute here.
+    let rewrite = |example: &str, out: &str| {
+        let mut text = std::fs::read_to_string(examples.join(example)).unwrap();
+        for file in [
+            "centre-ca.pem",
+            "robot-key.pem",
+            "robot-cert.pem",
+            "station-key.pem",
+            "station-cert.pem",
+        ] {
+            text = text.replace(
+                &format!("\"{file}\""),
+                &format!("{:?}", dir.path().join(file).display().to_string()),
+            );
+        }
+        text = text.replace(
+            "\"stations.txt\"",
+            &format!("{:?}", examples.join("stations.txt").display().to_string()),
+        );
+        let path = dir.path().join(out);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let robot_config = rewrite("robot-tls.json5", "robot.json5");
+    let station_config = rewrite("station-tls.json5", "station.json5");
+    let port = free_port();
+    let name = "net_tls";
+    let listen = format!("tls/127.0.0.1:{port}");
+    let robot = Proc::start(&[
+        "robot",
+        "--listen",
+        &listen,
+        "--name",
+        name,
+        "--seconds",
+        "60",
+        "--no-camera",
+        "--zenoh-config",
+        robot_config.to_str().unwrap(),
+    ]);
+    if let Err(seen) = robot.wait_for("listening on", Duration::from_secs(60)) {
+        panic!("the robot process did not start: {seen:#?}");
+    }
+    let states_with = |endpoint: String, config: Option<&Path>| {
+        let endpoints = Endpoints {
+            connect: vec![endpoint],
+            config_file: config.map(Path::to_path_buf),
+            ..Endpoints::default()
+        };
+        let bus = Bus::open(&endpoints, &robot_namespace(name), "test_station").expect("bus");
+        let count = Arc::new(Mutex::new(0u64));
+        let c = Arc::clone(&count);
+        let _sub = bus
+            .subscribe::<JointState, _>(topics::STATES, Qos::best_effort(1), move |got| {
+                if got.is_ok() {
+                    *c.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                }
+            })
+            .expect("subscriber");
+        std::thread::sleep(Duration::from_secs(3));
+        *count.lock().unwrap()
+    };
+    let admitted = states_with(listen.clone(), Some(&station_config));
+    let plain = states_with(format!("tcp/127.0.0.1:{port}"), None);
+    // TLS to the right address, but no certificate to show and no credentials.
+    let anonymous = dir.path().join("anonymous.json5");
+    std::fs::write(
+        &anonymous,
+        format!(
+            "{{ mode: \"peer\", scouting: {{ multicast: {{ enabled: false }} }}, transport: {{ link: {{ tls: {{ root_ca_certificate: {:?} }} }} }} }}",
+            dir.path().join("centre-ca.pem").display().to_string()
+        ),
+    )
+    .unwrap();
+    let uncertified = states_with(listen.clone(), Some(&anonymous));
+    drop(robot);
+    assert!(
+        admitted > 100,
+        "the certified station got {admitted} states"
+    );
+    assert_eq!(plain, 0, "a plain TCP station got states");
+    assert_eq!(uncertified, 0, "a station without a certificate got states");
+}
+
 /// The restart script: clutch released for 2 s (nothing may move), then engaged and the left
 /// hand moved 10 cm (the robot must follow).
 const HOLD_THEN_MOVE: &str = r#"
