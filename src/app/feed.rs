@@ -53,6 +53,7 @@ pub struct CameraFeed {
 }
 
 /// What the decode thread did.
+#[derive(Default)]
 struct Decoded {
     frames: u64,
     size: Option<(u32, u32)>,
@@ -180,14 +181,7 @@ fn decode_loop(
     cell: &FrameCell,
     mut outputs: Outputs,
 ) -> Result<Decoded, Error> {
-    let mut decoded = Decoded {
-        frames: 0,
-        size: None,
-        age: Histogram::default(),
-        png: None,
-        recorded: 0,
-        failed: 0,
-    };
+    let mut decoded = Decoded::default();
     let mut jpegs: [Vec<u8>; 2] = Default::default();
     let mut rgb: [Vec<u8>; 2] = Default::default();
     let mut frame = CameraFrame::default();
@@ -347,14 +341,7 @@ mod tests {
 
     #[test]
     fn nothing_received_says_so() {
-        let decoded = Decoded {
-            frames: 0,
-            size: None,
-            age: Histogram::default(),
-            png: None,
-            recorded: 0,
-            failed: 0,
-        };
+        let decoded = Decoded::default();
         assert!(decoded.line(0, 0, 0).contains("no camera image"));
     }
 }

@@ -2,9 +2,10 @@
 //! rendered here: the newest decoded stereo frame in a [`FrameCell`], and a [`FeedTexture`] that
 //! puts it on the GPU for the window or the headset.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::Gpu;
+use super::blit::{Blit, BlitSource};
 use super::stereo::EYE_FORMAT;
 use crate::msg::CameraFrame;
 
@@ -120,6 +121,69 @@ impl FeedTexture {
             );
         }
         true
+    }
+}
+
+/// Received frames on their way to a display (the window, a headset): the newest frame of a
+/// [`FrameCell`] in a [`FeedTexture`] with one [`BlitSource`] per eye, made again when the
+/// frame's size changes.
+pub struct FeedView {
+    cell: Arc<FrameCell>,
+    frame: CameraFrame,
+    seen: u64,
+    shown: Option<(FeedTexture, [BlitSource; 2])>,
+}
+
+impl FeedView {
+    pub fn new(cell: Arc<FrameCell>) -> FeedView {
+        FeedView {
+            cell,
+            frame: CameraFrame::default(),
+            seen: 0,
+            shown: None,
+        }
+    }
+
+    /// Uploads the newest frame if it is new (or has no texture yet), its eyes to be drawn by
+    /// `blit`; whether there is a frame to show.
+    pub fn update(&mut self, gpu: &Gpu, blit: &Blit) -> bool {
+        let version = self.cell.read_newer(self.seen, &mut self.frame);
+        let newer = version != self.seen;
+        self.seen = version;
+        if version == 0 {
+            return false;
+        }
+        if newer || self.shown.is_none() {
+            let fits = self
+                .shown
+                .as_ref()
+                .is_some_and(|(t, _)| t.fits(&self.frame));
+            if !fits {
+                let texture = FeedTexture::new(gpu, self.frame.width / 2, self.frame.height);
+                let eyes = [0, 1].map(|l| blit.source(&gpu.device, &texture.view, l));
+                self.shown = Some((texture, eyes));
+            }
+            if let Some((texture, _)) = &self.shown {
+                texture.upload(&gpu.queue, &self.frame);
+            }
+        }
+        true
+    }
+
+    /// Forgets the texture and its sources (their `Blit` is gone); the next update makes them
+    /// again from the newest frame.
+    pub fn drop_texture(&mut self) {
+        self.shown = None;
+    }
+
+    /// The eyes of the frame shown, once there is one.
+    pub fn eyes_mut(&mut self) -> Option<&mut [BlitSource; 2]> {
+        self.shown.as_mut().map(|(_, eyes)| eyes)
+    }
+
+    /// How old the newest frame is (None before the first).
+    pub fn age_ns(&self) -> Option<u64> {
+        (self.seen > 0).then(|| image_age_ns(self.frame.time_ns))
     }
 }
 

@@ -34,7 +34,7 @@ mod window;
 pub use blit::{Blit, BlitSource, STALE_AFTER_NS, clear_pass, staleness};
 pub use camera::{EyeCamera, StereoRig, overview};
 pub use error::Error;
-pub use feed::{FeedTexture, FrameCell, image_age_ns};
+pub use feed::{FeedTexture, FeedView, FrameCell, image_age_ns};
 pub use frames::FrameWriter;
 pub use geometry::{MeshData, Vertex};
 pub use renderer::{BACKGROUND, CAMERA_SLOTS, DEPTH_FORMAT, Gpu, SceneRenderer};

@@ -16,12 +16,11 @@ use winit::keyboard::{Key, NamedKey};
 use winit::window::{Window, WindowId};
 
 use super::blit::{Blit, BlitSource, clear_pass, staleness};
-use super::feed::{FeedTexture, FrameCell};
+use super::feed::{FeedView, FrameCell};
 use super::renderer::{Gpu, SceneRenderer};
 use super::scene::{Scene, SceneState, StateCell};
 use super::stereo::{EYE_FORMAT, StereoTarget};
 use super::{Error, STALE_AFTER_NS, StereoRig};
-use crate::msg::CameraFrame;
 
 /// How the window behaves.
 #[derive(Debug, Clone)]
@@ -104,40 +103,8 @@ struct Shown {
     blit: Blit,
     /// Left eye, right eye, overview.
     sources: [BlitSource; 3],
-    feed: Option<Feed>,
+    feed: Option<FeedView>,
     state: SceneState,
-}
-
-/// The received images on their way to the window.
-struct Feed {
-    cell: Arc<FrameCell>,
-    frame: CameraFrame,
-    seen: u64,
-    /// Created at the first frame (and again if its size changes).
-    shown: Option<(FeedTexture, [BlitSource; 2])>,
-}
-
-impl Feed {
-    /// Uploads a newer frame if there is one; the age of the newest (None before the first).
-    fn update(&mut self, gpu: &Gpu, blit: &Blit) -> Option<u64> {
-        let version = self.cell.read_newer(self.seen, &mut self.frame);
-        if version != self.seen {
-            self.seen = version;
-            let fits = self
-                .shown
-                .as_ref()
-                .is_some_and(|(t, _)| t.fits(&self.frame));
-            if !fits {
-                let texture = FeedTexture::new(gpu, self.frame.width / 2, self.frame.height);
-                let eyes = [0, 1].map(|l| blit.source(&gpu.device, &texture.view, l));
-                self.shown = Some((texture, eyes));
-            }
-            if let Some((texture, _)) = &self.shown {
-                texture.upload(&gpu.queue, &self.frame);
-            }
-        }
-        (self.seen > 0).then(|| super::image_age_ns(self.frame.time_ns))
-    }
 }
 
 struct App {
@@ -193,12 +160,7 @@ impl App {
             blit.source(&gpu.device, &stereo.array_view, 1),
             blit.source(&gpu.device, &overview.array_view, 0),
         ];
-        let feed = self.options.feed.clone().map(|cell| Feed {
-            cell,
-            frame: CameraFrame::default(),
-            seen: 0,
-            shown: None,
-        });
+        let feed = self.options.feed.clone().map(FeedView::new);
         self.report.adapter = gpu.describe();
         Ok(Shown {
             window,
@@ -237,11 +199,14 @@ impl App {
                 label: Some("window"),
             });
         let age_ns = match &mut shown.feed {
-            Some(feed) => feed.update(gpu, &shown.blit),
+            Some(feed) => {
+                feed.update(gpu, &shown.blit);
+                feed.age_ns()
+            }
             None => None,
         };
         let has_feed = shown.feed.is_some();
-        let received = shown.feed.as_mut().and_then(|f| f.shown.as_mut());
+        let received = shown.feed.as_mut().and_then(FeedView::eyes_mut);
         if received.is_none() {
             let eyes = self.rig.eyes(&shown.state.link_poses);
             shown
@@ -260,7 +225,7 @@ impl App {
         }
         let stale = age_ns.map_or(0.0, staleness);
         let eyes = match received {
-            Some((_, eyes)) => {
+            Some(eyes) => {
                 let eyes = &mut eyes[..];
                 self.report.feed_frames += 1;
                 if age_ns.is_some_and(|a| a > STALE_AFTER_NS) {

@@ -20,10 +20,8 @@ use nalgebra::{Isometry3, Translation3, Vector3};
 use super::frames::xr_pose_from_robot;
 use super::vulkan::{EyeRenderer, EyeView, Rendered};
 use crate::kinematics::Pose;
-use crate::msg::CameraFrame;
 use crate::render::{
-    self, Blit, BlitSource, DEPTH_FORMAT, FeedTexture, FrameCell, SceneRenderer, SceneState,
-    StateCell, StereoRig,
+    self, Blit, DEPTH_FORMAT, FeedView, FrameCell, SceneRenderer, SceneState, StateCell, StereoRig,
 };
 
 /// Draws the robot's view from the newest state in a [`StateCell`].
@@ -47,54 +45,31 @@ pub struct RobotView {
 
 /// Camera images received from the robot, on their way to the swapchain.
 struct Feed {
-    cell: Arc<FrameCell>,
-    frame: CameraFrame,
-    seen: u64,
-    /// Created at the first frame (again if the swapchain format or image size changes).
-    shown: Option<Shown>,
+    view: FeedView,
+    /// Made at the first frame, for the swapchain's format (again if that changes).
+    blit: Option<(wgpu::TextureFormat, Blit)>,
     /// Staleness of the newest image, this frame.
     stale: f32,
     /// Headset frames that showed a received image.
     frames: Arc<AtomicU64>,
 }
 
-struct Shown {
-    format: wgpu::TextureFormat,
-    blit: Blit,
-    texture: FeedTexture,
-    eyes: [BlitSource; 2],
-}
-
 impl Feed {
     /// Eye 0: uploads a newer image if there is one; whether there is one to show.
     fn update(&mut self, gpu: &render::Gpu, format: wgpu::TextureFormat) -> bool {
-        let version = self.cell.read_newer(self.seen, &mut self.frame);
-        if version != self.seen {
-            self.seen = version;
-            let fits = self
-                .shown
-                .as_ref()
-                .is_some_and(|s| s.format == format && s.texture.fits(&self.frame));
-            if !fits {
-                let blit = Blit::new(&gpu.device, format);
-                let texture = FeedTexture::new(gpu, self.frame.width / 2, self.frame.height);
-                let eyes = [0, 1].map(|l| blit.source(&gpu.device, &texture.view, l));
-                self.shown = Some(Shown {
-                    format,
-                    blit,
-                    texture,
-                    eyes,
-                });
-            }
-            if let Some(shown) = &self.shown {
-                shown.texture.upload(&gpu.queue, &self.frame);
-            }
+        if self.blit.as_ref().is_none_or(|(f, _)| *f != format) {
+            self.blit = Some((format, Blit::new(&gpu.device, format)));
+            self.view.drop_texture();
         }
-        if self.shown.is_some() {
+        let Some((_, blit)) = &self.blit else {
+            return false;
+        };
+        let showing = self.view.update(gpu, blit);
+        if showing {
             self.frames.fetch_add(1, Ordering::Relaxed);
-            self.stale = render::staleness(render::image_age_ns(self.frame.time_ns));
+            self.stale = self.view.age_ns().map_or(0.0, render::staleness);
         }
-        self.shown.is_some()
+        showing
     }
 
     fn draw(
@@ -104,11 +79,11 @@ impl Feed {
         target: &wgpu::TextureView,
         eye: usize,
     ) {
-        if let Some(shown) = &mut self.shown {
-            let source = &mut shown.eyes[eye];
+        if let (Some((_, blit)), Some(eyes)) = (&self.blit, self.view.eyes_mut()) {
+            let source = &mut eyes[eye];
             source.set_stale(&gpu.queue, self.stale);
             let mut pass = render::clear_pass(encoder, target);
-            shown.blit.draw(&mut pass, source);
+            blit.draw(&mut pass, source);
         }
     }
 }
@@ -137,10 +112,8 @@ impl RobotView {
     /// network) in place of rendering the robot's view here, once the first has arrived.
     pub fn with_feed(mut self, cell: Arc<FrameCell>) -> RobotView {
         self.feed = Some(Feed {
-            cell,
-            frame: CameraFrame::default(),
-            seen: 0,
-            shown: None,
+            view: FeedView::new(cell),
+            blit: None,
             stale: 0.0,
             frames: Arc::default(),
         });
@@ -253,7 +226,7 @@ impl EyeRenderer for RobotView {
             let showing = if view.eye == 0 {
                 feed.update(gpu, target_format)
             } else {
-                feed.shown.is_some()
+                feed.view.eyes_mut().is_some()
             };
             if showing {
                 feed.draw(gpu, encoder, target, eye);

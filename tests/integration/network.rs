@@ -524,6 +524,48 @@ fn network_the_station_window_shows_the_robots_camera_images() {
     );
 }
 
+/// `teleop robot` listening on `listen` with the Zenoh configuration `config`, no camera.
+fn start_robot_configured(listen: &str, name: &str, config: &Path) -> Proc {
+    let robot = Proc::start(&[
+        "robot",
+        "--listen",
+        listen,
+        "--name",
+        name,
+        "--seconds",
+        "60",
+        "--no-camera",
+        "--zenoh-config",
+        config.to_str().unwrap(),
+    ]);
+    if let Err(seen) = robot.wait_for("listening on", Duration::from_secs(60)) {
+        panic!("the robot process did not start: {seen:#?}");
+    }
+    robot
+}
+
+/// How many of robot `name`'s joint states a station reaching `endpoint` with the Zenoh
+/// configuration `config` receives in 3 s.
+fn states_received(endpoint: &str, name: &str, config: Option<&Path>) -> u64 {
+    let endpoints = Endpoints {
+        connect: vec![endpoint.to_string()],
+        config_file: config.map(Path::to_path_buf),
+        ..Endpoints::default()
+    };
+    let bus = Bus::open(&endpoints, &robot_namespace(name), "test_station").expect("bus");
+    let count = Arc::new(Mutex::new(0u64));
+    let c = Arc::clone(&count);
+    let _sub = bus
+        .subscribe::<JointState, _>(topics::STATES, Qos::best_effort(1), move |got| {
+            if got.is_ok() {
+                *c.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            }
+        })
+        .expect("subscriber");
+    std::thread::sleep(Duration::from_secs(3));
+    *count.lock().unwrap()
+}
+
 /// The example user/password files in `examples/zenoh` work: a robot process started with
 /// `robot-usrpwd.json5` sends its joint states to a station with `station-usrpwd.json5`, and to
 /// none with a wrong password or no credentials.
@@ -556,43 +598,10 @@ fn network_user_password_authentication_admits_only_listed_stations() {
     let port = free_port();
     let name = "net_auth";
     let listen = format!("tcp/127.0.0.1:{port}");
-    let robot = Proc::start(&[
-        "robot",
-        "--listen",
-        &listen,
-        "--name",
-        name,
-        "--seconds",
-        "60",
-        "--no-camera",
-        "--zenoh-config",
-        robot_config.to_str().unwrap(),
-    ]);
-    if let Err(seen) = robot.wait_for("listening on", Duration::from_secs(60)) {
-        panic!("the robot process did not start: {seen:#?}");
-    }
-    let states_with = |config: Option<&Path>| {
-        let endpoints = Endpoints {
-            connect: vec![listen.clone()],
-            config_file: config.map(Path::to_path_buf),
-            ..Endpoints::default()
-        };
-        let bus = Bus::open(&endpoints, &robot_namespace(name), "test_station").expect("bus");
-        let count = Arc::new(Mutex::new(0u64));
-        let c = Arc::clone(&count);
-        let _sub = bus
-            .subscribe::<JointState, _>(topics::STATES, Qos::best_effort(1), move |got| {
-                if got.is_ok() {
-                    *c.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-                }
-            })
-            .expect("subscriber");
-        std::thread::sleep(Duration::from_secs(3));
-        *count.lock().unwrap()
-    };
-    let admitted = states_with(Some(&station_config));
-    let wrong = states_with(Some(&wrong_config));
-    let none = states_with(None);
+    let robot = start_robot_configured(&listen, name, &robot_config);
+    let admitted = states_received(&listen, name, Some(&station_config));
+    let wrong = states_received(&listen, name, Some(&wrong_config));
+    let none = states_received(&listen, name, None);
     drop(robot);
     assert!(admitted > 100, "the listed station got {admitted} states");
     assert_eq!(wrong, 0, "a wrong password got states");
@@ -652,42 +661,9 @@ fn network_tls_admits_a_station_with_the_centres_certificate_only() {
     let port = free_port();
     let name = "net_tls";
     let listen = format!("tls/127.0.0.1:{port}");
-    let robot = Proc::start(&[
-        "robot",
-        "--listen",
-        &listen,
-        "--name",
-        name,
-        "--seconds",
-        "60",
-        "--no-camera",
-        "--zenoh-config",
-        robot_config.to_str().unwrap(),
-    ]);
-    if let Err(seen) = robot.wait_for("listening on", Duration::from_secs(60)) {
-        panic!("the robot process did not start: {seen:#?}");
-    }
-    let states_with = |endpoint: String, config: Option<&Path>| {
-        let endpoints = Endpoints {
-            connect: vec![endpoint],
-            config_file: config.map(Path::to_path_buf),
-            ..Endpoints::default()
-        };
-        let bus = Bus::open(&endpoints, &robot_namespace(name), "test_station").expect("bus");
-        let count = Arc::new(Mutex::new(0u64));
-        let c = Arc::clone(&count);
-        let _sub = bus
-            .subscribe::<JointState, _>(topics::STATES, Qos::best_effort(1), move |got| {
-                if got.is_ok() {
-                    *c.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-                }
-            })
-            .expect("subscriber");
-        std::thread::sleep(Duration::from_secs(3));
-        *count.lock().unwrap()
-    };
-    let admitted = states_with(listen.clone(), Some(&station_config));
-    let plain = states_with(format!("tcp/127.0.0.1:{port}"), None);
+    let robot = start_robot_configured(&listen, name, &robot_config);
+    let admitted = states_received(&listen, name, Some(&station_config));
+    let plain = states_received(&format!("tcp/127.0.0.1:{port}"), name, None);
     // TLS to the right address, but no certificate to show and no credentials.
     let anonymous = dir.path().join("anonymous.json5");
     std::fs::write(
@@ -698,7 +674,7 @@ fn network_tls_admits_a_station_with_the_centres_certificate_only() {
         ),
     )
     .unwrap();
-    let uncertified = states_with(listen.clone(), Some(&anonymous));
+    let uncertified = states_received(&listen, name, Some(&anonymous));
     drop(robot);
     assert!(
         admitted > 100,
