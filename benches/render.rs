@@ -10,7 +10,7 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nalgebra::{Translation3, Vector3};
-use teleop_bridge::app::layout;
+use teleop_bridge::app::{Scene, layout};
 use teleop_bridge::config::Profile;
 use teleop_bridge::kinematics::{Pose, Tree};
 use teleop_bridge::render::{self, StereoRig, StereoView};
@@ -27,12 +27,15 @@ fn bench(c: &mut Criterion) {
     q[model.dof_of_joint[pitch].unwrap()] = 0.6;
     let mut base_from_link = vec![Pose::identity(); model.links.len()];
     Tree::new(&model).forward(&q, &mut base_from_link);
-    let [tx, ty] = layout::TABLE_CENTER_XY;
-    let [sx, sy] = layout::TABLE_SIZE_XY;
+    let fitted = Scene::load(&root.join("profiles/teleop_humanoid.toml"))
+        .unwrap()
+        .layout;
+    let [tx, ty] = fitted.table_centre_xy;
+    let [sx, sy] = fitted.table_size_xy;
     let objects = [
         render::box_object(
             "table",
-            Vector3::new(sx, sy, layout::TABLE_TOP),
+            Vector3::new(sx, sy, fitted.table_top),
             layout::TABLE_COLOR,
         ),
         render::box_object(
@@ -45,9 +48,9 @@ fn bench(c: &mut Criterion) {
         time_ns: 0,
         link_poses: base_from_link
             .iter()
-            .map(|p| at(layout::PELVIS) * p)
+            .map(|p| at(layout::BASE) * p)
             .collect(),
-        object_poses: vec![at([tx, ty, layout::TABLE_TOP / 2.0]), at(layout::CUBE)],
+        object_poses: vec![at([tx, ty, fitted.table_top / 2.0]), at(fitted.cube.into())],
     };
     let rig = StereoRig::new(&model, profile.camera.as_ref().unwrap()).unwrap();
     let mut group = c.benchmark_group("stereo_frame");

@@ -13,7 +13,7 @@ use nalgebra::Vector3;
 
 use super::Error;
 use super::recording::{self, Recording};
-use super::scene::{CUBE, Scene, layout};
+use super::scene::{CUBE, Scene};
 use super::session::{Clock, Ended, LoopStats, Observer, Session, Tick};
 use super::view::{self, Publish, View};
 use crate::msg::{ImageSink, TickSink};
@@ -278,7 +278,7 @@ fn summarize(
         .object_poses
         .get(CUBE)
         .map_or_else(Vector3::zeros, |p| p.translation.vector);
-    let (distance_to_target_m, success) = layout::judge(&cube_end);
+    let (distance_to_target_m, success) = scene.layout.judge(&cube_end);
     let miss_times_s = stats.miss_times_s().to_vec();
     let LoopStats {
         ticks,
@@ -303,7 +303,7 @@ fn summarize(
         ticks,
         cube_start: scene.cube_start(),
         cube_end,
-        target: Vector3::from(layout::TARGET),
+        target: scene.layout.target,
         distance_to_target_m,
         highest_lift_m: watch.highest_lift_m,
         grip_force_n: (!remote).then_some(watch.grip_force_n),

@@ -13,7 +13,7 @@ pub mod scene;
 pub mod session;
 pub mod view;
 
-pub use scene::{Scene, layout};
+pub use scene::{Layout, Scene, layout};
 pub use session::{Clock, Ended, LoopStats, Observer, Running, Session, Tick};
 pub use view::View;
 

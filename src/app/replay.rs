@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use nalgebra::Vector3;
 
 use super::Error;
-use super::scene::{CUBE, Scene, layout};
+use super::scene::{CUBE, Scene};
 use super::session::{Clock, Observer, Session, Tick};
 use super::view::{self, View};
 use crate::operator::Replay;
@@ -156,7 +156,7 @@ pub fn replay(path: &Path, options: &ReplayOptions) -> Result<ReplaySummary, Err
         .object_poses
         .get(CUBE)
         .map_or_else(Vector3::zeros, |p| p.translation.vector);
-    let (distance_to_target_m, success) = layout::judge(&cube_end);
+    let (distance_to_target_m, success) = scene.layout.judge(&cube_end);
     Ok(ReplaySummary {
         ticks: ended.stats.ticks,
         from_operator: options.from_operator,

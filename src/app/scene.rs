@@ -6,33 +6,35 @@ use std::path::Path;
 use nalgebra::{Translation3, Vector3};
 
 use super::Error;
-use crate::config::Profile;
+use crate::config::{Hand, Profile};
 use crate::control::Pipeline;
-use crate::kinematics::Pose;
+use crate::kinematics::{Pose, Tree};
 use crate::model::Model;
 use crate::render::{self, SceneObject, StereoRig};
 use crate::robot::{Connection, Paced, Remote, Robot, RobotState, Ros2Robot, state_for};
 use crate::sim::{ServoGains, Sim};
 
-/// Where things stand, in the world frame (m). Laid out for the bundled humanoid and script:
-/// at the rest posture the left tool centre is at (0.498, 0.292, 0.43) from the pelvis; the
-/// script moves the hand 0.05 m forward and 0.25 m down to grasp, then 0.2 m to the right.
+/// The scene's fixed numbers (world frame, m). Where the table and the cube stand is fitted to
+/// each robot: see [`Layout`].
 pub mod layout {
-    /// The pelvis (the robot's fixed base).
-    pub const PELVIS: [f64; 3] = [0.0, 0.0, 0.75];
+    /// Where the robot's root link stands (a humanoid's pelvis).
+    pub const BASE: [f64; 3] = [0.0, 0.0, 0.75];
     /// Cube edge (m) and mass (kg).
     pub const CUBE_SIZE: f64 = 0.04;
     pub const CUBE_MASS: f64 = 0.1;
-    /// The cube's centre at the start: where the tool centre arrives to grasp.
-    pub const CUBE: [f64; 3] = [0.548, 0.292, 0.93];
-    /// A tray on the table, out of the way (its centre).
-    pub const TRAY: [f64; 3] = [0.72, -0.15, TABLE_TOP + 0.01];
-    /// Where the cube should end up (the marked spot), its centre.
-    pub const TARGET: [f64; 3] = [0.548, 0.092, 0.93];
-    /// The table: top just under the cube, from x = 0.42 to 0.82, y = −0.3 to 0.5.
-    pub const TABLE_TOP: f64 = CUBE[2] - CUBE_SIZE / 2.0;
-    pub const TABLE_CENTER_XY: [f64; 2] = [0.62, 0.1];
-    pub const TABLE_SIZE_XY: [f64; 2] = [0.4, 0.8];
+    /// The bundled script's moves of the left hand once its clutch is squeezed at rest (world
+    /// axes, before the profile's `motion_scale`): 0.05 m forward and 0.25 m down to the
+    /// cube, then 0.2 m to the right to the spot.
+    pub const GRASP_FROM_REST: [f64; 3] = [0.05, 0.0, -0.25];
+    pub const SPOT_FROM_GRASP: [f64; 3] = [0.0, -0.2, 0.0];
+    /// The table around the cube: from 0.13 m behind it to 0.27 m beyond, and from 0.21 m to
+    /// its left to 0.59 m to its right (room for the spot and the tray).
+    pub const TABLE_FROM_CUBE_MIN: [f64; 2] = [-0.128, -0.592];
+    pub const TABLE_FROM_CUBE_MAX: [f64; 2] = [0.272, 0.208];
+    /// A tray on the table, out of the way (its centre, from the cube's, horizontally).
+    pub const TRAY_FROM_CUBE: [f64; 2] = [0.172, -0.442];
+    /// The lowest table top the scene builds (m): a hand resting lower has no room for a table.
+    pub const MIN_TABLE_TOP: f64 = 0.05;
     /// Colours (linear RGBA), chosen apart from the robot's greys and orange so that a picture
     /// can be checked by colour: a green table, a red cube, a blue tray.
     pub const TABLE_COLOR: [f64; 4] = [0.18, 0.45, 0.22, 1.0];
@@ -40,14 +42,116 @@ pub mod layout {
     pub const TRAY_COLOR: [f64; 4] = [0.08, 0.2, 0.75, 1.0];
     /// How often the view is rendered, in session time (Hz).
     pub const VIEW_RATE_HZ: f64 = 30.0;
+}
+
+/// Where the demo's things stand for one robot (world frame, m): the cube where the bundled
+/// script brings the left tool centre down to grasp, the spot where it carries it, the table
+/// top just under the cube. Fitted from the left tool's rest pose and the arm's motion scale,
+/// so any profile gets a pick-and-place its script can do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Layout {
+    /// The cube's centre at the start.
+    pub cube: Vector3<f64>,
+    /// Where the cube should end up (the marked spot), its centre.
+    pub target: Vector3<f64>,
+    pub table_top: f64,
+    pub table_centre_xy: [f64; 2],
+    pub table_size_xy: [f64; 2],
+    pub tray: Vector3<f64>,
+}
+
+impl Layout {
+    /// The layout for a left tool centre resting at `left_rest` (world frame) whose hand
+    /// motion is scaled by `motion_scale`.
+    pub fn around(left_rest: &Vector3<f64>, motion_scale: f64) -> Result<Layout, String> {
+        let cube = left_rest + Vector3::from(layout::GRASP_FROM_REST) * motion_scale;
+        let target = cube + Vector3::from(layout::SPOT_FROM_GRASP) * motion_scale;
+        let table_top = cube.z - layout::CUBE_SIZE / 2.0;
+        if table_top.is_nan() || table_top < layout::MIN_TABLE_TOP {
+            return Err(format!(
+                "the left tool rests at {:.2} m above the floor: the cube, {:.2} m below it, \
+                 leaves no room for a table (raise the rest posture or lower motion_scale)",
+                left_rest.z,
+                left_rest.z - cube.z
+            ));
+        }
+        let [x0, y0] = layout::TABLE_FROM_CUBE_MIN;
+        let [x1, y1] = layout::TABLE_FROM_CUBE_MAX;
+        let [tx, ty] = layout::TRAY_FROM_CUBE;
+        Ok(Layout {
+            cube,
+            target,
+            table_top,
+            table_centre_xy: [cube.x + (x0 + x1) / 2.0, cube.y + (y0 + y1) / 2.0],
+            table_size_xy: [x1 - x0, y1 - y0],
+            tray: Vector3::new(cube.x + tx, cube.y + ty, table_top + 0.01),
+        })
+    }
 
     /// For the cube's final centre: its horizontal distance to the spot (m), and success
     /// (within 3 cm of the spot, resting on the table).
-    pub fn judge(cube_end: &nalgebra::Vector3<f64>) -> (f64, bool) {
-        let distance = (cube_end - nalgebra::Vector3::from(TARGET)).xy().norm();
-        let resting = (cube_end.z - CUBE[2]).abs() < 0.01;
+    pub fn judge(&self, cube_end: &Vector3<f64>) -> (f64, bool) {
+        let distance = (cube_end - self.target).xy().norm();
+        let resting = (cube_end.z - self.cube.z).abs() < 0.01;
         (distance, distance < 0.03 && resting)
     }
+}
+
+/// Where the left tool centre rests (world frame) and its arm's motion scale: the arm the
+/// bundled script drives.
+fn left_rest(
+    model: &Model,
+    profile: &Profile,
+    start: &[f64],
+) -> Result<(Vector3<f64>, f64), String> {
+    let effector = profile
+        .end_effectors
+        .iter()
+        .find(|e| e.hand == Hand::Left)
+        .ok_or("the demo's script drives the left hand, and no end_effector has hand = \"left\"")?;
+    let tip = model
+        .link_id(&effector.tip)
+        .ok_or_else(|| format!("end_effector {}: no link {}", effector.name, effector.tip))?;
+    let mut poses = vec![Pose::identity(); model.links.len()];
+    Tree::new(model).forward(start, &mut poses);
+    let rest = at(layout::BASE) * poses[tip];
+    Ok((rest.translation.vector, effector.motion_scale))
+}
+
+/// The links of the left hand's fingers, whose contact forces grip the cube: the left
+/// gripper's joint and its mimics, else the left hand's driven joints (their child links).
+fn left_fingers(model: &Model, profile: &Profile) -> Vec<usize> {
+    let children = |joints: &mut dyn Iterator<Item = usize>| -> Vec<usize> {
+        joints.map(|j| model.joints[j].child).collect()
+    };
+    if let Some(gripper) = profile.grippers.iter().find(|g| g.hand == Hand::Left) {
+        let Some(leader) = model.joint_id(&gripper.joint) else {
+            return Vec::new();
+        };
+        return children(&mut (0..model.joints.len()).filter(|&j| {
+            j == leader
+                || model.joints[j]
+                    .mimic
+                    .as_ref()
+                    .is_some_and(|m| m.leader == leader)
+        }));
+    }
+    let Some(hand) = &profile.hands.left else {
+        return Vec::new();
+    };
+    if !hand.joints.is_empty() {
+        return children(&mut hand.joints.iter().filter_map(|n| model.joint_id(n)));
+    }
+    // Every movable joint below the hand's root (the model's root for a hand-only URDF).
+    let root = hand
+        .root
+        .as_deref()
+        .and_then(|r| model.link_id(r))
+        .unwrap_or(Model::ROOT);
+    children(&mut (0..model.joints.len()).filter(|&j| {
+        let joint = &model.joints[j];
+        joint.kind.is_movable() && model.ancestors(joint.parent).any(|l| l == root)
+    }))
 }
 
 /// An object of the scene: a box, fixed (no mass) or free.
@@ -74,6 +178,8 @@ pub struct Scene {
     pub model: Model,
     /// The start posture (model `q` order).
     pub start: Vec<f64>,
+    /// Where the table, cube and spot stand, fitted to the robot.
+    pub layout: Layout,
     props: Vec<Prop>,
     /// The left fingers' link indices (whose contact forces grip the cube).
     pub fingers: Vec<usize>,
@@ -86,36 +192,39 @@ impl Scene {
     pub fn load(profile: &Path) -> Result<Scene, Error> {
         let (profile, model) = Profile::load(profile)?;
         let start = profile.start_posture(&model);
-        let [tx, ty] = layout::TABLE_CENTER_XY;
-        let [sx, sy] = layout::TABLE_SIZE_XY;
+        let invalid = |message: String| Error::Input {
+            what: format!("the demo's scene for {}", profile.name),
+            message,
+        };
+        let (rest, motion_scale) = left_rest(&model, &profile, &start).map_err(invalid)?;
+        let layout = Layout::around(&rest, motion_scale).map_err(invalid)?;
+        let [tx, ty] = layout.table_centre_xy;
+        let [sx, sy] = layout.table_size_xy;
         // The tray, off to the side, is a second, flat object that must stay where it is.
         let props = vec![
             Prop {
                 name: "table",
-                centre: [tx, ty, layout::TABLE_TOP / 2.0],
-                size: Vector3::new(sx, sy, layout::TABLE_TOP),
+                centre: [tx, ty, layout.table_top / 2.0],
+                size: Vector3::new(sx, sy, layout.table_top),
                 mass_kg: None,
                 color: layout::TABLE_COLOR,
             },
             Prop {
                 name: "cube",
-                centre: layout::CUBE,
+                centre: layout.cube.into(),
                 size: Vector3::repeat(layout::CUBE_SIZE),
                 mass_kg: Some(layout::CUBE_MASS),
                 color: layout::CUBE_COLOR,
             },
             Prop {
                 name: "tray",
-                centre: layout::TRAY,
+                centre: layout.tray.into(),
                 size: Vector3::new(0.2, 0.15, 0.02),
                 mass_kg: Some(0.3),
                 color: layout::TRAY_COLOR,
             },
         ];
-        let fingers = ["left_finger_a_link", "left_finger_b_link"]
-            .iter()
-            .filter_map(|name| model.link_id(name))
-            .collect();
+        let fingers = left_fingers(&model, &profile);
         let rig = profile
             .camera
             .as_ref()
@@ -124,6 +233,7 @@ impl Scene {
             profile,
             model,
             start,
+            layout,
             props,
             fingers,
             rig,
@@ -148,7 +258,7 @@ impl Scene {
         let mut sim = Sim::new(
             &self.model,
             &self.start,
-            &at(layout::PELVIS),
+            &at(layout::BASE),
             ServoGains::default(),
             &driven,
         )?;
@@ -230,6 +340,64 @@ impl Scene {
 
     /// Where the robot's base stands in the world.
     pub fn world_from_base(&self) -> Pose {
-        at(layout::PELVIS)
+        at(layout::BASE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("profiles")
+            .join(name)
+    }
+
+    #[test]
+    fn the_bundled_humanoids_layout_is_where_its_script_grasps_and_releases() {
+        // Hand-measured when the scene was laid out for this robot alone: the left tool centre
+        // rests at (0.498, 0.292, 0.43) from the pelvis, standing 0.75 m up.
+        let scene = Scene::load(&profile("teleop_humanoid.toml")).expect("scene");
+        let l = scene.layout;
+        assert!(
+            (l.cube - Vector3::new(0.548, 0.292, 0.93)).norm() < 2e-3,
+            "{l:?}"
+        );
+        assert!(
+            (l.target - Vector3::new(0.548, 0.092, 0.93)).norm() < 2e-3,
+            "{l:?}"
+        );
+        assert!((l.table_top - (l.cube.z - layout::CUBE_SIZE / 2.0)).abs() < 1e-12);
+        assert_eq!(scene.fingers.len(), 2, "both gripper fingers");
+    }
+
+    #[test]
+    fn the_layout_follows_the_motion_scale_and_refuses_a_hand_too_low_for_a_table() {
+        let rest = Vector3::new(0.3, 0.2, 1.0);
+        let half = Layout::around(&rest, 0.5).expect("layout");
+        assert!((half.cube - Vector3::new(0.325, 0.2, 0.875)).norm() < 1e-12);
+        assert!((half.target - Vector3::new(0.325, 0.1, 0.875)).norm() < 1e-12);
+        let (d, ok) = half.judge(&half.target);
+        assert!(ok && d < 1e-12);
+        let (_, ok) = half.judge(&(half.target + Vector3::new(0.0, 0.0, 0.05)));
+        assert!(!ok, "a cube held in the air has not been put down");
+        let low = Layout::around(&Vector3::new(0.3, 0.2, 0.2), 1.0).unwrap_err();
+        assert!(low.contains("no room for a table"), "{low}");
+    }
+
+    #[test]
+    fn a_dexterous_hands_fingers_are_its_driven_joints_links() {
+        let scene = Scene::load(&profile("unitree_g1.toml")).expect("scene");
+        let names: Vec<&str> = scene
+            .fingers
+            .iter()
+            .map(|&l| scene.model.links[l].name.as_str())
+            .collect();
+        assert_eq!(names.len(), 7, "{names:?}");
+        assert!(
+            names.iter().all(|n| n.starts_with("left_hand_")),
+            "{names:?}"
+        );
     }
 }

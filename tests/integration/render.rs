@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use nalgebra::{Point3, Translation3, Vector3};
-use teleop_bridge::app::layout;
+use teleop_bridge::app::{Layout, Scene, layout};
 use teleop_bridge::config::Profile;
 use teleop_bridge::kinematics::{Pose, Tree};
 use teleop_bridge::model::Model;
@@ -24,6 +24,7 @@ fn at(p: [f64; 3]) -> Pose {
 const AT_TABLE: (f64, f64) = (0.0, 0.6);
 
 struct Fixture {
+    layout: Layout,
     model: Model,
     profile: Profile,
     tree: Tree,
@@ -36,12 +37,15 @@ fn fixture() -> Fixture {
     let (profile, model) =
         Profile::load(&root.join("profiles/teleop_humanoid.toml")).expect("bundled profile");
     let tree = Tree::new(&model);
-    let [tx, ty] = layout::TABLE_CENTER_XY;
-    let [sx, sy] = layout::TABLE_SIZE_XY;
+    let fitted = Scene::load(&root.join("profiles/teleop_humanoid.toml"))
+        .expect("the demo's scene")
+        .layout;
+    let [tx, ty] = fitted.table_centre_xy;
+    let [sx, sy] = fitted.table_size_xy;
     let objects = vec![
         render::box_object(
             "table",
-            Vector3::new(sx, sy, layout::TABLE_TOP),
+            Vector3::new(sx, sy, fitted.table_top),
             layout::TABLE_COLOR,
         ),
         render::box_object(
@@ -50,8 +54,9 @@ fn fixture() -> Fixture {
             layout::CUBE_COLOR,
         ),
     ];
-    let object_poses = vec![at([tx, ty, layout::TABLE_TOP / 2.0]), at(layout::CUBE)];
+    let object_poses = vec![at([tx, ty, fitted.table_top / 2.0]), at(fitted.cube.into())];
     Fixture {
+        layout: fitted,
         model,
         profile,
         tree,
@@ -71,7 +76,7 @@ impl Fixture {
         }
         let mut base_from_link = vec![Pose::identity(); self.model.links.len()];
         self.tree.forward(&q, &mut base_from_link);
-        let world_from_base = at(layout::PELVIS);
+        let world_from_base = at(layout::BASE);
         SceneState {
             time_ns: 0,
             link_poses: base_from_link.iter().map(|p| world_from_base * p).collect(),
@@ -173,10 +178,10 @@ fn stereo_frames_show_the_table_and_the_cube_where_the_projection_says() {
     let eyes = fx.rig().eyes(&state.link_poses);
     // A point on the table top, in front of the robot and clear of its arms: near the table's
     // far edge on the centre line.
-    let table_point = Point3::new(0.78, 0.0, layout::TABLE_TOP);
+    let table_point = Point3::new(0.78, 0.0, fx.layout.table_top);
     for (i, eye) in eyes.iter().enumerate() {
         let cube = eye
-            .project(&Point3::from(layout::CUBE), EYE_W, EYE_H)
+            .project(&Point3::from(fx.layout.cube), EYE_W, EYE_H)
             .expect("cube in front");
         let near = count_near(&image, i as u32, cube, 3, is_red);
         assert!(
@@ -261,7 +266,7 @@ fn when_the_neck_turns_the_view_turns_the_right_way() {
     let after = view.render_image(&yawed).expect("render");
     let (c1, _) = centroid(&after, 0, is_red).expect("cube still seen");
     let predicted = fx.rig().eyes(&yawed.link_poses)[0]
-        .project(&Point3::from(layout::CUBE), EYE_W, EYE_H)
+        .project(&Point3::from(fx.layout.cube), EYE_W, EYE_H)
         .unwrap();
     assert!(
         c1[0] > c0[0] + 30.0,
