@@ -87,7 +87,7 @@ fn pass(root: &Path, seconds: f64, record: bool) -> Pass {
         let _ = std::fs::remove_dir_all(&dir);
         let robot = teleop_bridge::app::recording::robot_info(&profile).expect("profile");
         let mut config = RecorderConfig::new(&dir, robot);
-        config.task = "soak".into();
+        config.labels.task = "soak".into();
         Recorder::start(config).expect("recorder")
     });
     let sink = recorder

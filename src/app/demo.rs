@@ -25,6 +25,9 @@ use crate::rt::Histogram;
 
 /// The task the bundled demo performs, as written into its episodes.
 pub const DEMO_TASK: &str = "Pick up the cube and put it on the marked spot.";
+/// The demo's skill and scenario, names from the bundled catalogue.
+pub const DEMO_SKILL: &str = "pick_and_place";
+pub const DEMO_SCENARIO: &str = "tabletop";
 
 /// How a demo run goes.
 #[derive(Debug, Clone)]
@@ -44,6 +47,9 @@ pub struct Options {
     /// Drive a robot process over the network instead of the in-process simulator (implies
     /// real time).
     pub connect: Option<Connection>,
+    /// Vary the cube's start pose (and the spot with it) by this seed; the scripted trainer
+    /// reaches for it where it lies. None: the cube where the script was written for.
+    pub seed: Option<u64>,
 }
 
 impl Default for Options {
@@ -55,6 +61,7 @@ impl Default for Options {
             record: None,
             stop: Arc::default(),
             connect: None,
+            seed: None,
         }
     }
 }
@@ -65,7 +72,11 @@ pub struct Summary {
     pub simulated_s: f64,
     pub wall_s: f64,
     pub ticks: u64,
+    /// The seed that varied the cube's start pose, if one did.
+    pub seed: Option<u64>,
     pub cube_start: Vector3<f64>,
+    /// The cube's turn about the vertical at the start (rad).
+    pub cube_start_yaw: f64,
     pub cube_end: Vector3<f64>,
     pub target: Vector3<f64>,
     /// Horizontal distance from the cube's final centre to the marked spot (m).
@@ -138,24 +149,39 @@ impl Observer for Watch {
 
 /// Runs the demo with the robot `profile` and operator `script` (see [`Options`]).
 pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Error> {
-    let scene = Scene::load(profile)?;
-    let source = Scripted::new(Script::load(script)?, options.settle_s);
+    if options.seed.is_some() && options.connect.is_some() {
+        return Err(Error::Usage(
+            "--seed varies the simulator's scene in this process; a robot process sets up its own"
+                .into(),
+        ));
+    }
+    let mut scene = Scene::load(profile)?;
+    if let Some(seed) = options.seed {
+        scene = scene.seeded(seed);
+    }
+    let script = Script::load(script)?.with_left_path_shifted(&scene.script_shift());
+    let source = Scripted::new(script, options.settle_s);
     // A recording that cannot start is reported with the result; the demo runs regardless.
     let mut recorder = None;
     let mut start_error = None;
     if let Some(r) = &options.record {
-        let task = r.task.clone().unwrap_or_else(|| DEMO_TASK.into());
-        match recording::start(
-            profile,
-            &r.dir,
-            r.operator.as_deref(),
-            &task,
-            !(options.realtime || options.connect.is_some()),
-        )
-        .and_then(|recorder| {
-            recorder.start_episode()?;
-            Ok(recorder)
-        }) {
+        let labels = recording::labels(r, DEMO_TASK, DEMO_SKILL, DEMO_SCENARIO).map(|mut l| {
+            l.setup = setup(&scene, options.seed);
+            l
+        });
+        match labels
+            .and_then(|labels| {
+                recording::start(
+                    profile,
+                    &r.dir,
+                    labels,
+                    !(options.realtime || options.connect.is_some()),
+                )
+            })
+            .and_then(|recorder| {
+                recorder.start_episode()?;
+                Ok(recorder)
+            }) {
             Ok(started) => recorder = Some(started),
             Err(e) => start_error = Some(e),
         }
@@ -235,7 +261,14 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
         })?
     };
     let interrupted = options.stop.load(Ordering::Relaxed);
-    let summary = summarize(&scene, ended, realtime, options.connect.is_some(), view);
+    let summary = summarize(
+        &scene,
+        options.seed,
+        ended,
+        realtime,
+        options.connect.is_some(),
+        view,
+    );
     let episode = match (recorder, start_error) {
         (_, Some(e)) => Some(Err(e)),
         (Some(recorder), None) => {
@@ -260,8 +293,35 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
     })
 }
 
+/// How the demo's scene was set up, for the episode's metadata.
+fn setup(scene: &Scene, seed: Option<u64>) -> Vec<(String, String)> {
+    let c = scene.layout.cube;
+    vec![
+        (
+            "seed".into(),
+            seed.map_or_else(|| "none".into(), |s| s.to_string()),
+        ),
+        (
+            "cube_start_m".into(),
+            format!("[{:.4}, {:.4}, {:.4}]", c.x, c.y, c.z),
+        ),
+        (
+            "cube_start_yaw_deg".into(),
+            format!("{:.2}", scene.layout.cube_yaw.to_degrees()),
+        ),
+        (
+            "spot_m".into(),
+            format!(
+                "[{:.4}, {:.4}]",
+                scene.layout.target.x, scene.layout.target.y
+            ),
+        ),
+    ]
+}
+
 fn summarize(
     scene: &Scene,
+    seed: Option<u64>,
     ended: Ended<Watch>,
     realtime: bool,
     remote: bool,
@@ -301,7 +361,9 @@ fn summarize(
         },
         wall_s,
         ticks,
+        seed,
         cube_start: scene.cube_start(),
+        cube_start_yaw: scene.layout.cube_yaw,
         cube_end,
         target: scene.layout.target,
         distance_to_target_m,
@@ -339,8 +401,20 @@ impl std::fmt::Display for Summary {
         let (s, e, t) = (self.cube_start, self.cube_end, self.target);
         writeln!(
             f,
-            "cube: start ({:.3}, {:.3}, {:.3}) m, end ({:.3}, {:.3}, {:.3}) m, spot ({:.3}, {:.3}) m",
-            s.x, s.y, s.z, e.x, e.y, e.z, t.x, t.y
+            "cube: start ({:.3}, {:.3}, {:.3}) m turned {:.1}°{}, end ({:.3}, {:.3}, {:.3}) m, spot ({:.3}, {:.3}) m",
+            s.x,
+            s.y,
+            s.z,
+            self.cube_start_yaw.to_degrees(),
+            match self.seed {
+                Some(seed) => format!(" (seed {seed})"),
+                None => String::new(),
+            },
+            e.x,
+            e.y,
+            e.z,
+            t.x,
+            t.y
         )?;
         writeln!(
             f,

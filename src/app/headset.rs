@@ -87,8 +87,7 @@ pub fn run(profile: &Path, options: &Options) -> Result<Report, Error> {
         Some(r) => Some(recording::start(
             profile,
             &r.dir,
-            r.operator.as_deref(),
-            r.task.as_deref().unwrap_or_default(),
+            recording::labels(r, "", "", "")?,
             false,
         )?),
         None => None,

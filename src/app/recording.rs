@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use super::Error;
 use crate::config::Profile;
-use crate::record::{self, Recorder, RecorderConfig, RobotInfo};
+use crate::config::catalogue::{Catalogue, Kind};
+use crate::record::{self, Labels, Recorder, RecorderConfig, RobotInfo};
 
 /// How a session is recorded.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +16,11 @@ pub struct Recording {
     pub operator: Option<String>,
     /// Task description (the demo's own by default).
     pub task: Option<String>,
+    /// Skill and scenario, names from the catalogue (the demo's own by default).
+    pub skill: Option<String>,
+    pub scenario: Option<String>,
+    /// The catalogue the skill and scenario must be in (default: the bundled one).
+    pub catalogue: Option<PathBuf>,
     /// Record the robot's rendered stereo view (JPEG, at the recorder's camera rate) where a
     /// graphics adapter exists.
     pub camera: bool,
@@ -63,21 +69,64 @@ pub fn robot_info(profile: &Path) -> Result<RobotInfo, Error> {
     })
 }
 
+/// The bundled catalogue of skills and scenarios: `catalogue.toml` of the source tree, else of
+/// the working directory.
+pub fn bundled_catalogue() -> PathBuf {
+    let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue.toml");
+    if in_tree.exists() {
+        in_tree
+    } else {
+        PathBuf::from("catalogue.toml")
+    }
+}
+
+/// The session's labels: `recording`'s, else the defaults given (the demo's own), with the
+/// skill and scenario checked against the catalogue before anything is recorded. The operator
+/// defaults to `$USER`.
+pub fn labels(
+    recording: &Recording,
+    task: &str,
+    skill: &str,
+    scenario: &str,
+) -> Result<Labels, Error> {
+    let skill = recording.skill.as_deref().unwrap_or(skill);
+    let scenario = recording.scenario.as_deref().unwrap_or(scenario);
+    if !skill.is_empty() || !scenario.is_empty() {
+        let path = recording
+            .catalogue
+            .clone()
+            .unwrap_or_else(bundled_catalogue);
+        let catalogue = Catalogue::load(&path).map_err(crate::config::Error::from)?;
+        for (kind, name) in [(Kind::Skill, skill), (Kind::Scenario, scenario)] {
+            if !name.is_empty() {
+                catalogue.check(kind, name).map_err(Error::Usage)?;
+            }
+        }
+    }
+    Ok(Labels {
+        operator: recording
+            .operator
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "unknown".into()),
+        task: recording.task.clone().unwrap_or_else(|| task.into()),
+        skill: skill.into(),
+        scenario: scenario.into(),
+        setup: Vec::new(),
+    })
+}
+
 /// A recorder for the robot of `profile` writing into `dir` (created if missing; refused up
 /// front when it cannot be written). `lossless`: ticks and frames wait for queue space (only
 /// for sessions that are not real time).
 pub fn start(
     profile: &Path,
     dir: &Path,
-    operator: Option<&str>,
-    task: &str,
+    labels: Labels,
     lossless: bool,
 ) -> Result<Recorder, Error> {
     let mut config = RecorderConfig::new(dir, robot_info(profile)?);
-    if let Some(operator) = operator {
-        config.operator = operator.to_string();
-    }
-    config.task = task.to_string();
+    config.labels = labels;
     config.lossless = lossless;
     Ok(Recorder::start(config)?)
 }

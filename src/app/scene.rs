@@ -33,6 +33,11 @@ pub mod layout {
     pub const TABLE_FROM_CUBE_MAX: [f64; 2] = [0.272, 0.208];
     /// A tray on the table, out of the way (its centre, from the cube's, horizontally).
     pub const TRAY_FROM_CUBE: [f64; 2] = [0.172, -0.442];
+    /// A seeded scene moves the cube (and with it the spot) by up to this much along each
+    /// horizontal axis, times the arm's motion scale (m), and turns it by up to this much
+    /// about the vertical (degrees).
+    pub const VARY_M: f64 = 0.03;
+    pub const VARY_YAW_DEG: f64 = 15.0;
     /// The lowest table top the scene builds (m): a hand resting lower has no room for a table.
     pub const MIN_TABLE_TOP: f64 = 0.05;
     /// Colours (linear RGBA), chosen apart from the robot's greys and orange so that a picture
@@ -52,6 +57,11 @@ pub mod layout {
 pub struct Layout {
     /// The cube's centre at the start.
     pub cube: Vector3<f64>,
+    /// The cube's turn about the vertical at the start (rad).
+    pub cube_yaw: f64,
+    /// How far a seeded layout moved the cube and the spot from where the bundled script
+    /// grasps and releases (zero unseeded).
+    pub shift: Vector3<f64>,
     /// Where the cube should end up (the marked spot), its centre.
     pub target: Vector3<f64>,
     pub table_top: f64,
@@ -80,6 +90,8 @@ impl Layout {
         let [tx, ty] = layout::TRAY_FROM_CUBE;
         Ok(Layout {
             cube,
+            cube_yaw: 0.0,
+            shift: Vector3::zeros(),
             target,
             table_top,
             table_centre_xy: [cube.x + (x0 + x1) / 2.0, cube.y + (y0 + y1) / 2.0],
@@ -88,12 +100,44 @@ impl Layout {
         })
     }
 
+    /// The layout with the cube (and the spot) moved and turned by `seed`: up to
+    /// [`layout::VARY_M`] × `motion_scale` along each horizontal axis and
+    /// [`layout::VARY_YAW_DEG`] about the vertical, the same for the same seed.
+    pub fn varied(&self, seed: u64, motion_scale: f64) -> Layout {
+        let mut draw = SplitMix(seed);
+        let reach = layout::VARY_M * motion_scale;
+        let shift = Vector3::new(draw.within(reach), draw.within(reach), 0.0);
+        Layout {
+            cube: self.cube + shift,
+            cube_yaw: draw.within(layout::VARY_YAW_DEG).to_radians(),
+            shift: self.shift + shift,
+            target: self.target + shift,
+            ..*self
+        }
+    }
+
     /// For the cube's final centre: its horizontal distance to the spot (m), and success
     /// (within 3 cm of the spot, resting on the table).
     pub fn judge(&self, cube_end: &Vector3<f64>) -> (f64, bool) {
         let distance = (cube_end - self.target).xy().norm();
         let resting = (cube_end.z - self.cube.z).abs() < 0.01;
         (distance, distance < 0.03 && resting)
+    }
+}
+
+/// SplitMix64: a seed's numbers, the same on every machine.
+struct SplitMix(u64);
+
+impl SplitMix {
+    /// Uniform in [−half, half].
+    fn within(&mut self, half: f64) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
+        (2.0 * unit - 1.0) * half
     }
 }
 
@@ -159,6 +203,8 @@ fn left_fingers(model: &Model, profile: &Profile) -> Vec<usize> {
 struct Prop {
     name: &'static str,
     centre: [f64; 3],
+    /// About the vertical (rad).
+    yaw: f64,
     size: Vector3<f64>,
     mass_kg: Option<f64>,
     color: [f64; 4],
@@ -172,6 +218,39 @@ fn at(p: [f64; 3]) -> Pose {
     Pose::from_parts(Translation3::new(p[0], p[1], p[2]), Default::default())
 }
 
+/// The table, the cube and the tray where `layout` puts them (in [`CUBE`]'s order).
+fn props(layout: &Layout) -> Vec<Prop> {
+    let [tx, ty] = layout.table_centre_xy;
+    let [sx, sy] = layout.table_size_xy;
+    // The tray, off to the side, is a second, flat object that must stay where it is.
+    vec![
+        Prop {
+            name: "table",
+            centre: [tx, ty, layout.table_top / 2.0],
+            yaw: 0.0,
+            size: Vector3::new(sx, sy, layout.table_top),
+            mass_kg: None,
+            color: layout::TABLE_COLOR,
+        },
+        Prop {
+            name: "cube",
+            centre: layout.cube.into(),
+            yaw: layout.cube_yaw,
+            size: Vector3::repeat(layout::CUBE_SIZE),
+            mass_kg: Some(layout::CUBE_MASS),
+            color: layout::CUBE_COLOR,
+        },
+        Prop {
+            name: "tray",
+            centre: layout.tray.into(),
+            yaw: 0.0,
+            size: Vector3::new(0.2, 0.15, 0.02),
+            mass_kg: Some(0.3),
+            color: layout::TRAY_COLOR,
+        },
+    ]
+}
+
 /// The demo's world for a robot profile.
 pub struct Scene {
     pub profile: Profile,
@@ -180,6 +259,8 @@ pub struct Scene {
     pub start: Vec<f64>,
     /// Where the table, cube and spot stand, fitted to the robot.
     pub layout: Layout,
+    /// The left arm's motion scale (the arm the bundled script drives).
+    motion_scale: f64,
     props: Vec<Prop>,
     /// The left fingers' link indices (whose contact forces grip the cube).
     pub fingers: Vec<usize>,
@@ -198,32 +279,7 @@ impl Scene {
         };
         let (rest, motion_scale) = left_rest(&model, &profile, &start).map_err(invalid)?;
         let layout = Layout::around(&rest, motion_scale).map_err(invalid)?;
-        let [tx, ty] = layout.table_centre_xy;
-        let [sx, sy] = layout.table_size_xy;
-        // The tray, off to the side, is a second, flat object that must stay where it is.
-        let props = vec![
-            Prop {
-                name: "table",
-                centre: [tx, ty, layout.table_top / 2.0],
-                size: Vector3::new(sx, sy, layout.table_top),
-                mass_kg: None,
-                color: layout::TABLE_COLOR,
-            },
-            Prop {
-                name: "cube",
-                centre: layout.cube.into(),
-                size: Vector3::repeat(layout::CUBE_SIZE),
-                mass_kg: Some(layout::CUBE_MASS),
-                color: layout::CUBE_COLOR,
-            },
-            Prop {
-                name: "tray",
-                centre: layout.tray.into(),
-                size: Vector3::new(0.2, 0.15, 0.02),
-                mass_kg: Some(0.3),
-                color: layout::TRAY_COLOR,
-            },
-        ];
+        let props = props(&layout);
         let fingers = left_fingers(&model, &profile);
         let rig = profile
             .camera
@@ -234,10 +290,26 @@ impl Scene {
             model,
             start,
             layout,
+            motion_scale,
             props,
             fingers,
             rig,
         })
+    }
+
+    /// The scene with the cube's start pose (and the spot) varied by `seed` ([`Layout::varied`]).
+    pub fn seeded(mut self, seed: u64) -> Scene {
+        self.layout = self.layout.varied(seed, self.motion_scale);
+        self.props = props(&self.layout);
+        self
+    }
+
+    /// How far the scripted trainer's left hand must reach beyond the bundled script's path to
+    /// grasp the cube where this scene put it (stage frame, m): the layout's shift, undone by
+    /// the arm's motion scale and turned from robot into stage axes.
+    pub fn script_shift(&self) -> Vector3<f64> {
+        crate::msg::robot_from_stage_axes().rotation.inverse() * self.layout.shift
+            / self.motion_scale
     }
 
     /// The control pipeline at the start posture (inputs older than 0.1 s hold the robot).
@@ -263,7 +335,11 @@ impl Scene {
             &driven,
         )?;
         for p in &self.props {
-            sim.add_box(p.name, &at(p.centre), p.size, p.mass_kg);
+            let pose = Pose::from_parts(
+                Translation3::from(Vector3::from(p.centre)),
+                nalgebra::Rotation3::from_axis_angle(&Vector3::z_axis(), p.yaw),
+            );
+            sim.add_box(p.name, &pose, p.size, p.mass_kg);
         }
         Ok(sim)
     }
@@ -398,6 +474,33 @@ mod tests {
         assert!(
             names.iter().all(|n| n.starts_with("left_hand_")),
             "{names:?}"
+        );
+    }
+
+    #[test]
+    fn a_seed_moves_the_cube_and_the_spot_within_bounds_the_same_way_every_time() {
+        let scene = || Scene::load(&profile("teleop_humanoid.toml")).expect("scene");
+        let nominal = scene().layout;
+        let mut seen = Vec::new();
+        for seed in 0..20 {
+            let a = scene().seeded(seed);
+            assert_eq!(a.layout, scene().seeded(seed).layout, "deterministic");
+            let l = a.layout;
+            assert!(l.shift.x.abs() <= layout::VARY_M && l.shift.y.abs() <= layout::VARY_M);
+            assert_eq!(l.shift.z, 0.0);
+            assert!(l.cube_yaw.abs() <= layout::VARY_YAW_DEG.to_radians());
+            assert!((l.cube - nominal.cube - l.shift).norm() < 1e-12);
+            assert!((l.target - nominal.target - l.shift).norm() < 1e-12);
+            assert_eq!(l.table_top, nominal.table_top);
+            // The scripted trainer's extra reach, turned back into robot axes, is the shift.
+            let back = crate::msg::robot_from_stage_axes().rotation * a.script_shift();
+            assert!((back - l.shift).norm() < 1e-12);
+            seen.push(l.shift.x);
+        }
+        seen.sort_by(f64::total_cmp);
+        assert!(
+            seen[19] - seen[0] > layout::VARY_M,
+            "seeds spread the cube: {seen:?}"
         );
     }
 }

@@ -43,6 +43,10 @@ pub struct DemoArgs {
     /// another, deadline misses reported (default: headless, as fast as possible).
     #[arg(long)]
     realtime: bool,
+    /// Vary the cube's start pose (and the spot) by this seed: up to 3 cm each way and 15°
+    /// (times the arm's motion scale); the scripted trainer reaches for it where it lies.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
     #[command(flatten)]
     view: ViewArgs,
     #[command(flatten)]
@@ -113,6 +117,18 @@ pub struct RecordArgs {
     /// Task description written into recorded episodes (the demo's own by default).
     #[arg(long, requires = "record")]
     task: Option<String>,
+    /// Skill written into recorded episodes: a name from the catalogue (the demo's own,
+    /// pick_and_place, by default).
+    #[arg(long, requires = "record")]
+    skill: Option<String>,
+    /// Scenario written into recorded episodes: a name from the catalogue (the demo's own,
+    /// tabletop, by default).
+    #[arg(long, requires = "record")]
+    scenario: Option<String>,
+    /// The centre's catalogue of skills and scenarios (TOML; default: the bundled
+    /// catalogue.toml).
+    #[arg(long, value_name = "FILE", requires = "record")]
+    catalogue: Option<PathBuf>,
     /// Leave the camera (the rendered stereo view) out of the recording.
     #[arg(long, requires = "record")]
     no_camera: bool,
@@ -143,6 +159,9 @@ impl RecordArgs {
             dir: self.record?,
             operator: self.operator,
             task: self.task,
+            skill: self.skill,
+            scenario: self.scenario,
+            catalogue: self.catalogue,
             camera: !self.no_camera,
             camera_size: self.camera_size,
         })
@@ -177,15 +196,16 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         robot,
         script,
         realtime,
+        seed,
         view,
         record,
         xr,
         connect,
     } = args;
     if xr.input == Input::Xr {
-        if script.is_some() || view.is_set() {
+        if script.is_some() || view.is_set() || seed.is_some() {
             bail!(
-                "--input xr takes its view to the headset: --script, --frames, --frame-size and --window go with the scripted trainer only"
+                "--input xr takes its view to the headset: --script, --seed, --frames, --frame-size and --window go with the scripted trainer only"
             );
         }
         return headset(robot, record, xr, connect);
@@ -198,6 +218,15 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     // Bad files are one error line, not a progress line and then an error.
     crate::config::Profile::load(&profile)?;
     crate::operator::Script::load(&script)?;
+    let recording = record.clone().into_recording();
+    if let Some(r) = &recording {
+        app::recording::labels(r, demo::DEMO_TASK, demo::DEMO_SKILL, demo::DEMO_SCENARIO)?;
+    }
+    if seed.is_some() && connect.endpoint().is_some() {
+        bail!(
+            "--seed varies the simulator's scene in this process; a robot process sets up its own"
+        );
+    }
     eprintln!(
         "demo: {} driven by {} in the simulation ({})…",
         profile.display(),
@@ -220,9 +249,10 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let options = demo::Options {
         realtime,
         view,
-        record: record.into_recording(),
+        record: recording,
         stop: crate::rt::interrupt_flag(),
         connect: connect.into_connection(&profile),
+        seed,
         ..demo::Options::default()
     };
     let run = demo::run(&profile, &script, &options)?;

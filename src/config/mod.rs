@@ -26,10 +26,12 @@
 //! | `hands.SIDE.scale` | `{ fixed = S }` with S from 0.1 to 10, or `"calibrate"` |
 //! | `hands.SIDE.closed.NAME` | within the joint's limits |
 
+pub mod catalogue;
 mod hand;
 mod profile;
 pub mod toml_file;
 
+pub use catalogue::Catalogue;
 pub use hand::{Fingertip, HandMapping, Hands, LinkPoint, PinchPair, Scale, XrJoint};
 
 pub use profile::{

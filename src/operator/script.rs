@@ -199,6 +199,27 @@ impl Script {
         Ok(Script { keys: file.key })
     }
 
+    /// The script with the left hand's path moved by `offset` (stage frame, m) from the first
+    /// key after its clutch is squeezed (squeeze ≥ 0.5) on: the hand engages where it always
+    /// does, then reaches `offset` further (for an object that lies elsewhere than the script
+    /// was written for). Unchanged if the left clutch is never squeezed.
+    pub fn with_left_path_shifted(&self, offset: &Vector3<f64>) -> Script {
+        let mut keys = self.keys.clone();
+        let engaged = keys
+            .iter()
+            .position(|k| k.left.is_some_and(|h| h.squeeze >= 0.5));
+        if let Some(first) = engaged {
+            for key in &mut keys[first + 1..] {
+                if let Some(hand) = &mut key.left {
+                    for (p, d) in hand.position.iter_mut().zip(offset.iter()) {
+                        *p += d;
+                    }
+                }
+            }
+        }
+        Script { keys }
+    }
+
     /// Time of the last keyframe (s).
     pub fn duration(&self) -> f64 {
         self.keys.last().map_or(0.0, |k| k.t)
@@ -247,5 +268,50 @@ impl Script {
             left: blend(a.left.as_ref(), b.left.as_ref()),
             right: blend(a.right.as_ref(), b.right.as_ref()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCRIPT: &str = r#"
+[[key]]
+t = 0.0
+left = { position = [0.0, 1.0, 0.0] }
+right = { position = [0.5, 1.0, 0.0] }
+[[key]]
+t = 1.0
+left = { position = [0.0, 1.0, 0.0], squeeze = 1.0 }
+[[key]]
+t = 2.0
+left = { position = [0.0, 0.8, -0.1], squeeze = 1.0 }
+"#;
+
+    fn left_at(script: &Script, t: f64) -> Vector3<f64> {
+        script
+            .frame_at(t, 0)
+            .left
+            .grip
+            .expect("tracked")
+            .translation
+            .vector
+    }
+
+    #[test]
+    fn a_shifted_path_engages_where_it_did_and_then_reaches_further() {
+        let script = Script::parse(SCRIPT, Path::new("s.toml")).unwrap();
+        let offset = Vector3::new(0.01, 0.0, -0.02);
+        let shifted = script.with_left_path_shifted(&offset);
+        for t in [0.0, 0.5, 1.0] {
+            assert_eq!(left_at(&shifted, t), left_at(&script, t), "t = {t}");
+        }
+        assert!((left_at(&shifted, 2.0) - left_at(&script, 2.0) - offset).norm() < 1e-12);
+        assert!((left_at(&shifted, 1.5) - left_at(&script, 1.5) - offset / 2.0).norm() < 1e-12);
+        assert_eq!(
+            shifted.frame_at(2.0, 0).right.grip,
+            script.frame_at(2.0, 0).right.grip,
+            "the right hand keeps its path"
+        );
     }
 }

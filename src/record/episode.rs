@@ -272,14 +272,25 @@ fn fill_nano(out: &mut Vec<f64>, from: &[f64]) {
     out.extend(from.iter().map(|&v| nano(v)));
 }
 
+/// What an episode is labelled with, besides the robot: who demonstrated, what they were asked
+/// to do, the skill and scenario (names from the centre's catalogue; empty: not given), and how
+/// the scene was set up (`setup.KEY` in the metadata: the demo's seed and cube pose).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Labels {
+    pub operator: String,
+    pub task: String,
+    pub skill: String,
+    pub scenario: String,
+    pub setup: Vec<(String, String)>,
+}
+
 impl EpisodeWriter {
     /// Creates `path` (which must not exist; its folder must) with the sidecar `path.json` and
     /// `metadata.yaml` beside it, and writes the channels and the starting metadata.
     pub fn create(
         path: &Path,
         info: Arc<RobotInfo>,
-        operator: &str,
-        task: &str,
+        labels: &Labels,
         camera_fps: f64,
         wall_ns: u64,
     ) -> Result<EpisodeWriter, Error> {
@@ -295,8 +306,13 @@ impl EpisodeWriter {
             _ => None,
         })?;
         let mut meta = info.metadata();
-        meta.insert("operator".into(), operator.into());
-        meta.insert("task".into(), task.into());
+        meta.insert("operator".into(), labels.operator.clone());
+        meta.insert("task".into(), labels.task.clone());
+        meta.insert("skill".into(), labels.skill.clone());
+        meta.insert("scenario".into(), labels.scenario.clone());
+        for (key, value) in &labels.setup {
+            meta.insert(format!("setup.{key}"), value.clone());
+        }
         meta.insert("camera_fps".into(), camera_fps.to_string());
         meta.insert("start_wall_ns".into(), wall_ns.to_string());
         meta.insert("start_time".into(), rfc3339(wall_ns));

@@ -50,7 +50,7 @@ mod session;
 pub mod topics;
 
 pub use convert::{Converted, convert_json, converted_folder};
-pub use episode::{EncodedImage, EpisodeReport, Outcome, rfc3339};
+pub use episode::{EncodedImage, EpisodeReport, Labels, Outcome, rfc3339};
 pub use error::Error;
 pub use lerobot::{ExportOptions, ExportReport, export as export_lerobot};
 pub use playback::Playback;

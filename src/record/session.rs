@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::Error;
-use super::episode::{EncodedImage, EpisodeReport, EpisodeWriter, Outcome};
+use super::episode::{EncodedImage, EpisodeReport, EpisodeWriter, Labels, Outcome};
 use super::robot_info::RobotInfo;
 use super::topics::Topic;
 use crate::msg::{Buttons, CameraFrame, ImageSink, TickSample, TickSink};
@@ -26,9 +26,9 @@ pub struct RecorderConfig {
     /// Where episode files go (created if missing).
     pub dir: PathBuf,
     pub robot: RobotInfo,
-    /// Who teleoperated, and what they were asked to do (written into every episode).
-    pub operator: String,
-    pub task: String,
+    /// Who teleoperated, what they were asked to do, the skill and scenario (written into every
+    /// episode).
+    pub labels: Labels,
     /// Camera frames recorded per second (the rest are skipped before encoding). Default 30.
     pub camera_fps: f64,
     /// JPEG quality, 1–100. Default 85.
@@ -50,8 +50,10 @@ impl RecorderConfig {
         RecorderConfig {
             dir: dir.into(),
             robot,
-            operator: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
-            task: String::new(),
+            labels: Labels {
+                operator: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+                ..Labels::default()
+            },
             camera_fps: 30.0,
             jpeg_quality: 85,
             queue_ticks: 1024,
@@ -371,8 +373,7 @@ fn writer_main(
                         EpisodeWriter::create(
                             &path,
                             Arc::clone(&robot),
-                            &config.operator,
-                            &config.task,
+                            &config.labels,
                             config.camera_fps,
                             crate::rt::wall_clock_ns(),
                         )

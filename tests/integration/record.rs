@@ -507,6 +507,10 @@ fn the_demo_episode_has_consistent_times_and_metadata() {
     }
     assert_eq!(episode.metadata["operator"], "tester");
     assert_eq!(episode.metadata["task"], demo::DEMO_TASK);
+    assert_eq!(episode.metadata["skill"], demo::DEMO_SKILL);
+    assert_eq!(episode.metadata["scenario"], demo::DEMO_SCENARIO);
+    assert_eq!(episode.metadata["setup.seed"], "none");
+    assert_eq!(episode.metadata["setup.cube_start_yaw_deg"], "0.00");
     let sidecar: Value =
         serde_json::from_slice(&std::fs::read(path.with_extension("json")).unwrap()).unwrap();
     // The episode folder is a rosbag2 bag: its metadata.yaml matches the file.
@@ -1255,4 +1259,116 @@ fn sigterm_and_sigint_close_the_episode_as_interrupted() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("outcome interrupted"), "{stdout}");
     }
+}
+
+fn teleop(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(args)
+        .output()
+        .expect("teleop runs")
+}
+
+/// Demonstrations differ as real ones do: each seed puts the cube elsewhere (the scripted
+/// trainer reaches for it there), every episode says which seed, cube pose, skill and scenario.
+#[test]
+fn seeded_demo_episodes_put_the_cube_elsewhere_and_carry_skill_and_scenario() {
+    let dir = scratch("seeded");
+    let mut starts = Vec::new();
+    for seed in ["4", "6"] {
+        let out = teleop(&[
+            "demo",
+            "--seed",
+            seed,
+            "--record",
+            dir.to_str().unwrap(),
+            "--no-camera",
+            "--skill",
+            "pick_and_place",
+            "--scenario",
+            "kitchen_counter",
+            "--operator",
+            "tester",
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "seed {seed}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains(&format!("(seed {seed})")), "{stdout}");
+        let n = starts.len();
+        let path = dir.join(format!("episode-{n:04}/episode-{n:04}.mcap"));
+        let episode = EpisodeFile::read(&path).unwrap();
+        let m = &episode.metadata;
+        assert_eq!(m["skill"], "pick_and_place");
+        assert_eq!(m["scenario"], "kitchen_counter");
+        assert_eq!(m["operator"], "tester");
+        assert_eq!(m["setup.seed"], seed);
+        assert_eq!(m["outcome"], "success");
+        let cube: Vec<f64> = serde_json::from_str(&m["setup.cube_start_m"]).unwrap();
+        let yaw: f64 = m["setup.cube_start_yaw_deg"].parse().unwrap();
+        // The spot moves with the cube; the scripted trainer, reaching as far beyond its path,
+        // still succeeded (above): the cube lay where the metadata says.
+        let spot: Vec<f64> = serde_json::from_str(&m["setup.spot_m"]).unwrap();
+        assert!((spot[0] - cube[0]).abs() < 1e-3 && (spot[1] - (cube[1] - 0.2)).abs() < 1e-3);
+        starts.push((cube, yaw));
+    }
+    let ((a, ya), (b, yb)) = (&starts[0], &starts[1]);
+    let moved = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+    assert!(moved > 0.005 || (ya - yb).abs() > 2.0, "{starts:?}");
+    for (cube, yaw) in &starts {
+        // Within the variation's bounds around the unseeded start (0.548, 0.292).
+        assert!((cube[0] - 0.548).abs() <= 0.0301 && (cube[1] - 0.292).abs() <= 0.0301);
+        assert!(yaw.abs() <= 15.0);
+    }
+}
+
+/// A skill or scenario the catalogue does not list is refused before anything runs or is
+/// written, naming the catalogue; another catalogue can list it.
+#[test]
+fn an_unknown_skill_is_refused_naming_the_catalogue() {
+    let dir = scratch("unknown-skill");
+    let out = teleop(&[
+        "demo",
+        "--record",
+        dir.to_str().unwrap(),
+        "--skill",
+        "pick_and_plaec",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("skill \"pick_and_plaec\" is not in the catalogue")
+            && stderr.contains("catalogue.toml"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.join("episode-0000").exists(),
+        "nothing recorded for a refused label"
+    );
+    let catalogue = dir.with_extension("toml");
+    std::fs::write(
+        &catalogue,
+        "[[skill]]\nname = \"pick_and_plaec\"\ndescription = \"the centre's own\"\n\
+         [[scenario]]\nname = \"tabletop\"\ndescription = \"a table\"\n",
+    )
+    .unwrap();
+    let out = teleop(&[
+        "demo",
+        "--record",
+        dir.to_str().unwrap(),
+        "--no-camera",
+        "--skill",
+        "pick_and_plaec",
+        "--catalogue",
+        catalogue.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let episode = EpisodeFile::read(&dir.join("episode-0000/episode-0000.mcap")).unwrap();
+    assert_eq!(episode.metadata["skill"], "pick_and_plaec");
 }
