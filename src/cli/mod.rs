@@ -2,6 +2,7 @@
 //! a one-line message and an exit code in exactly one place.
 
 mod demo;
+mod draft;
 mod inspect;
 mod kin;
 mod profile;

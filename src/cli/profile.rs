@@ -21,6 +21,21 @@ use crate::render::StereoRig;
 pub enum ProfileCommand {
     /// Report on a profile: chains, reach, rest posture, camera; exit 1 if it cannot be driven.
     Check(CheckArgs),
+    /// Draft a profile from a URDF alone: arms, grippers, neck, camera, rest posture, each
+    /// guess commented.
+    New(NewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    urdf: PathBuf,
+    /// Write the profile here (default: standard output, naming the URDF relative to the
+    /// working directory).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Seed of the rest posture's sampling (the draft is the same for the same seed).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,7 +105,36 @@ struct Arm {
 pub fn run(command: ProfileCommand) -> anyhow::Result<()> {
     match command {
         ProfileCommand::Check(args) => check(&args),
+        ProfileCommand::New(args) => new(&args),
     }
+}
+
+fn new(args: &NewArgs) -> anyhow::Result<()> {
+    let model = Model::from_urdf_file(&args.urdf)?;
+    let profile = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("profile.toml"));
+    let urdf = super::draft::urdf_path_from(&profile, &args.urdf);
+    let text = super::draft::draft(&model, &urdf, args.seed)?;
+    // The draft must load: a guess that breaks the profile's own checks is a bug here.
+    let folder = profile.parent().unwrap_or(Path::new("."));
+    let mut parsed = Profile::parse(&text, &profile)?;
+    parsed.urdf = folder.join(&parsed.urdf);
+    parsed.check(&model, &profile)?;
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+            eprintln!(
+                "profile new: wrote {}; next: teleop profile check {}",
+                path.display(),
+                path.display()
+            );
+        }
+        None => super::say(text.trim_end())?,
+    }
+    Ok(())
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<()> {
@@ -124,10 +168,10 @@ fn check(args: &CheckArgs) -> anyhow::Result<()> {
 }
 
 /// splitmix64: a few lines of deterministic noise, enough to sample joint space.
-struct Noise(u64);
+pub(super) struct Noise(pub(super) u64);
 
 impl Noise {
-    fn unit(&mut self) -> f64 {
+    pub(super) fn unit(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

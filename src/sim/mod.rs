@@ -14,8 +14,8 @@
 //! most `velocity · dt` per physics step), mimic joints (their servos follow the leader's
 //! target), and joint limits from the URDF. Robot links do not collide with each other (the IK
 //! keeps the arms apart; self-contacts between touching links would fight the servos), only
-//! with the scene. Meshes in `<collision>` are left out (boxes, cylinders, spheres and capsules
-//! are used); the bundled humanoid has none.
+//! with the scene. A mesh in `<collision>` collides as its convex hull (a concave link is
+//! filled in); one that cannot be read is left out with a warning.
 
 mod convert;
 
@@ -197,7 +197,9 @@ fn groups(member: Group, filter: Group) -> InteractionGroups {
     InteractionGroups::new(member, filter, InteractionTestMode::And)
 }
 
-/// A collider for a URDF shape, positioned in its body's frame; `None` for meshes.
+/// A collider for a URDF shape, positioned in its body's frame: a mesh becomes its convex hull
+/// (a concave link is filled in: a hand's palm closes over its hollow). `None` for a mesh that
+/// cannot be read or has no volume; the caller says which.
 fn collider(shape: &Shape, body_from_shape: &ModelPose) -> Option<ColliderBuilder> {
     let f = |v: f64| v as f32;
     let (builder, shape_from_rapier) = match shape {
@@ -218,7 +220,15 @@ fn collider(shape: &Shape, body_from_shape: &ModelPose) -> Option<ColliderBuilde
             None,
         ),
         Shape::Sphere { radius } => (ColliderBuilder::ball(f(*radius)), None),
-        Shape::Mesh(_) => return None,
+        Shape::Mesh(mesh) => {
+            let triangles = mesh.load().ok()?;
+            let points: Vec<Vector> = triangles
+                .positions
+                .iter()
+                .map(|p| Vector::new(p[0], p[1], p[2]))
+                .collect();
+            (ColliderBuilder::convex_hull(&points)?, None)
+        }
     };
     let mut pose = *body_from_shape;
     if let Some(r) = shape_from_rapier {
@@ -332,8 +342,14 @@ impl Sim {
         let mut link_colliders = vec![Vec::new(); model.links.len()];
         for (l, link) in model.links.iter().enumerate() {
             for c in &link.collisions {
-                if let Some(builder) = collider(&c.shape, &(body_from_link[l] * c.link_from_shape))
-                {
+                let built = collider(&c.shape, &(body_from_link[l] * c.link_from_shape));
+                if built.is_none() {
+                    tracing::warn!(
+                        "sim: link {}: a collision mesh that cannot be read or has no volume is left out",
+                        link.name
+                    );
+                }
+                if let Some(builder) = built {
                     link_colliders[l].push(
                         world.insert_collider(
                             builder

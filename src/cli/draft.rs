@@ -1,0 +1,677 @@
+//! `teleop profile new URDF`: a first profile drafted from the URDF alone, every guess written
+//! as a comment beside the key it set, for the integrator to read and tune.
+//!
+//! What it infers:
+//! - **Arms**: links named like a tool (tcp, tool, ee, palm, hand, gripper base, flange) at the
+//!   end of a chain with at least four joints, one per side (left/right from the name, else
+//!   from which side of the robot the link lies); the base is the lowest link both arms share
+//!   (a torso), or the link above the arm's first joint for a single arm, which the trainer's
+//!   left hand drives (the bundled script's hand).
+//! - **Grippers**: below an arm's tool, one independent finger joint (its mimics follow): open
+//!   at the limit where the fingers stand farther apart. Several independent finger joints are
+//!   a hand, noted for `[hands.*]`.
+//! - **Neck**: movable joints between the arms' base and a link named like a head.
+//! - **Camera**: a left/right pair of camera links, else one camera link for both eyes, in the
+//!   body convention (+X forward); optical frames (+Z forward) are passed over.
+//! - **Rest**: each arm's joints sampled at random (a fixed seed), keeping the posture whose
+//!   tool is nearest a point in front of the chest (forward 0.55 and down 0.35 of the arm's
+//!   length from the shoulder, 0.15 m out to its side) with joints away from their limits;
+//!   that bends the elbow as a trainer's is.
+//! - **Motion scale**: the arm's length over 0.55 m (the bundled humanoid's reach), at most 1,
+//!   so the demo's task shrinks with the robot.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use nalgebra::Vector3;
+
+use crate::kinematics::{Chain, Pose, Tree};
+use crate::model::{LinkId, Model};
+
+/// Names that mark a link as an arm's tool, strongest first.
+const TOOL_WORDS: [(&str, u32); 10] = [
+    ("tcp", 9),
+    ("tool", 8),
+    ("end_effector", 7),
+    ("ee", 7),
+    ("eef", 7),
+    ("palm", 6),
+    ("hand", 5),
+    ("gripper", 4),
+    ("flange", 3),
+    ("wrist", 1),
+];
+/// Names that mark a link as part of a finger (never an arm's tool).
+const FINGER_WORDS: [&str; 9] = [
+    "finger", "thumb", "index", "middle", "ring", "pinky", "little", "knuckle", "jaw",
+];
+/// The fewest joints an arm has.
+const MIN_ARM_DOF: usize = 4;
+/// The bundled humanoid's arm length (m): the reach its script was written for.
+const SCRIPT_REACH_M: f64 = 0.55;
+/// Random postures tried per arm for the rest posture.
+const REST_SAMPLES: usize = 40_000;
+
+/// Words of a link's name, split at `_`, `-` and `.`, lowercase.
+fn words(name: &str) -> Vec<String> {
+    name.to_ascii_lowercase()
+        .split(['_', '-', '.', '/'])
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn has_word(name: &str, word: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    words(name).iter().any(|w| w == word) || (word.len() > 3 && lower.contains(word))
+}
+
+/// Which side a name says: `Some(true)` left, `Some(false)` right.
+fn side_of_name(name: &str) -> Option<bool> {
+    let w = words(name);
+    let any = |keys: &[&str]| w.iter().any(|x| keys.contains(&x.as_str()));
+    match (
+        any(&["left", "l", "lh", "lft"]),
+        any(&["right", "r", "rh", "rgt"]),
+    ) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
+fn is_finger(model: &Model, link: LinkId) -> bool {
+    let name = &model.links[link].name;
+    FINGER_WORDS.iter().any(|w| has_word(name, w))
+}
+
+fn tool_score(name: &str) -> u32 {
+    TOOL_WORDS
+        .iter()
+        .filter(|(w, _)| has_word(name, w))
+        .map(|&(_, s)| s)
+        .max()
+        .unwrap_or(0)
+}
+
+/// One arm the draft drives.
+struct Arm {
+    left: bool,
+    base: LinkId,
+    tip: LinkId,
+    dof: usize,
+    why: String,
+}
+
+/// The independent joints moving `tip` from the root, and which link each arm would start
+/// from.
+fn chain_dofs(model: &Model, tip: LinkId) -> usize {
+    model.dofs_between(Model::ROOT, tip).map_or(0, |d| d.len())
+}
+
+/// The lowest link both `a` and `b` hang from.
+fn common_ancestor(model: &Model, a: LinkId, b: LinkId) -> LinkId {
+    let above_a: Vec<LinkId> = model.ancestors(a).collect();
+    model
+        .ancestors(b)
+        .find(|l| above_a.contains(l))
+        .unwrap_or(Model::ROOT)
+}
+
+/// The link above the first movable joint on the path from the root to `tip`.
+fn first_moving_parent(model: &Model, tip: LinkId) -> LinkId {
+    let path: Vec<LinkId> = model.ancestors(tip).collect();
+    for &link in path.iter().rev() {
+        if let Some(j) = model.links[link].parent_joint
+            && (model.joints[j].kind.is_movable() || model.joints[j].mimic.is_some())
+        {
+            return model.joints[j].parent;
+        }
+    }
+    Model::ROOT
+}
+
+/// The arms: per side the best tool-named link with enough joints.
+fn find_arms(model: &Model, root_from: &[Pose]) -> Vec<Arm> {
+    let mut best: [Option<(u32, usize, LinkId, String)>; 2] = [None, None];
+    for (link, l) in model.links.iter().enumerate() {
+        let score = tool_score(&l.name);
+        if score == 0 || is_finger(model, link) {
+            continue;
+        }
+        let dof = chain_dofs(model, link);
+        if dof < MIN_ARM_DOF {
+            continue;
+        }
+        let y = root_from[link].translation.vector.y;
+        let (left, by) = match side_of_name(&l.name) {
+            Some(left) => (left, "its name"),
+            None => (
+                y >= 0.0,
+                "its side of the robot at zero posture (+y is left)",
+            ),
+        };
+        let why = format!(
+            "\"{}\": named like a tool (score {score}), {dof} joints from the root, {} by {by}",
+            l.name,
+            if left { "left" } else { "right" }
+        );
+        let slot = &mut best[usize::from(!left)];
+        // The better name wins; on a tie, the link nearer the root (a palm over its fingertip
+        // frame, a tool frame over a sensor below it).
+        let depth = model.ancestors(link).count();
+        let better = match slot {
+            None => true,
+            Some((s, d, _, _)) => score > *s || (score == *s && depth < *d),
+        };
+        if better {
+            *slot = Some((score, depth, link, why));
+        }
+    }
+    let found: Vec<(bool, LinkId, String)> = best
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, b)| b.map(|(_, _, link, why)| (i == 0, link, why)))
+        .collect();
+    let base = match found.as_slice() {
+        [(_, a, _), (_, b, _)] => common_ancestor(model, *a, *b),
+        [(_, a, _)] => first_moving_parent(model, *a),
+        _ => return Vec::new(),
+    };
+    let single = found.len() == 1;
+    found
+        .into_iter()
+        .map(|(left, tip, why)| Arm {
+            // A single arm is driven by the left hand: the one the bundled script moves.
+            left: left || single,
+            base,
+            tip,
+            dof: model.dofs_between(base, tip).map_or(0, |d| d.len()),
+            why,
+        })
+        .filter(|a| a.dof >= MIN_ARM_DOF)
+        .collect()
+}
+
+/// Movable joints hanging below the body `tip` is fixed to (its fingers; a tool frame is often
+/// a sibling of the fingers, fixed to the hand), as (independent, mimics).
+fn finger_joints(model: &Model, tip: LinkId) -> (Vec<usize>, Vec<usize>) {
+    let body = model
+        .ancestors(tip)
+        .find(|&l| {
+            model.links[l].parent_joint.is_none_or(|j| {
+                model.joints[j].kind.is_movable() || model.joints[j].mimic.is_some()
+            })
+        })
+        .unwrap_or(tip);
+    let on_arm = |j: usize| {
+        model
+            .ancestors(tip)
+            .any(|l| model.links[l].parent_joint == Some(j))
+    };
+    let below = |j: usize| !on_arm(j) && model.ancestors(model.joints[j].parent).any(|l| l == body);
+    let (mut independent, mut mimics) = (Vec::new(), Vec::new());
+    for (j, joint) in model.joints.iter().enumerate() {
+        if !below(j) {
+            continue;
+        }
+        if joint.mimic.is_some() {
+            mimics.push(j);
+        } else if joint.kind.is_movable() {
+            independent.push(j);
+        }
+    }
+    (independent, mimics)
+}
+
+/// A gripper's open and closed positions: the limit where the finger links stand farther
+/// apart is open. Fingers that cannot be told apart: open at the limit farther from zero.
+fn gripper_open_closed(
+    model: &Model,
+    tree: &Tree,
+    leader: usize,
+    fingers: &[usize],
+) -> Option<(f64, f64, String)> {
+    let (lo, hi) = model.joints[leader].limits.position?;
+    let dof = model.dof_of_joint[leader]?;
+    let spread = |value: f64| -> Option<f64> {
+        let mut q = vec![0.0; model.dof()];
+        q[dof] = value;
+        let mut poses = vec![Pose::identity(); model.links.len()];
+        tree.forward(&q, &mut poses);
+        let points: Vec<Vector3<f64>> = fingers
+            .iter()
+            .map(|&j| poses[model.joints[j].child].translation.vector)
+            .collect();
+        (points.len() >= 2).then(|| (points[0] - points[1]).norm())
+    };
+    match (spread(lo), spread(hi)) {
+        (Some(a), Some(b)) if (a - b).abs() > 1e-4 => {
+            let (open, closed) = if b > a { (hi, lo) } else { (lo, hi) };
+            Some((
+                open,
+                closed,
+                "the fingers stand farther apart at `open`".into(),
+            ))
+        }
+        _ => {
+            let (open, closed) = if hi.abs() >= lo.abs() {
+                (hi, lo)
+            } else {
+                (lo, hi)
+            };
+            Some((
+                open,
+                closed,
+                "one finger: `open` is the limit farther from 0 (check it)".into(),
+            ))
+        }
+    }
+}
+
+/// The rest posture of one arm (model `q`, changed only on the arm's joints): random postures,
+/// the one whose tool is nearest a point in front of the chest with joints off their limits.
+/// Also the arm's reach: the farthest the sampled tool got from the shoulder (m).
+fn rest_posture(model: &Model, arm: &Arm, q: &mut [f64], seed: u64) -> Option<(String, f64)> {
+    let chain = Chain::new(
+        model,
+        &model.links[arm.base].name,
+        &model.links[arm.tip].name,
+    )
+    .ok()?;
+    let vars = chain.model_vars().to_vec();
+    let ranges: Vec<(f64, f64)> = chain
+        .dofs()
+        .iter()
+        .map(|&j| {
+            let (lo, hi) = model.joints[j].limits.position.unwrap_or((-3.0, 3.0));
+            // Continuous joints and huge ranges: within ±π of 0.
+            (lo.max(-std::f64::consts::PI), hi.min(std::f64::consts::PI))
+        })
+        .collect();
+    // The shoulder: where the arm's first joint sits (in the base frame, at zero posture).
+    let first = chain.dofs()[0];
+    let mut zero = vec![0.0; chain.dof()];
+    let shoulder = {
+        let mut poses = vec![Pose::identity(); model.links.len()];
+        Tree::new(model).forward(&vec![0.0; model.dof()], &mut poses);
+        let base = poses[arm.base];
+        (base.inverse() * poses[model.joints[first].child])
+            .translation
+            .vector
+    };
+    let side = if arm.left { 1.0 } else { -1.0 };
+    let mut noise = super::profile::Noise(seed);
+    let samples: Vec<(Vec<f64>, Vector3<f64>)> = (0..REST_SAMPLES)
+        .map(|_| {
+            for (v, (lo, hi)) in zero.iter_mut().zip(&ranges) {
+                *v = lo + (hi - lo) * noise.unit();
+            }
+            (zero.clone(), chain.forward(&zero).translation.vector)
+        })
+        .collect();
+    let l = samples
+        .iter()
+        .map(|(_, p)| (p - shoulder).norm())
+        .fold(0.05, f64::max);
+    let target = shoulder + Vector3::new(0.55 * l, 0.15 * side * (l / 0.55).min(1.0), -0.35 * l);
+    let approach = approach_axis(model, arm);
+    let cost = |q: &[f64]| -> (f64, Vector3<f64>) {
+        let pose = chain.forward(q);
+        let p = pose.translation.vector;
+        let off_mid: f64 = q
+            .iter()
+            .zip(&ranges)
+            .map(|(v, (lo, hi))| {
+                let u = 2.0 * (v - (lo + hi) / 2.0) / (hi - lo).max(1e-9);
+                u.powi(4)
+            })
+            .sum::<f64>()
+            / ranges.len() as f64;
+        // The tool pointing forward: the bundled script then pitches it down to grasp from
+        // above.
+        let pointing = approach.map_or(0.0, |a| 1.0 - (pose.rotation * a).x);
+        (
+            (p - target).norm_squared() / (l * l) + 0.02 * off_mid + 0.3 * pointing,
+            p,
+        )
+    };
+    let mut best = (f64::INFINITY, zero.clone());
+    for (q, _) in &samples {
+        let (c, _) = cost(q);
+        if c < best.0 {
+            best = (c, q.clone());
+        }
+    }
+    // Refined joint by joint: random samples land near, not on, a good posture.
+    for step in [0.1, 0.03, 0.01, 0.003] {
+        for _ in 0..30 {
+            let mut moved = false;
+            for k in 0..best.1.len() {
+                for sign in [1.0, -1.0] {
+                    let mut q = best.1.clone();
+                    q[k] = (q[k] + sign * step).clamp(ranges[k].0, ranges[k].1);
+                    let (c, _) = cost(&q);
+                    if c < best.0 {
+                        best = (c, q);
+                        moved = true;
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+    let (_, p) = cost(&best.1);
+    let best = (best.0, best.1, p);
+    for (&var, &value) in vars.iter().zip(&best.1) {
+        q[var] = value;
+    }
+    let p = best.2;
+    let why = format!(
+        "the tool {:.2} m forward, {:.2} m {}, {:.2} m {} the base (aimed at {:.2}, {:.2}, {:.2})",
+        p.x,
+        p.y.abs(),
+        if p.y >= 0.0 { "left" } else { "right" },
+        p.z.abs(),
+        if p.z >= 0.0 { "above" } else { "below" },
+        target.x,
+        target.y,
+        target.z
+    );
+    Some((why, l))
+}
+
+/// The tool's approach axis in its own frame: +Z for a tool frame (ROS's convention for tcp,
+/// tool0, ee links), else towards its fingers (the nearest axis), else none.
+fn approach_axis(model: &Model, arm: &Arm) -> Option<Vector3<f64>> {
+    let name = &model.links[arm.tip].name;
+    if ["tcp", "tool", "ee", "eef", "end_effector", "flange"]
+        .iter()
+        .any(|w| has_word(name, w))
+    {
+        return Some(Vector3::z());
+    }
+    let (independent, mimics) = finger_joints(model, arm.tip);
+    let mut poses = vec![Pose::identity(); model.links.len()];
+    Tree::new(model).forward(&vec![0.0; model.dof()], &mut poses);
+    let tool = poses[arm.tip];
+    let towards: Vector3<f64> = independent
+        .iter()
+        .chain(&mimics)
+        .map(|&j| {
+            (tool.inverse() * poses[model.joints[j].child])
+                .translation
+                .vector
+        })
+        .sum();
+    let k = towards.iamax();
+    (towards.norm() > 1e-6).then(|| {
+        let mut axis = Vector3::zeros();
+        axis[k] = towards[k].signum();
+        axis
+    })
+}
+
+/// Camera links: a left/right pair, else one for both eyes. Optical frames are skipped.
+fn find_camera(model: &Model) -> Option<(String, String, String)> {
+    let cameras: Vec<&str> = model
+        .links
+        .iter()
+        .map(|l| l.name.as_str())
+        .filter(|n| {
+            let lower = n.to_ascii_lowercase();
+            (lower.contains("camera") || words(n).iter().any(|w| w == "cam" || w == "eye"))
+                && !lower.contains("optical")
+                && !lower.contains("depth")
+                && !lower.contains("infra")
+        })
+        .collect();
+    let left = cameras.iter().find(|n| side_of_name(n) == Some(true));
+    let right = cameras.iter().find(|n| side_of_name(n) == Some(false));
+    match (left, right, cameras.first()) {
+        (Some(l), Some(r), _) => Some((
+            l.to_string(),
+            r.to_string(),
+            "a left/right pair of camera links".into(),
+        )),
+        (_, _, Some(one)) => Some((
+            one.to_string(),
+            one.to_string(),
+            format!(
+                "one camera link, \"{one}\", for both eyes (no stereo baseline); check that its +X looks forward"
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// A neck: movable joints from the arms' base up to a link named like a head.
+fn find_neck(model: &Model, base: LinkId) -> Option<(LinkId, usize)> {
+    model
+        .links
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| has_word(&l.name, "head") || has_word(&l.name, "neck"))
+        .filter_map(|(link, _)| Some((link, model.dofs_between(base, link)?.len())))
+        .filter(|&(_, dof)| (1..=3).contains(&dof))
+        .max_by_key(|&(link, dof)| (dof, model.ancestors(link).count()))
+}
+
+fn toml_string(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// The drafted profile's text for the URDF at `urdf`, whose path the profile names as
+/// `urdf_in_profile` (relative to where the profile will be written).
+pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<String> {
+    let tree = Tree::new(model);
+    let mut poses = vec![Pose::identity(); model.links.len()];
+    tree.forward(&vec![0.0; model.dof()], &mut poses);
+    let arms = find_arms(model, &poses);
+    if arms.is_empty() {
+        anyhow::bail!(
+            "{}: no arm found: no link named like a tool (tcp, tool, ee, palm, hand, gripper, flange, wrist) with {MIN_ARM_DOF} or more joints above it; a hand-only URDF has no arm to drive",
+            model.name
+        );
+    }
+    let mut out = String::new();
+    let w = &mut out;
+    writeln!(
+        w,
+        "# Drafted by `teleop profile new` from {urdf_in_profile}."
+    )?;
+    writeln!(
+        w,
+        "# Every guess is commented; check them, then `teleop profile check` this file."
+    )?;
+    writeln!(w, "name = {}", toml_string(&model.name))?;
+    writeln!(w, "urdf = {}", toml_string(urdf_in_profile))?;
+    writeln!(w, "control_rate_hz = 500")?;
+    writeln!(
+        w,
+        "# Acceleration limit for joints without their own (rad/s²): URDFs give none."
+    )?;
+    writeln!(w, "default_acceleration = 20")?;
+    let mut q = vec![0.0; model.dof()];
+    let mut grippers = String::new();
+    let mut notes = Vec::new();
+    for (i, arm) in arms.iter().enumerate() {
+        let side = if arm.left { "left" } else { "right" };
+        let (reach_m, rest) = match rest_posture(model, arm, &mut q, seed + i as u64) {
+            Some((why, reach)) => (reach, format!("{side} arm at rest: {why}")),
+            None => (
+                SCRIPT_REACH_M,
+                format!("{side} arm: no rest posture found (joints at 0)"),
+            ),
+        };
+        notes.push(rest);
+        let scale = ((reach_m / SCRIPT_REACH_M).min(1.0) * 20.0).round() / 20.0;
+        writeln!(w)?;
+        writeln!(w, "# Arm {}: tool {}.", i + 1, arm.why)?;
+        if arms.len() == 1 {
+            writeln!(
+                w,
+                "# The only arm: the trainer's left hand drives it (the bundled script moves the left hand)."
+            )?;
+        }
+        writeln!(
+            w,
+            "# {} joints from \"{}\" ({}); the tool reaches {:.2} m from the shoulder.",
+            arm.dof,
+            model.links[arm.base].name,
+            if arms.len() == 2 {
+                "the lowest link both arms hang from"
+            } else {
+                "the link above the arm's first joint"
+            },
+            reach_m
+        )?;
+        writeln!(w, "[[end_effector]]")?;
+        writeln!(w, "name = \"{side} arm\"")?;
+        writeln!(w, "hand = \"{side}\"")?;
+        writeln!(w, "base = {}", toml_string(&model.links[arm.base].name))?;
+        writeln!(w, "tip = {}", toml_string(&model.links[arm.tip].name))?;
+        writeln!(w, "position_weight = 1.0")?;
+        writeln!(
+            w,
+            "# Orientation counts half as much as position: a tool's position matters most."
+        )?;
+        writeln!(w, "rotation_weight = 0.5")?;
+        writeln!(
+            w,
+            "# Reach {reach_m:.2} m over the bundled humanoid's {SCRIPT_REACH_M} m (at most 1): tool motion per hand motion."
+        )?;
+        writeln!(w, "motion_scale = {:.2}", scale.max(0.05))?;
+        let (independent, mimics) = finger_joints(model, arm.tip);
+        match independent.as_slice() {
+            [] => notes.push(format!("{side} arm: no finger joints below its tool: no gripper")),
+            [leader] => {
+                let mut fingers = vec![*leader];
+                fingers.extend(
+                    mimics
+                        .iter()
+                        .filter(|&&m| model.joints[m].mimic.is_some_and(|x| x.leader == *leader)),
+                );
+                if let Some((open, closed, why)) =
+                    gripper_open_closed(model, &tree, *leader, &fingers)
+                {
+                    let name = &model.joints[*leader].name;
+                    writeln!(grippers)?;
+                    writeln!(
+                        grippers,
+                        "# The {side} gripper: \"{name}\", the one independent joint below the tool ({} mimic{} follow); {why}.",
+                        fingers.len() - 1,
+                        if fingers.len() == 2 { "" } else { "s" }
+                    )?;
+                    writeln!(grippers, "[[gripper]]")?;
+                    writeln!(grippers, "hand = \"{side}\"")?;
+                    writeln!(grippers, "joint = {}", toml_string(name))?;
+                    writeln!(grippers, "open = {open}")?;
+                    writeln!(grippers, "closed = {closed}")?;
+                    if let Some(dof) = model.dof_of_joint[*leader] {
+                        q[dof] = open;
+                    }
+                }
+            }
+            many => notes.push(format!(
+                "{side} arm: a hand with {} independent finger joints ({}): map it under [hands.{side}] (see docs/hands.md); not drafted yet",
+                many.len(),
+                many.iter()
+                    .take(8)
+                    .map(|&j| model.joints[j].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+    if let Some((head, dof)) = find_neck(model, arms[0].base) {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "# A neck: {dof} joint(s) from the arms' base up to \"{}\", named like a head.",
+            model.links[head].name
+        )?;
+        writeln!(w, "[neck]")?;
+        writeln!(w, "base = {}", toml_string(&model.links[arms[0].base].name))?;
+        writeln!(w, "tip = {}", toml_string(&model.links[head].name))?;
+    }
+    writeln!(w)?;
+    match find_camera(model) {
+        Some((left, right, why)) => {
+            writeln!(w, "# The camera: {why}.")?;
+            writeln!(w, "[camera]")?;
+            writeln!(w, "left_link = {}", toml_string(&left))?;
+            writeln!(w, "right_link = {}", toml_string(&right))?;
+            writeln!(
+                w,
+                "# Vertical field of view (degrees): a guess; use the real camera's."
+            )?;
+            writeln!(w, "fov_deg = 60.0")?;
+        }
+        None => writeln!(
+            w,
+            "# No camera link found (none named camera/cam/eye): no [camera], so no robot's view."
+        )?,
+    }
+    out.push_str(&grippers);
+    writeln!(out)?;
+    writeln!(
+        out,
+        "# Rest posture (the IK's null space and the demo's start): for each arm the sampled posture"
+    )?;
+    writeln!(
+        out,
+        "# whose tool is nearest a point in front of the chest, joints off their limits."
+    )?;
+    for note in &notes {
+        writeln!(out, "# - {note}")?;
+    }
+    writeln!(out, "[rest]")?;
+    for (dof, &joint) in model.dofs.iter().enumerate() {
+        if q[dof] != 0.0 {
+            writeln!(
+                out,
+                "{} = {:.3}",
+                toml_key(&model.joints[joint].name),
+                q[dof]
+            )?;
+        }
+    }
+    Ok(out)
+}
+
+fn toml_key(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        name.to_string()
+    } else {
+        toml_string(name)
+    }
+}
+
+/// `urdf` as the profile at `profile` should name it: relative to the profile's folder where
+/// both are under one, else absolute.
+pub fn urdf_path_from(profile: &Path, urdf: &Path) -> String {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let (profile, urdf) = (absolute(profile), absolute(urdf));
+    let folder = profile.parent().unwrap_or(Path::new("/"));
+    let from: Vec<_> = folder.components().collect();
+    let to: Vec<_> = urdf.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    if common <= 1 {
+        return urdf.display().to_string();
+    }
+    let mut relative = std::path::PathBuf::new();
+    for _ in common..from.len() {
+        relative.push("..");
+    }
+    for c in &to[common..] {
+        relative.push(c);
+    }
+    relative.display().to_string()
+}
