@@ -3,7 +3,7 @@
 //! metadata and nullable columns (read with `pyarrow`), end-effector poses equal to FK of the
 //! exported state, no local paths, a video dataset at most a fifth of the JPEG-in-parquet one,
 //! and the fallbacks: no `ffmpeg` (JPEG in the parquet, a warning), a failing `ffmpeg` (an
-//! error with its message, nothing left behind).
+//! error with its message, nothing left behind) and one without SVT-AV1 (H.264).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -470,4 +470,48 @@ fn a_failing_ffmpeg_is_an_error_with_its_message_and_leaves_nothing() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(left, ["ffmpeg"], "nothing but the fake program: {left:?}");
+}
+
+#[test]
+fn without_svt_av1_the_video_is_h264() {
+    if !ffmpeg_present() {
+        return;
+    }
+    let (path, _) = recorded_demo();
+    let dir = scratch("h264");
+    // FFmpeg as it is, but listing no SVT-AV1 encoder.
+    let ffmpeg = dir.join("ffmpeg-without-svtav1");
+    std::fs::write(
+        &ffmpeg,
+        "#!/bin/sh\n\
+         case \"$*\" in *-encoders*) ffmpeg -hide_banner -encoders | grep -v libsvtav1; exit 0;; esac\n\
+         exec ffmpeg \"$@\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ffmpeg, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = dir.join("dataset");
+    let report = record::export_lerobot(
+        &out,
+        std::slice::from_ref(path),
+        &ExportOptions {
+            ffmpeg,
+            ..ExportOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((report.images, report.codec), (Some("video"), Some("h264")));
+    let info = read_json(&out.join("meta/info.json"));
+    assert_eq!(
+        info["features"]["observation.images.right"]["info"]["video.codec"],
+        "h264"
+    );
+    let p = probe(&out.join("videos/observation.images.right/chunk-000/file-000.mp4"));
+    assert_eq!(p["codec_name"], "h264");
+    assert_eq!(
+        p["nb_read_frames"]
+            .as_str()
+            .and_then(|n| n.parse::<usize>().ok()),
+        Some(report.frames)
+    );
 }
