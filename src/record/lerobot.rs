@@ -421,6 +421,7 @@ fn camera_pass(
     camera: usize,
     size: (u32, u32),
     mut encoder: Option<Encoder>,
+    bar: &indicatif::ProgressBar,
 ) -> CameraPass {
     let (w, h) = (size.0 as usize, size.1 as usize);
     let mut stats = Vec::with_capacity(episodes.len());
@@ -468,6 +469,7 @@ fn camera_pass(
             }
             if let Some(encoder) = encoder.as_mut() {
                 encoder.write(rgb)?;
+                bar.inc(1);
             }
         }
         stats.push(image.stats());
@@ -529,7 +531,18 @@ fn write_dataset(
     } else {
         Vec::new()
     };
-    let image_stats: Vec<Vec<Stats>> = std::thread::scope(|scope| {
+    let bar = if options.progress && codec.is_some() {
+        let frames: usize = episodes.iter().map(|e| e.state.len()).sum();
+        indicatif::ProgressBar::new((frames * sizes.len()) as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} frames {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("encoding");
+    let image_stats = std::thread::scope(|scope| {
         let handles: Vec<_> = sizes
             .iter()
             .enumerate()
@@ -539,10 +552,11 @@ fn write_dataset(
                         root.join(format!("videos/{}/{CHUNK}.mp4", episodes[0].cameras[j].key));
                     Encoder::start(&options.ffmpeg, codec, &path, size, fps)
                 });
+                let bar = &bar;
                 scope.spawn(move || match encoder {
                     Some(Err(e)) => Err(e),
-                    Some(Ok(encoder)) => camera_pass(episodes, j, size, Some(encoder)),
-                    None => camera_pass(episodes, j, size, None),
+                    Some(Ok(encoder)) => camera_pass(episodes, j, size, Some(encoder), bar),
+                    None => camera_pass(episodes, j, size, None, bar),
                 })
             })
             .collect();
@@ -557,7 +571,9 @@ fn write_dataset(
                 })
             })
             .collect::<Result<Vec<_>, Error>>()
-    })?;
+    });
+    bar.finish_and_clear();
+    let image_stats: Vec<Vec<Stats>> = image_stats?;
 
     let mut data = DataColumns::default();
     let mut rows = EpisodeColumns::default();
