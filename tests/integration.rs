@@ -16,6 +16,7 @@ mod integration {
     pub mod ik;
     pub mod jacobian;
     pub mod layers;
+    pub mod lerobot_video;
     pub mod limits;
     pub mod link;
     pub mod network;

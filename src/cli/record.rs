@@ -51,12 +51,22 @@ pub struct ExportArgs {
     /// Episodes: folders (`episode-NNNN/`) or their MCAP files; old JSON episode files too.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Frames per second of the dataset.
+    /// Frames per second of the dataset (a whole number).
     #[arg(long, default_value_t = 30.0)]
     fps: f64,
     /// Also export episodes the operator discarded.
     #[arg(long)]
     include_discarded: bool,
+    /// Camera frames as one MP4 per camera (`video`: AV1, else H.264, by the `ffmpeg` program;
+    /// without it, parquet with a warning) or as JPEG in the data parquet (`parquet`).
+    #[arg(long, value_enum, default_value_t = Images::Video)]
+    images: Images,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Images {
+    Video,
+    Parquet,
 }
 
 pub fn run(command: RecordCommand) -> anyhow::Result<()> {
@@ -146,6 +156,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
         files,
         fps,
         include_discarded,
+        images,
     } = args;
     let report = record::export_lerobot(
         &out,
@@ -154,17 +165,31 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
             fps,
             include_discarded,
             progress: true,
+            images: match images {
+                Images::Video => record::ImageStorage::Video,
+                Images::Parquet => record::ImageStorage::Parquet,
+            },
+            ..record::ExportOptions::default()
         },
     )
     .with_context(|| format!("export to {}", out.display()))?;
     for (path, why) in &report.skipped {
         eprintln!("skipped {}: {why}", path.display());
     }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let images = match (report.images, report.codec) {
+        (Some(kind), Some(codec)) => format!("{kind} ({codec})"),
+        (Some(kind), None) => kind.to_string(),
+        (None, _) => "none recorded".to_string(),
+    };
     say(format_args!(
-        "{}: LeRobotDataset v3.0, {} episodes, {} frames at {fps} fps, images: {}",
+        "{}: LeRobotDataset v3.0, {} episodes, {} frames at {fps} fps, images: {images}, \
+         end-effector poses: {}",
         out.display(),
         report.episodes,
         report.frames,
-        report.images.unwrap_or("none recorded")
+        if report.ee_pose { "yes" } else { "no" }
     ))
 }

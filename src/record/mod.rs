@@ -1,7 +1,8 @@
 //! Demonstration recording: episodes as ROS 2 bags on their own threads without ever stalling
 //! the control loop, reading them back (cut-off files and old JSON episodes included), repair,
 //! playback (the recorded frames and commands a replay session runs), conversion of old JSON
-//! episodes, and export to LeRobotDataset v3.0.
+//! episodes, and export to LeRobotDataset v3.0 (video through FFmpeg, statistics, end-effector
+//! poses by FK of the recorded joints).
 //!
 //! A [`Recorder`] session writes one rosbag2 folder per episode, `DIR/episode-NNNN/`, holding
 //! `episode-NNNN.mcap` (profile `ros2`, CDR messages, `ros2msg` schemas), rosbag2's
@@ -30,14 +31,15 @@
 //! ## Limitations
 //! - Readers load a whole episode into memory (fine for minutes of state; long camera
 //!   recordings need a streaming reader).
-//! - Images are exported as JPEG in the data parquet (`image` features); no video encoding.
-//! - The export writes one data file and one episodes file (no splitting at 100 MB).
+//! - The LeRobot export writes one data file, one episodes file and one MP4 per camera (no
+//!   splitting at LeRobot's 100 MB / 200 MB); video needs the `ffmpeg` program.
 //! - Replay (in `app`) rebuilds the bundled demo's scene (table, cube, tray) only.
 //! - Episode times are the control loop's: a recording made with a robot whose clock differs
 //!   keeps the robot's own reading time in `/joint_state.state_ns`.
 
 mod base64;
 mod convert;
+mod ee_pose;
 mod episode;
 mod error;
 pub mod lerobot;
@@ -47,12 +49,14 @@ mod reader;
 mod robot_info;
 pub mod ros2;
 mod session;
+pub mod stats;
 pub mod topics;
+mod video;
 
 pub use convert::{Converted, convert_json, converted_folder};
 pub use episode::{EncodedImage, EpisodeReport, Labels, Outcome, rfc3339};
 pub use error::Error;
-pub use lerobot::{ExportOptions, ExportReport, export as export_lerobot};
+pub use lerobot::{ExportOptions, ExportReport, ImageStorage, export as export_lerobot};
 pub use playback::Playback;
 pub use reader::{
     EpisodeFile, Repair, StoredChannel, StoredMessage, StoredSchema, mcap_in, repair,

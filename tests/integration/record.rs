@@ -42,7 +42,7 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn profile() -> PathBuf {
+pub fn profile() -> PathBuf {
     root().join("profiles/teleop_humanoid.toml")
 }
 
@@ -59,7 +59,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// Whether `python3` can import `modules`. Under CI a missing module is a failure.
-fn python_has(modules: &str) -> bool {
+pub fn python_has(modules: &str) -> bool {
     let ok = Command::new("python3")
         .args(["-c", &format!("import {modules}")])
         .output()
@@ -74,7 +74,7 @@ fn python_has(modules: &str) -> bool {
 }
 
 /// Runs a Python program with `args`; its stdout parsed as JSON.
-fn python_json(program: &str, args: &[&Path]) -> Value {
+pub fn python_json(program: &str, args: &[&Path]) -> Value {
     let out = Command::new("python3")
         .arg("-c")
         .arg(program)
@@ -92,10 +92,10 @@ fn python_json(program: &str, args: &[&Path]) -> Value {
 }
 
 /// Per-eye size of the recorded demo's camera frames (small: lavapipe renders them on the CPU).
-const CAMERA_EYE: (u32, u32) = (320, 240);
+pub const CAMERA_EYE: (u32, u32) = (320, 240);
 
 /// The headless demo recorded once for all the tests that read it.
-fn recorded_demo() -> &'static (PathBuf, u64) {
+pub fn recorded_demo() -> &'static (PathBuf, u64) {
     static DEMO: OnceLock<(PathBuf, u64)> = OnceLock::new();
     DEMO.get_or_init(|| {
         let dir = scratch("demo");
@@ -713,6 +713,7 @@ out = {
     "episode_columns": episodes.column_names,
     "from": e["dataset_from_index"], "to": e["dataset_to_index"], "length": e["length"],
     "episode_tasks": e["tasks"],
+    "episode_labels": {k: e.get(k) for k in ("operator", "skill", "scenario", "outcome", "robot_profile", "urdf_sha256", "setup")},
     "tasks": tasks.to_pydict(),
     "state_len": sorted(set(len(s) for s in d["observation.state"])),
     "index_is_range": d["index"] == list(range(data.num_rows)),
@@ -739,7 +740,10 @@ fn the_lerobot_export_loads_with_pyarrow() {
     let report = record::export_lerobot(
         &out,
         &[path.clone(), path.clone()],
-        &record::ExportOptions::default(),
+        &record::ExportOptions {
+            images: record::ImageStorage::Parquet,
+            ..record::ExportOptions::default()
+        },
     )
     .unwrap();
     assert_eq!(report.episodes, 2);
@@ -750,7 +754,11 @@ fn the_lerobot_export_loads_with_pyarrow() {
     assert_eq!(info["codebase_version"], "v3.0");
     assert_eq!(info["total_episodes"], 2);
     assert_eq!(info["total_frames"].as_u64(), Some(report.frames as u64));
-    assert_eq!(info["fps"], 30.0);
+    assert_eq!(
+        info["fps"].as_u64(),
+        Some(30),
+        "LeRobot's fps is an integer"
+    );
     let (w, h) = CAMERA_EYE;
     for eye in ["left", "right"] {
         let feature = &info["features"][format!("observation.images.{eye}")];
@@ -771,11 +779,12 @@ fn the_lerobot_export_loads_with_pyarrow() {
     }
     let py = python_json(READ_WITH_PYARROW, &[&out]);
     assert_eq!(py["data_rows"].as_u64(), Some(report.frames as u64));
+    // Nullable columns and elements, as pyarrow writes Hugging Face datasets.
     assert_eq!(
         py["data_schema"]["observation.state"],
-        "list<element: float not null>"
+        "list<element: float>"
     );
-    assert_eq!(py["data_schema"]["action"], "list<element: float not null>");
+    assert_eq!(py["data_schema"]["action"], "list<element: float>");
     assert_eq!(py["data_schema"]["timestamp"], "float");
     for column in ["frame_index", "episode_index", "index", "task_index"] {
         assert_eq!(py["data_schema"][column], "int64", "{column}");
@@ -790,7 +799,7 @@ fn the_lerobot_export_loads_with_pyarrow() {
     for eye in ["left", "right"] {
         assert_eq!(
             py["data_schema"][format!("observation.images.{eye}")],
-            "struct<bytes: binary not null, path: string not null>"
+            "struct<bytes: binary, path: string>"
         );
         assert_eq!(
             py[format!("images_jpeg_{eye}")].as_u64(),
@@ -816,6 +825,24 @@ fn the_lerobot_export_loads_with_pyarrow() {
         py["episode_tasks"],
         serde_json::json!([[demo::DEMO_TASK], [demo::DEMO_TASK]])
     );
+    // Every episode row carries who demonstrated what, on which robot.
+    let source = EpisodeFile::read(path).unwrap();
+    let labels = &py["episode_labels"];
+    for (key, expected) in [
+        ("operator", "tester"),
+        ("skill", demo::DEMO_SKILL),
+        ("scenario", demo::DEMO_SCENARIO),
+        ("outcome", "success"),
+        ("urdf_sha256", source.metadata["urdf_sha256"].as_str()),
+    ] {
+        assert_eq!(
+            labels[key],
+            serde_json::json!([expected, expected]),
+            "{key}"
+        );
+    }
+    let setup: Value = serde_json::from_str(labels["setup"][0].as_str().unwrap()).unwrap();
+    assert_eq!(setup["seed"], "none");
     for column in [
         "episode_index",
         "data/chunk_index",

@@ -1,0 +1,109 @@
+//! End-effector poses for the export: each arm's tool pose in the robot's root-link frame,
+//! by FK of the recorded joint positions with the URDF the episode stores.
+
+use std::path::Path;
+
+use nalgebra::UnitQuaternion;
+
+use crate::kinematics::{Pose, Tree};
+use crate::model::{LoadOptions, Model};
+
+use super::reader::EpisodeFile;
+
+/// The features' component names: position (m) then the unit quaternion, scalar last.
+pub const NAMES: [&str; 7] = ["x", "y", "z", "qx", "qy", "qz", "qw"];
+
+/// FK of each arm's tool link for one episode's robot.
+pub struct EePose {
+    tree: Tree,
+    /// (side `left`/`right`, tool link name, its model index).
+    pub tools: Vec<(&'static str, String, usize)>,
+    poses: Vec<Pose>,
+}
+
+/// The side (`left`, `right`) of each end-effector in `profile` (TOML text): its `hand` key,
+/// else a name that says `left` or `right`.
+fn sides(profile: &str, end_effectors: &[(String, String, String)]) -> Vec<Option<&'static str>> {
+    let hands: Vec<Option<String>> = toml::from_str::<toml::Table>(profile)
+        .ok()
+        .and_then(|t| t.get("end_effector").and_then(|v| v.as_array()).cloned())
+        .map(|a| {
+            a.iter()
+                .map(|e| e.get("hand").and_then(|h| h.as_str()).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    end_effectors
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _, tip))| {
+            let said = hands.get(i).cloned().flatten().unwrap_or_default();
+            let text = format!("{said} {name} {tip}").to_lowercase();
+            if said == "left" || (said.is_empty() && text.contains("left")) {
+                Some("left")
+            } else if said == "right" || (said.is_empty() && text.contains("right")) {
+                Some("right")
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+impl EePose {
+    /// From an episode's metadata; `None` (the feature left out) where it lacks the URDF, the
+    /// end-effectors, or a left and a right one, or where its joints are not the URDF's.
+    pub fn of(episode: &EpisodeFile, joint_names: &[String]) -> Option<EePose> {
+        let urdf = episode.metadata.get("urdf")?;
+        let profile = episode.metadata.get("profile").map_or("", String::as_str);
+        let end_effectors: Vec<(String, String, String)> =
+            episode.metadata_json("end_effectors").ok()?;
+        let model = Model::from_urdf_str(
+            urdf,
+            Path::new("episode URDF"),
+            Path::new("."),
+            &LoadOptions::default(),
+        )
+        .ok()?;
+        if !model.dof_names().eq(joint_names.iter().map(String::as_str)) {
+            return None;
+        }
+        let mut tools = Vec::new();
+        for side in ["left", "right"] {
+            let (_, (_, _, tip)) = sides(profile, &end_effectors)
+                .into_iter()
+                .zip(&end_effectors)
+                .find(|(s, _)| *s == Some(side))?;
+            tools.push((side, tip.clone(), model.link_id(tip)?));
+        }
+        let tree = Tree::new(&model);
+        let poses = vec![Pose::identity(); tree.link_count()];
+        Some(EePose { tree, tools, poses })
+    }
+
+    /// Each tool's pose for joint positions `q`: `[x, y, z, qx, qy, qz, qw]` (the quaternion
+    /// with `qw ≥ 0`).
+    pub fn at(&mut self, q: &[f64]) -> Vec<[f32; 7]> {
+        self.tree.forward(q, &mut self.poses);
+        self.tools
+            .iter()
+            .map(|&(_, _, link)| vector(&self.poses[link]))
+            .collect()
+    }
+}
+
+/// `[x, y, z, qx, qy, qz, qw]` of a pose, `qw ≥ 0`.
+pub fn vector(pose: &Pose) -> [f32; 7] {
+    let t = pose.translation.vector;
+    let q = UnitQuaternion::from_rotation_matrix(&pose.rotation);
+    let s = if q.w < 0.0 { -1.0 } else { 1.0 };
+    [
+        t.x as f32,
+        t.y as f32,
+        t.z as f32,
+        (s * q.i) as f32,
+        (s * q.j) as f32,
+        (s * q.k) as f32,
+        (s * q.w) as f32,
+    ]
+}
