@@ -534,17 +534,29 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
         writeln!(w, "base = {}", toml_string(&model.links[arm.base].name))?;
         writeln!(w, "tip = {}", toml_string(&model.links[arm.tip].name))?;
         writeln!(w, "position_weight = 1.0")?;
-        writeln!(
-            w,
-            "# Orientation counts half as much as position: a tool's position matters most."
-        )?;
-        writeln!(w, "rotation_weight = 0.5")?;
+        let (independent, mimics) = finger_joints(model, arm.tip);
+        if independent.len() == 1 {
+            writeln!(
+                w,
+                "# A gripper: its position matters, its exact turn little (the jaws square the object up), so"
+            )?;
+            writeln!(
+                w,
+                "# orientation is a hint that never holds the tool back from where the hand goes."
+            )?;
+            writeln!(w, "rotation_weight = 0.03")?;
+        } else {
+            writeln!(
+                w,
+                "# Orientation counts half as much as position: a tool's position matters most."
+            )?;
+            writeln!(w, "rotation_weight = 0.5")?;
+        }
         writeln!(
             w,
             "# Reach {reach_m:.2} m over the bundled humanoid's {SCRIPT_REACH_M} m (at most 1): tool motion per hand motion."
         )?;
         writeln!(w, "motion_scale = {:.2}", scale.max(0.05))?;
-        let (independent, mimics) = finger_joints(model, arm.tip);
         match independent.as_slice() {
             [] => notes.push(format!("{side} arm: no finger joints below its tool: no gripper")),
             [leader] => {

@@ -429,22 +429,29 @@ fn tracking_error(summary: &str) -> f64 {
 fn profile_new_drafts_a_profile_that_checks_and_drives_every_bundled_arm() {
     let robots = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/robots");
     let dir = tempfile::tempdir().unwrap();
-    // (URDF, arms, gripper drafted, largest tracking error allowed (rad or m)). Where the
+    // (URDF, arms, gripper drafted, largest tracking error allowed (rad or m), carries the
+    // cube). Where the
     // simulated joints cannot follow, physics says why: PR2's left shoulder sags 0.59 rad (its
     // URDF's 30 N·m lift effort cannot hold the arm out without the real robot's spring
     // counterbalance, which the URDF does not describe); G1's drafted palm, turned as the
     // sampled rest posture left it, presses on the table (0.59 rad at the wrist). An arm that
     // did not move, or a simulation that blew up, is far beyond either.
     let cases = [
-        ("panda/panda.urdf", 1, true, 0.25),
-        ("ur5/ur5_robot.urdf", 1, false, 0.25),
-        ("xarm7/xarm7.urdf", 1, false, 0.25),
-        ("kinova_j2s6s200/kinova.urdf", 1, false, 0.25),
-        ("so101/so101.urdf", 1, true, 0.25),
-        ("pr2/pr2.urdf", 2, true, 0.7),
-        ("unitree_g1/g1_29dof_with_hand_rev_1_0.urdf", 2, false, 0.7),
+        ("panda/panda.urdf", 1, true, 0.25, true),
+        ("ur5/ur5_robot.urdf", 1, false, 0.25, false),
+        ("xarm7/xarm7.urdf", 1, false, 0.25, false),
+        ("kinova_j2s6s200/kinova.urdf", 1, false, 0.25, false),
+        ("so101/so101.urdf", 1, true, 0.25, false),
+        ("pr2/pr2.urdf", 2, true, 0.7, false),
+        (
+            "unitree_g1/g1_29dof_with_hand_rev_1_0.urdf",
+            2,
+            false,
+            0.7,
+            false,
+        ),
     ];
-    for (urdf, arms, gripper, tolerance) in cases {
+    for (urdf, arms, gripper, tolerance, carries) in cases {
         let name = urdf.split('/').next().unwrap();
         let path = dir.path().join(format!("{name}.toml"));
         let out = teleop(&[
@@ -484,6 +491,17 @@ fn profile_new_drafts_a_profile_that_checks_and_drives_every_bundled_arm() {
             error < tolerance,
             "{name}: the simulated arm follows its commands: {summary}"
         );
+        if carries {
+            // The drafted Panda picks the cube up and carries it (it lands 2.5 cm from the
+            // spot in the release build; the lift is the robust part to assert).
+            let lifted: f64 = summary
+                .split("lifted ")
+                .nth(1)
+                .and_then(|r| r.split(" cm").next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name}: {summary}"));
+            assert!(lifted > 5.0, "{name}: the cube is carried: {summary}");
+        }
     }
 }
 
