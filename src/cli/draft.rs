@@ -272,7 +272,13 @@ fn gripper_open_closed(
 /// The rest posture of one arm (model `q`, changed only on the arm's joints): random postures,
 /// the one whose tool is nearest a point in front of the chest with joints off their limits.
 /// Also the arm's reach: the farthest the sampled tool got from the shoulder (m).
-fn rest_posture(model: &Model, arm: &Arm, q: &mut [f64], seed: u64) -> Option<(String, f64)> {
+fn rest_posture(
+    model: &Model,
+    root_from_zero: &[Pose],
+    arm: &Arm,
+    q: &mut [f64],
+    seed: u64,
+) -> Option<(String, f64)> {
     let chain = Chain::new(
         model,
         &model.links[arm.base].name,
@@ -293,10 +299,8 @@ fn rest_posture(model: &Model, arm: &Arm, q: &mut [f64], seed: u64) -> Option<(S
     let first = chain.dofs()[0];
     let mut zero = vec![0.0; chain.dof()];
     let shoulder = {
-        let mut poses = vec![Pose::identity(); model.links.len()];
-        Tree::new(model).forward(&vec![0.0; model.dof()], &mut poses);
-        let base = poses[arm.base];
-        (base.inverse() * poses[model.joints[first].child])
+        let base = root_from_zero[arm.base];
+        (base.inverse() * root_from_zero[model.joints[first].child])
             .translation
             .vector
     };
@@ -315,7 +319,7 @@ fn rest_posture(model: &Model, arm: &Arm, q: &mut [f64], seed: u64) -> Option<(S
         .map(|(_, p)| (p - shoulder).norm())
         .fold(0.05, f64::max);
     let target = shoulder + Vector3::new(0.55 * l, 0.15 * side * (l / 0.55).min(1.0), -0.35 * l);
-    let approach = approach_axis(model, arm);
+    let approach = approach_axis(model, root_from_zero, arm);
     let cost = |q: &[f64]| -> (f64, Vector3<f64>) {
         let pose = chain.forward(q);
         let p = pose.translation.vector;
@@ -364,11 +368,9 @@ fn rest_posture(model: &Model, arm: &Arm, q: &mut [f64], seed: u64) -> Option<(S
         }
     }
     let (_, p) = cost(&best.1);
-    let best = (best.0, best.1, p);
     for (&var, &value) in vars.iter().zip(&best.1) {
         q[var] = value;
     }
-    let p = best.2;
     let why = format!(
         "the tool {:.2} m forward, {:.2} m {}, {:.2} m {} the base (aimed at {:.2}, {:.2}, {:.2})",
         p.x,
@@ -385,7 +387,7 @@ fn rest_posture(model: &Model, arm: &Arm, q: &mut [f64], seed: u64) -> Option<(S
 
 /// The tool's approach axis in its own frame: +Z for a tool frame (ROS's convention for tcp,
 /// tool0, ee links), else towards its fingers (the nearest axis), else none.
-fn approach_axis(model: &Model, arm: &Arm) -> Option<Vector3<f64>> {
+fn approach_axis(model: &Model, root_from_zero: &[Pose], arm: &Arm) -> Option<Vector3<f64>> {
     let name = &model.links[arm.tip].name;
     if ["tcp", "tool", "ee", "eef", "end_effector", "flange"]
         .iter()
@@ -394,14 +396,12 @@ fn approach_axis(model: &Model, arm: &Arm) -> Option<Vector3<f64>> {
         return Some(Vector3::z());
     }
     let (independent, mimics) = finger_joints(model, arm.tip);
-    let mut poses = vec![Pose::identity(); model.links.len()];
-    Tree::new(model).forward(&vec![0.0; model.dof()], &mut poses);
-    let tool = poses[arm.tip];
+    let tool = root_from_zero[arm.tip];
     let towards: Vector3<f64> = independent
         .iter()
         .chain(&mimics)
         .map(|&j| {
-            (tool.inverse() * poses[model.joints[j].child])
+            (tool.inverse() * root_from_zero[model.joints[j].child])
                 .translation
                 .vector
         })
@@ -499,7 +499,7 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
     let mut notes = Vec::new();
     for (i, arm) in arms.iter().enumerate() {
         let side = if arm.left { "left" } else { "right" };
-        let (reach_m, rest) = match rest_posture(model, arm, &mut q, seed + i as u64) {
+        let (reach_m, rest) = match rest_posture(model, &poses, arm, &mut q, seed + i as u64) {
             Some((why, reach)) => (reach, format!("{side} arm at rest: {why}")),
             None => (
                 SCRIPT_REACH_M,
