@@ -48,8 +48,9 @@ pub fn robot_info(profile: &Path) -> Result<RobotInfo, Error> {
         add(&e.tip);
     }
     if let Some(c) = &loaded.camera {
-        add(&c.left_link);
-        add(&c.right_link);
+        for link in c.eye_links() {
+            add(link);
+        }
     }
     Ok(RobotInfo {
         name: loaded.name.clone(),

@@ -203,7 +203,7 @@ pub fn run(
             ];
             let publisher = CameraPublisher {
                 eyes,
-                frames: [rig.left_link.clone(), rig.right_link.clone()],
+                frames: rig.eye_links().map(str::to_string),
                 msg: CompressedImage::default(),
                 rgb: Vec::new(),
                 jpeg: Vec::new(),

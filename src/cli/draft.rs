@@ -11,8 +11,10 @@
 //!   at the limit where the fingers stand farther apart. Several independent finger joints are
 //!   a hand, noted for `[hands.*]`.
 //! - **Neck**: movable joints between the arms' base and a link named like a head.
-//! - **Camera**: a left/right pair of camera links, else one camera link for both eyes, in the
-//!   body convention (+X forward); optical frames (+Z forward) are passed over.
+//! - **Camera**: a left/right pair of camera links (body convention, +X forward; optical frames,
+//!   +Z forward, are passed over); else a virtual stereo pair (`camera.link`, `baseline_m`) on
+//!   the one camera link or the head, moved forward out of the robot's own mesh; else, with no
+//!   head, a virtual pair behind and above the arms' base looking down at the tools' rest.
 //! - **Rest**: each arm's joints sampled at random (a fixed seed), keeping the posture whose
 //!   tool is nearest a point in front of the chest (forward 0.55 and down 0.35 of the arm's
 //!   length from the shoulder, 0.15 m out to its side) with joints away from their limits;
@@ -23,10 +25,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use nalgebra::Vector3;
+use nalgebra::{Point3, Vector3};
 
+use crate::config::StereoCamera;
 use crate::kinematics::{Chain, Pose, Tree};
-use crate::model::{LinkId, Model};
+use crate::model::{JointKind, LinkId, Model, Shape};
 
 /// Names that mark a link as an arm's tool, strongest first.
 const TOOL_WORDS: [(&str, u32); 10] = [
@@ -414,9 +417,9 @@ fn approach_axis(model: &Model, root_from_zero: &[Pose], arm: &Arm) -> Option<Ve
     })
 }
 
-/// Camera links: a left/right pair, else one for both eyes. Optical frames are skipped.
-fn find_camera(model: &Model) -> Option<(String, String, String)> {
-    let cameras: Vec<&str> = model
+/// Links named like a camera, optical frames (+Z forward), depth and infrared ones passed over.
+fn camera_links(model: &Model) -> Vec<&str> {
+    model
         .links
         .iter()
         .map(|l| l.name.as_str())
@@ -427,23 +430,203 @@ fn find_camera(model: &Model) -> Option<(String, String, String)> {
                 && !lower.contains("depth")
                 && !lower.contains("infra")
         })
-        .collect();
+        .collect()
+}
+
+/// The drafted `[camera]`: a left/right pair of camera links as they are; else a virtual pair
+/// on one camera link, or on the head, moved forward out of the head's own mesh; else, for a
+/// robot with no head, a virtual pair behind and above the arms' base looking down at where the
+/// tools rest (where a trainer standing behind the robot would look from). Key lines, then
+/// the comment saying why.
+fn draft_camera(
+    model: &Model,
+    root_from_zero: &[Pose],
+    root_from_rest: &[Pose],
+    arms: &[Arm],
+    reach: f64,
+    head: Option<LinkId>,
+) -> (Vec<String>, String) {
+    let cameras = camera_links(model);
     let left = cameras.iter().find(|n| side_of_name(n) == Some(true));
     let right = cameras.iter().find(|n| side_of_name(n) == Some(false));
-    match (left, right, cameras.first()) {
-        (Some(l), Some(r), _) => Some((
-            l.to_string(),
-            r.to_string(),
+    if let (Some(l), Some(r)) = (left, right) {
+        return (
+            vec![
+                format!("left_link = {}", toml_string(l)),
+                format!("right_link = {}", toml_string(r)),
+            ],
             "a left/right pair of camera links".into(),
-        )),
-        (_, _, Some(one)) => Some((
-            one.to_string(),
-            one.to_string(),
-            format!(
-                "one camera link, \"{one}\", for both eyes (no stereo baseline); check that its +X looks forward"
+        );
+    }
+    let baseline = StereoCamera::DEFAULT_BASELINE_M;
+    let camera = cameras.first().and_then(|name| model.link_id(name));
+    let head = head.or_else(|| model.links.iter().position(|l| has_word(&l.name, "head")));
+    let mounted = camera
+        .map(|l| (l, "one camera link", 0.0))
+        .or(head.map(|h| {
+            // A head link's origin is often its neck joint, below the face: the eyes go halfway
+            // up the head's own mesh.
+            let zs: Vec<f64> = model.links[h]
+                .visuals
+                .iter()
+                .flat_map(|v| {
+                    shape_points(&v.shape)
+                        .into_iter()
+                        .map(|p| (v.link_from_shape * Point3::from(p)).z)
+                })
+                .collect();
+            let mid = if zs.is_empty() {
+                0.0
+            } else {
+                let (lo, hi) = zs
+                    .iter()
+                    .fold((f64::MAX, f64::MIN), |(lo, hi), &z| (lo.min(z), hi.max(z)));
+                (lo + hi) / 2.0
+            };
+            (h, "no camera link; the head", mid)
+        }));
+    let tools_in = |link: LinkId| {
+        let link_from_root = root_from_rest[link].inverse();
+        arms.iter()
+            .map(|a| (link_from_root * root_from_rest[a.tip]).translation.vector)
+            .sum::<Vector3<f64>>()
+            / arms.len() as f64
+    };
+    if let Some((link, what, height)) = mounted {
+        // The whole head's shell (20 cm across) around the eyes, not just their line of sight:
+        // with a 60° view, a shell above or beside them still fills the picture.
+        let ahead = mesh_ahead_m(model, root_from_zero, link, height, 0.1, 0.1);
+        let forward = ahead.map_or(0.0, |x| x + 0.01);
+        // Tilted down to the hands at rest, as a trainer looks at their work.
+        let tools = tools_in(link) - Vector3::new(forward, 0.0, height);
+        let pitch = (-tools.z)
+            .atan2(tools.x.max(0.05))
+            .to_degrees()
+            .clamp(0.0, 60.0);
+        let name = &model.links[link].name;
+        let why = match ahead {
+            Some(x) => format!(
+                "{what}, \"{name}\", carries a virtual pair {baseline} m apart, moved {forward:.3} m forward along its +X out of the robot's own mesh (which reaches {x:.3} m ahead of the link), looking down {pitch:.0}° at the hands at rest; check that +X looks forward"
             ),
-        )),
-        _ => None,
+            None => format!(
+                "{what}, \"{name}\", carries a virtual pair {baseline} m apart (no mesh of the robot's in front of it), looking down {pitch:.0}° at the hands at rest; check that +X looks forward"
+            ),
+        };
+        return (
+            vec![
+                format!("link = {}", toml_string(name)),
+                format!("baseline_m = {baseline}"),
+                format!("offset_m = [{forward:.3}, 0.0, {height:.3}]"),
+                format!("pitch_deg = {pitch:.1}"),
+            ],
+            why,
+        );
+    }
+    // No head: look at the tools' rest points from behind and above, at a distance that grows
+    // with the arm (a 0.85 m Panda is watched from farther than a 0.4 m desk arm).
+    let base = arms[0].base;
+    let target = tools_in(base);
+    // Steeply from above, so an elbow that rises between the base and the tool does not hide it;
+    // at least 0.5 m away, so a small arm is not seen cross-eyed.
+    let (back, up) = (0.5 * reach.max(0.45), 1.0 * reach.max(0.45));
+    let eye = target + Vector3::new(-back, 0.0, up);
+    let pitch = up.atan2(back).to_degrees();
+    (
+        vec![
+            format!("link = {}", toml_string(&model.links[base].name)),
+            format!("baseline_m = {baseline}"),
+            format!("offset_m = [{:.3}, {:.3}, {:.3}]", eye.x, eye.y, eye.z),
+            format!("pitch_deg = {pitch:.1}"),
+        ],
+        format!(
+            "no camera link and no head: a virtual pair {baseline} m apart on \"{}\", {back:.2} m behind and {up:.2} m above where the tools rest, looking down {pitch:.0}° at them (a trainer's view from behind the robot)",
+            model.links[base].name
+        ),
+    )
+}
+
+/// How far ahead of `link`'s origin (along its +X) the robot's own visual geometry reaches,
+/// counting only what lies within `half_width` sideways and `half_height` up or down of the
+/// line at `height` above the origin (where the eyes look through): `None` if nothing does. Geometry of the links rigidly
+/// fixed to `link` counts, at the zero posture; a mesh that cannot be read is skipped.
+fn mesh_ahead_m(
+    model: &Model,
+    root_from_zero: &[Pose],
+    link: LinkId,
+    height: f64,
+    half_width: f64,
+    half_height: f64,
+) -> Option<f64> {
+    let link_from_root = root_from_zero[link].inverse();
+    let mut ahead: Option<f64> = None;
+    for other in rigid_group(model, link) {
+        let link_from_other = link_from_root * root_from_zero[other];
+        for visual in &model.links[other].visuals {
+            let link_from_shape = link_from_other * visual.link_from_shape;
+            for p in shape_points(&visual.shape) {
+                let p = link_from_shape * Point3::from(p);
+                if p.y.abs() <= half_width && (p.z - height).abs() <= half_height && p.x > 0.0 {
+                    ahead = Some(ahead.map_or(p.x, |a: f64| a.max(p.x)));
+                }
+            }
+        }
+    }
+    ahead
+}
+
+/// `link` and every link joined to it by fixed joints, up and down.
+fn rigid_group(model: &Model, link: LinkId) -> Vec<LinkId> {
+    let mut group = vec![link];
+    let mut i = 0;
+    while i < group.len() {
+        let l = group[i];
+        let node = &model.links[l];
+        let up = node
+            .parent_joint
+            .filter(|&j| model.joints[j].kind == JointKind::Fixed)
+            .map(|j| model.joints[j].parent);
+        let down = node
+            .child_joints
+            .iter()
+            .filter(|&&j| model.joints[j].kind == JointKind::Fixed)
+            .map(|&j| model.joints[j].child);
+        for n in up.into_iter().chain(down) {
+            if !group.contains(&n) {
+                group.push(n);
+            }
+        }
+        i += 1;
+    }
+    group
+}
+
+/// Points of a shape in its own frame that bound it: a mesh's vertices, else the corners of
+/// the primitive's box.
+fn shape_points(shape: &Shape) -> Vec<Vector3<f64>> {
+    let corners = |h: Vector3<f64>| {
+        (0..8)
+            .map(|k| {
+                let s = |bit: usize| if k & bit == 0 { -1.0 } else { 1.0 };
+                Vector3::new(s(1) * h.x, s(2) * h.y, s(4) * h.z)
+            })
+            .collect()
+    };
+    match shape {
+        Shape::Box { size } => corners(size / 2.0),
+        Shape::Cylinder { radius, length } => corners(Vector3::new(*radius, *radius, length / 2.0)),
+        Shape::Capsule { radius, length } => {
+            corners(Vector3::new(*radius, *radius, length / 2.0 + radius))
+        }
+        Shape::Sphere { radius } => corners(Vector3::repeat(*radius)),
+        Shape::Mesh(mesh) => mesh.load().map_or_else(
+            |_| Vec::new(),
+            |m| {
+                m.positions
+                    .iter()
+                    .map(|p| Vector3::new(f64::from(p[0]), f64::from(p[1]), f64::from(p[2])))
+                    .collect()
+            },
+        ),
     }
 }
 
@@ -497,6 +680,7 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
     let mut q = vec![0.0; model.dof()];
     let mut grippers = String::new();
     let mut notes = Vec::new();
+    let mut longest_reach_m: f64 = 0.0;
     for (i, arm) in arms.iter().enumerate() {
         let side = if arm.left { "left" } else { "right" };
         let (reach_m, rest) = match rest_posture(model, &poses, arm, &mut q, seed + i as u64) {
@@ -507,6 +691,7 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
             ),
         };
         notes.push(rest);
+        longest_reach_m = longest_reach_m.max(reach_m);
         let scale = ((reach_m / SCRIPT_REACH_M).min(1.0) * 20.0).round() / 20.0;
         writeln!(w)?;
         writeln!(w, "# Arm {}: tool {}.", i + 1, arm.why)?;
@@ -598,7 +783,8 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
             )),
         }
     }
-    if let Some((head, dof)) = find_neck(model, arms[0].base) {
+    let neck = find_neck(model, arms[0].base);
+    if let Some((head, dof)) = neck {
         writeln!(w)?;
         writeln!(
             w,
@@ -610,23 +796,26 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
         writeln!(w, "tip = {}", toml_string(&model.links[head].name))?;
     }
     writeln!(w)?;
-    match find_camera(model) {
-        Some((left, right, why)) => {
-            writeln!(w, "# The camera: {why}.")?;
-            writeln!(w, "[camera]")?;
-            writeln!(w, "left_link = {}", toml_string(&left))?;
-            writeln!(w, "right_link = {}", toml_string(&right))?;
-            writeln!(
-                w,
-                "# Vertical field of view (degrees): a guess; use the real camera's."
-            )?;
-            writeln!(w, "fov_deg = 60.0")?;
-        }
-        None => writeln!(
-            w,
-            "# No camera link found (none named camera/cam/eye): no [camera], so no robot's view."
-        )?,
+    let mut root_from_rest = vec![Pose::identity(); model.links.len()];
+    tree.forward(&q, &mut root_from_rest);
+    let (keys, why) = draft_camera(
+        model,
+        &poses,
+        &root_from_rest,
+        &arms,
+        longest_reach_m,
+        neck.map(|(h, _)| h),
+    );
+    writeln!(w, "# The camera: {why}.")?;
+    writeln!(w, "[camera]")?;
+    for key in keys {
+        writeln!(w, "{key}")?;
     }
+    writeln!(
+        w,
+        "# Vertical field of view (degrees): a guess; use the real camera's."
+    )?;
+    writeln!(w, "fov_deg = 60.0")?;
     out.push_str(&grippers);
     writeln!(out)?;
     writeln!(

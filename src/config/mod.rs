@@ -35,6 +35,6 @@ pub use catalogue::Catalogue;
 pub use hand::{Fingertip, HandMapping, Hands, LinkPoint, PinchPair, Scale, XrJoint};
 
 pub use profile::{
-    EndEffector, Error, Gripper, Hand, JointSettings, Neck, Profile, Ros2Control, Ros2Interface,
-    StereoCamera, ranges,
+    EndEffector, Error, EyeMount, Gripper, Hand, JointSettings, Neck, Profile, Ros2Control,
+    Ros2Interface, StereoCamera, ranges,
 };

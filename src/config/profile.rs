@@ -65,12 +65,28 @@ pub struct Neck {
     pub tip: String,
 }
 
-/// The stereo pair the trainer looks through.
+/// The stereo pair the trainer looks through: two camera links (`left_link`, `right_link`), or
+/// one link carrying a virtual pair `baseline_m` apart (`link`), for a robot with one camera or
+/// none. `offset_m` and `pitch_deg` move the eyes off their link (clear of a head's own mesh,
+/// or above an arm's base looking down at its work).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StereoCamera {
-    pub left_link: String,
-    pub right_link: String,
+    #[serde(default)]
+    pub left_link: Option<String>,
+    #[serde(default)]
+    pub right_link: Option<String>,
+    #[serde(default)]
+    pub link: Option<String>,
+    /// Distance between the virtual pair's eyes (m); with `link` only. Default: a person's.
+    #[serde(default)]
+    pub baseline_m: Option<f64>,
+    /// Where the eyes' midpoint sits in its link's frame (m; +X forward, +Y left, +Z up).
+    #[serde(default, deserialize_with = "three")]
+    pub offset_m: [f64; 3],
+    /// How far the eyes look down from their link's +X (degrees; negative looks up).
+    #[serde(default)]
+    pub pitch_deg: f64,
     /// Vertical field of view (degrees).
     pub fov_deg: f64,
     /// Image size of each eye (pixels); default 1280 × 720.
@@ -80,7 +96,48 @@ pub struct StereoCamera {
     pub height: u32,
 }
 
+/// Where one eye sits: a link, and the eye in that link's frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EyeMount<'a> {
+    pub link: &'a str,
+    /// The eye's position in the link's frame (m).
+    pub position_m: [f64; 3],
+    /// Turn about the link's +Y: positive looks down.
+    pub pitch_rad: f64,
+}
+
 impl StereoCamera {
+    /// The distance between a virtual pair's eyes when the profile names none: about a
+    /// person's, so the headset's depth feels natural.
+    pub const DEFAULT_BASELINE_M: f64 = 0.064;
+
+    /// Left eye, right eye. A checked profile has either both eye links or `link`.
+    pub fn eye_mounts(&self) -> [EyeMount<'_>; 2] {
+        let pitch_rad = self.pitch_deg.to_radians();
+        let [x, y, z] = self.offset_m;
+        match (&self.left_link, &self.right_link, &self.link) {
+            (Some(left), Some(right), _) => [left, right].map(|link| EyeMount {
+                link,
+                position_m: [x, y, z],
+                pitch_rad,
+            }),
+            (_, _, link) => {
+                let link = link.as_deref().unwrap_or_default();
+                let half = self.baseline_m.unwrap_or(Self::DEFAULT_BASELINE_M) / 2.0;
+                [half, -half].map(|dy| EyeMount {
+                    link,
+                    position_m: [x, y + dy, z],
+                    pitch_rad,
+                })
+            }
+        }
+    }
+
+    /// The links the eyes ride on (one name twice for a virtual pair).
+    pub fn eye_links(&self) -> [&str; 2] {
+        self.eye_mounts().map(|m| m.link)
+    }
+
     fn default_width() -> u32 {
         1280
     }
@@ -218,6 +275,8 @@ pub mod ranges {
     pub const HAND_SCALE: (f64, f64) = (0.1, 10.0);
     /// Every coordinate of a `hands.SIDE.fingertips[i]` offset (m).
     pub const HAND_OFFSET_M: f64 = 1.0;
+    /// A camera's offset from its link, and a virtual pair's baseline (m).
+    pub const CAMERA_OFFSET_M: f64 = 2.0;
 }
 
 fn default_control_rate() -> f64 {
@@ -365,8 +424,72 @@ impl Profile {
             chain("neck".into(), &neck.base, &neck.tip)?;
         }
         if let Some(camera) = &self.camera {
-            link("camera.left_link".into(), &camera.left_link)?;
-            link("camera.right_link".into(), &camera.right_link)?;
+            match (&camera.left_link, &camera.right_link, &camera.link) {
+                (Some(left), Some(right), None) => {
+                    link("camera.left_link".into(), left)?;
+                    link("camera.right_link".into(), right)?;
+                    if camera.baseline_m.is_some() {
+                        return Err(invalid(
+                            "camera.baseline_m".into(),
+                            "only with camera.link: two eye links are as far apart as the URDF puts them".into(),
+                        ));
+                    }
+                }
+                (None, None, Some(one)) => {
+                    link("camera.link".into(), one)?;
+                    if let Some(b) = camera.baseline_m
+                        && !(0.0..=ranges::CAMERA_OFFSET_M).contains(&b)
+                    {
+                        return Err(invalid(
+                            "camera.baseline_m".into(),
+                            format!(
+                                "must be between 0 and {} m, got {b}",
+                                ranges::CAMERA_OFFSET_M
+                            ),
+                        ));
+                    }
+                }
+                (_, _, Some(_)) => {
+                    return Err(invalid(
+                        "camera.link".into(),
+                        "give either camera.link (a virtual pair) or camera.left_link and camera.right_link, not both".into(),
+                    ));
+                }
+                (left, _, None) => {
+                    let missing = if left.is_none() {
+                        "left_link"
+                    } else {
+                        "right_link"
+                    };
+                    return Err(invalid(
+                        format!("camera.{missing}"),
+                        "missing: give camera.left_link and camera.right_link, or camera.link for a virtual pair".into(),
+                    ));
+                }
+            }
+            if !camera
+                .offset_m
+                .iter()
+                .all(|v| v.abs() <= ranges::CAMERA_OFFSET_M)
+            {
+                return Err(invalid(
+                    "camera.offset_m".into(),
+                    format!(
+                        "every coordinate must be within ±{} m, got {:?}",
+                        ranges::CAMERA_OFFSET_M,
+                        camera.offset_m
+                    ),
+                ));
+            }
+            if !(-90.0..=90.0).contains(&camera.pitch_deg) {
+                return Err(invalid(
+                    "camera.pitch_deg".into(),
+                    format!(
+                        "must be between -90 and 90 degrees, got {}",
+                        camera.pitch_deg
+                    ),
+                ));
+            }
             if !(camera.fov_deg > 1.0 && camera.fov_deg < 179.0) {
                 return Err(invalid(
                     "camera.fov_deg".into(),

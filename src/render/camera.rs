@@ -1,9 +1,9 @@
-//! Cameras: the robot's two eye cameras (from the profile's camera links) and an overview.
+//! Cameras: the robot's two eyes (camera links, or a virtual pair on one link) and an overview.
 
-use nalgebra::{Matrix4, Point3};
+use nalgebra::{Matrix4, Point3, Rotation3, Translation3, Vector3};
 
 use super::convert;
-use crate::config::StereoCamera;
+use crate::config::{EyeMount, StereoCamera};
 use crate::kinematics::Pose;
 use crate::model::Model;
 
@@ -44,11 +44,14 @@ impl EyeCamera {
     }
 }
 
-/// The stereo pair: two camera links, a field of view and a per-eye image size.
+/// The stereo pair: each eye on a link (a camera link, or a virtual pair's one link) at a pose
+/// in that link's frame, a field of view and a per-eye image size.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StereoRig {
-    /// Link ids of the left and right camera links.
+    /// Link ids of the left and right eyes' links.
     pub links: [usize; 2],
+    /// Each eye in its link's frame.
+    pub link_from_eye: [Pose; 2],
     pub fov_y_rad: f64,
     pub width: u32,
     pub height: u32,
@@ -58,11 +61,16 @@ impl StereoRig {
     /// From a profile's `[camera]`; `None` if a link is missing from the model (profiles are
     /// checked against the model when loaded, so this is a setup bug).
     pub fn new(model: &Model, camera: &StereoCamera) -> Option<StereoRig> {
+        let [left, right] = camera.eye_mounts();
+        let eye = |m: &EyeMount| {
+            Pose::from_parts(
+                Translation3::from(Vector3::from(m.position_m)),
+                Rotation3::from_axis_angle(&Vector3::y_axis(), m.pitch_rad),
+            )
+        };
         Some(StereoRig {
-            links: [
-                model.link_id(&camera.left_link)?,
-                model.link_id(&camera.right_link)?,
-            ],
+            links: [model.link_id(left.link)?, model.link_id(right.link)?],
+            link_from_eye: [eye(&left), eye(&right)],
             fov_y_rad: camera.fov_deg.to_radians(),
             width: camera.width,
             height: camera.height,
@@ -78,8 +86,8 @@ impl StereoRig {
 
     /// Both eyes where the robot's links are now.
     pub fn eyes(&self, link_poses: &[Pose]) -> [EyeCamera; 2] {
-        self.links.map(|link| EyeCamera {
-            world_from_camera: link_poses[link],
+        [0, 1].map(|i| EyeCamera {
+            world_from_camera: link_poses[self.links[i]] * self.link_from_eye[i],
             fov_y_rad: self.fov_y_rad,
             aspect: f64::from(self.width) / f64::from(self.height),
         })
@@ -87,8 +95,8 @@ impl StereoRig {
 
     /// Distance between the two eyes (m) in this state.
     pub fn baseline_m(&self, link_poses: &[Pose]) -> f64 {
-        (link_poses[self.links[0]].translation.vector
-            - link_poses[self.links[1]].translation.vector)
+        let [left, right] = self.eyes(link_poses);
+        (left.world_from_camera.translation.vector - right.world_from_camera.translation.vector)
             .norm()
     }
 }

@@ -39,7 +39,7 @@ fn bundled_profile_loads_and_fits_its_urdf() {
     assert_eq!(profile.control_rate_hz, 500.0);
     assert!(
         model
-            .link_id(&profile.camera.as_ref().unwrap().left_link)
+            .link_id(profile.camera.as_ref().unwrap().eye_links()[0])
             .is_some()
     );
     assert_eq!(profile.acceleration_limit("waist_yaw_joint"), 5.0);
@@ -156,6 +156,42 @@ fn bad_values_are_refused_naming_the_key() {
             "joint.left_camera_joint",
         ),
         ("tip = \"head_link\"", "tip = \"pelvis\"", "neck"),
+        // A virtual pair on one link, or two eye links: never both, never half.
+        (
+            "fov_deg = 75",
+            "fov_deg = 75\nlink = \"head_link\"",
+            "camera.link",
+        ),
+        (
+            "right_link = \"right_camera_link\"",
+            "",
+            "camera.right_link",
+        ),
+        (
+            "fov_deg = 75",
+            "fov_deg = 75\nbaseline_m = 0.06",
+            "camera.baseline_m",
+        ),
+        (
+            "left_link = \"left_camera_link\"\nright_link = \"right_camera_link\"",
+            "link = \"head_link\"\nbaseline_m = 3.0",
+            "camera.baseline_m",
+        ),
+        (
+            "left_link = \"left_camera_link\"\nright_link = \"right_camera_link\"",
+            "link = \"hed_link\"",
+            "camera.link",
+        ),
+        (
+            "fov_deg = 75",
+            "fov_deg = 75\npitch_deg = 120",
+            "camera.pitch_deg",
+        ),
+        (
+            "fov_deg = 75",
+            "fov_deg = 75\noffset_m = [0.1, 0.0, 9.0]",
+            "camera.offset_m",
+        ),
     ];
     for (from, to, key) in cases {
         let message = edited(from, to);
@@ -479,6 +515,19 @@ fn profile_new_drafts_a_profile_that_checks_and_drives_every_bundled_arm() {
         assert!(text.matches("\n# ").count() >= 8, "{name}:\n{text}");
         let (code, stdout, stderr) = check(&path, &["--samples", "3000"]);
         assert_eq!(code, Some(0), "{name}: {stdout}{stderr}");
+        // A camera for every robot: its own pair as it is (PR2's looks level, over its hands),
+        // else a virtual pair placed to see the hands at rest.
+        let camera = profile
+            .camera
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}:\n{text}"));
+        if camera.link.is_some() {
+            assert_eq!(
+                stdout.matches("both eyes see the hand at rest").count(),
+                arms,
+                "{name}: {stdout}"
+            );
+        }
         let out = teleop(&["demo", "--robot", path.to_str().unwrap()]);
         let summary = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -515,4 +564,61 @@ fn profile_new_refuses_a_urdf_without_an_arm() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("no arm found"), "{stderr}");
+}
+
+/// A robot whose URDF has no camera link gets its virtual eyes out of its own head: G1's head
+/// link sits at its neck, below the face; drafted eyes at that origin showed the inside of the
+/// head. Every vertex of the head's mesh in front of the eyes' line of sight is behind them.
+#[test]
+fn profile_new_puts_virtual_eyes_in_front_of_the_head_mesh() {
+    use teleop_bridge::kinematics::{Pose, Tree};
+    use teleop_bridge::model::Shape;
+    use teleop_bridge::render::StereoRig;
+    let urdf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/robots/unitree_g1/g1_29dof_with_hand_rev_1_0.urdf");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g1.toml");
+    let out = teleop(&[
+        "profile",
+        "new",
+        urdf.to_str().unwrap(),
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (profile, model) = Profile::load(&path).expect("the draft loads");
+    let camera = profile.camera.as_ref().expect("a drafted camera");
+    assert_eq!(camera.link.as_deref(), Some("head_link"));
+    let rig = StereoRig::new(&model, camera).expect("rig");
+    let mut poses = vec![Pose::identity(); model.links.len()];
+    Tree::new(&model).forward(&vec![0.0; model.dof()], &mut poses);
+    let head = model.link_id("head_link").unwrap();
+    let mut seen = 0;
+    for eye in rig.eyes(&poses) {
+        // The eye looks down at the hands: test along its own axes.
+        let eye_from_head = eye.world_from_camera.inverse() * poses[head];
+        for visual in &model.links[head].visuals {
+            let Shape::Mesh(mesh) = &visual.shape else {
+                continue;
+            };
+            let mesh = mesh.load().expect("G1's head mesh");
+            for p in &mesh.positions {
+                let p = eye_from_head
+                    * visual.link_from_shape
+                    * nalgebra::Point3::new(f64::from(p[0]), f64::from(p[1]), f64::from(p[2]));
+                if p.y.abs() < 0.03 && p.z.abs() < 0.03 {
+                    seen += 1;
+                    assert!(p.x < 0.0, "a head vertex {:.3} m in front of the eye", p.x);
+                }
+            }
+        }
+    }
+    assert!(
+        seen > 0,
+        "the head's mesh lies on the eyes' line, behind them"
+    );
 }

@@ -522,3 +522,38 @@ pub(super) fn red_halves(screen: &Screenshot) -> (usize, usize) {
     };
     (red_in(0, window_w / 2), red_in(window_w / 2, window_w))
 }
+
+/// A robot with one camera link (or none, only a head) gets a virtual pair from `camera.link`:
+/// the eyes `baseline_m` apart about the point `offset_m` in the link's frame, looking
+/// `pitch_deg` down from its +X, moving with the link.
+#[test]
+fn a_virtual_pair_on_one_link_sits_where_its_keys_put_it() {
+    let fx = fixture();
+    let camera: teleop_bridge::config::StereoCamera = toml::from_str(
+        "link = \"head_link\"\nbaseline_m = 0.08\noffset_m = [0.1, 0.0, 0.05]\npitch_deg = 30\nfov_deg = 60",
+    )
+    .expect("camera keys");
+    let rig = StereoRig::new(&fx.model, &camera).expect("head_link exists");
+    let head = fx.model.link_id("head_link").expect("head_link");
+    for neck in [(0.0, 0.0), AT_TABLE] {
+        let state = fx.state(neck);
+        assert!((rig.baseline_m(&state.link_poses) - 0.08).abs() < 1e-9);
+        let eyes = rig.eyes(&state.link_poses);
+        let head_from_world = state.link_poses[head].inverse();
+        for (eye, side) in eyes.iter().zip([1.0, -1.0]) {
+            let head_from_eye = head_from_world * eye.world_from_camera;
+            let at = head_from_eye.translation.vector;
+            assert!(
+                (at - Vector3::new(0.1, side * 0.04, 0.05)).norm() < 1e-9,
+                "eye at {at:?} in the head's frame"
+            );
+            let forward = head_from_eye.rotation * Vector3::x();
+            assert!(
+                (forward - Vector3::new(30f64.to_radians().cos(), 0.0, -30f64.to_radians().sin()))
+                    .norm()
+                    < 1e-9,
+                "looks 30° down: {forward:?}"
+            );
+        }
+    }
+}
