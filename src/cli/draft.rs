@@ -136,7 +136,8 @@ fn first_moving_parent(model: &Model, tip: LinkId) -> LinkId {
 
 /// The arms: per side the best tool-named link with enough joints.
 fn find_arms(model: &Model, root_from: &[Pose]) -> Vec<Arm> {
-    let mut best: [Option<(u32, usize, LinkId, String)>; 2] = [None, None];
+    type Rank = (u32, bool, std::cmp::Reverse<usize>);
+    let mut best: [Option<(Rank, LinkId, String)>; 2] = [None, None];
     for (link, l) in model.links.iter().enumerate() {
         let score = tool_score(&l.name);
         if score == 0 || is_finger(model, link) {
@@ -160,21 +161,24 @@ fn find_arms(model: &Model, root_from: &[Pose]) -> Vec<Arm> {
             if left { "left" } else { "right" }
         );
         let slot = &mut best[usize::from(!left)];
-        // The better name wins; on a tie, the link nearer the root (a palm over its fingertip
-        // frame, a tool frame over a sensor below it).
+        // The better name wins; on a tie, a bare frame named so (no geometry: a tool centre
+        // point, as SO-101's `gripper_frame_link` between its jaws), else the link nearer the
+        // root (a palm over its fingertip frame, a tool frame over a sensor below it).
         let depth = model.ancestors(link).count();
+        let bare_frame = has_word(&l.name, "frame") && l.visuals.is_empty();
+        let rank = (score, bare_frame, std::cmp::Reverse(depth));
         let better = match slot {
             None => true,
-            Some((s, d, _, _)) => score > *s || (score == *s && depth < *d),
+            Some((r, _, _)) => rank > *r,
         };
         if better {
-            *slot = Some((score, depth, link, why));
+            *slot = Some((rank, link, why));
         }
     }
     let found: Vec<(bool, LinkId, String)> = best
         .into_iter()
         .enumerate()
-        .filter_map(|(i, b)| b.map(|(_, _, link, why)| (i == 0, link, why)))
+        .filter_map(|(i, b)| b.map(|(_, link, why)| (i == 0, link, why)))
         .collect();
     let base = match found.as_slice() {
         [(_, a, _), (_, b, _)] => common_ancestor(model, *a, *b),
