@@ -9,7 +9,7 @@
 //!   left hand drives (the bundled script's hand).
 //! - **Grippers**: below an arm's tool, one independent finger joint (its mimics follow): open
 //!   at the limit where the fingers stand farther apart. Several independent finger joints are
-//!   a hand, noted for `[hands.*]`.
+//!   a hand: a `[hands.*]` mapping with a grasp synergy (see `draft_hand`).
 //! - **Neck**: movable joints between the arms' base and a link named like a head.
 //! - **Camera**: a left/right pair of camera links (body convention, +X forward; optical frames,
 //!   +Z forward, are passed over); else a virtual stereo pair (`camera.link`, `baseline_m`) on
@@ -47,6 +47,15 @@ const TOOL_WORDS: [(&str, u32); 10] = [
 /// Names that mark a link as part of a finger (never an arm's tool).
 const FINGER_WORDS: [&str; 9] = [
     "finger", "thumb", "index", "middle", "ring", "pinky", "little", "knuckle", "jaw",
+];
+/// Finger names a hand's links carry: (word, finger name, the OpenXR joint its tip follows).
+const FINGER_NAMES: [(&str, &str, &str); 6] = [
+    ("thumb", "thumb", "thumb_tip"),
+    ("index", "index", "index_tip"),
+    ("middle", "middle", "middle_tip"),
+    ("ring", "ring", "ring_tip"),
+    ("little", "little", "little_tip"),
+    ("pinky", "little", "little_tip"),
 ];
 /// The fewest joints an arm has.
 const MIN_ARM_DOF: usize = 4;
@@ -646,6 +655,231 @@ fn find_neck(model: &Model, base: LinkId) -> Option<(LinkId, usize)> {
         .max_by_key(|&(link, dof)| (dof, model.ancestors(link).count()))
 }
 
+/// One finger of a drafted hand: the joints that move its tip (independent ones), and its tip.
+struct Finger {
+    name: &'static str,
+    follows: &'static str,
+    joints: Vec<usize>,
+    tip: LinkId,
+    /// The tip in `tip`'s frame: the farthest point of the last phalanx's mesh (URDF hands
+    /// rarely have a fingertip link).
+    offset: Vector3<f64>,
+}
+
+/// A drafted `[hands.*]` mapping, as TOML lines and the comment saying why, for a hand of
+/// several independent finger `joints` below an arm's tool; `None` if its fingers cannot be
+/// told apart. What it infers, from the geometry at the rest posture `q` (fingers open):
+/// - each finger: a last phalanx (a moving link with no moving link below it), its tip a fixed
+///   child named like a tip or else the farthest point of its mesh, named from the link's
+///   words (thumb, index, …) or in order;
+/// - the grasp synergy `closed`: each finger joint 70 % of the way to the limit that brings its
+///   tip nearer the wrist (the thumb's: nearer the other fingers' closed tips);
+/// - `root_from_wrist`: the fingers point along the trainer's wrist −Z and close towards −Y.
+fn draft_hand(
+    model: &Model,
+    tree: &Tree,
+    arm: &Arm,
+    joints: &[usize],
+    q: &[f64],
+) -> Option<(Vec<String>, String)> {
+    let below = |l: LinkId, top: LinkId| model.ancestors(l).any(|a| a == top);
+    let root = if joints
+        .iter()
+        .all(|&j| below(model.joints[j].parent, arm.tip))
+    {
+        arm.tip
+    } else {
+        model.joints[joints[0]].parent
+    };
+    let moving = |l: LinkId| {
+        model.links[l]
+            .parent_joint
+            .is_some_and(|j| model.joints[j].kind.is_movable())
+    };
+    let wrist = model
+        .ancestors(root)
+        .find(|&l| moving(l) || model.links[l].parent_joint.is_none())
+        .unwrap_or(root);
+    let mut fingers: Vec<Finger> = Vec::new();
+    for (link, node) in model.links.iter().enumerate() {
+        if link == root || !moving(link) || !below(link, root) {
+            continue;
+        }
+        if (0..model.links.len()).any(|c| c != link && moving(c) && below(c, link)) {
+            continue;
+        }
+        let chain: Vec<usize> = joints
+            .iter()
+            .copied()
+            .filter(|&j| below(link, model.joints[j].child))
+            .collect();
+        if chain.is_empty() {
+            continue;
+        }
+        let tip_child = node
+            .child_joints
+            .iter()
+            .map(|&j| model.joints[j].child)
+            .find(|&c| has_word(&model.links[c].name, "tip"));
+        let (tip, offset) = match tip_child {
+            Some(c) => (c, Vector3::zeros()),
+            None => {
+                let far = node
+                    .visuals
+                    .iter()
+                    .flat_map(|v| {
+                        shape_points(&v.shape)
+                            .into_iter()
+                            .map(|p| (v.link_from_shape * Point3::from(p)).coords)
+                            .collect::<Vec<_>>()
+                    })
+                    .max_by(|a, b| a.norm().total_cmp(&b.norm()))
+                    .unwrap_or_else(Vector3::zeros);
+                (link, far)
+            }
+        };
+        let link_words = words(&model.links[link].name);
+        let named = FINGER_NAMES
+            .iter()
+            .find(|(w, _, _)| link_words.iter().any(|x| x == w));
+        let (name, follows) = named.map_or(("", ""), |&(_, n, f)| (n, f));
+        fingers.push(Finger {
+            name,
+            follows,
+            joints: chain,
+            tip,
+            offset,
+        });
+    }
+    // Unnamed fingers take the names left, in URDF order.
+    for k in 0..fingers.len() {
+        if fingers[k].name.is_empty() {
+            let &(_, name, follows) = FINGER_NAMES[1..]
+                .iter()
+                .find(|(_, n, _)| !fingers.iter().any(|f| f.name == *n))?;
+            fingers[k].name = name;
+            fingers[k].follows = follows;
+        }
+    }
+    let others: Vec<usize> = (0..fingers.len())
+        .filter(|&k| fingers[k].name != "thumb")
+        .collect();
+    if fingers.len() < 2 || others.is_empty() {
+        return None;
+    }
+    let mut poses = vec![Pose::identity(); model.links.len()];
+    let mut tip_at = |q: &[f64], f: &Finger| {
+        tree.forward(q, &mut poses);
+        (poses[root].inverse() * poses[f.tip]) * Point3::from(f.offset)
+    };
+    let wrist_in_root = {
+        let mut p = vec![Pose::identity(); model.links.len()];
+        tree.forward(q, &mut p);
+        Point3::from((p[root].inverse() * p[wrist]).translation.vector)
+    };
+    // The fingers first, towards the wrist; then the thumb onto where they closed.
+    let mut closed_q = q.to_vec();
+    let mut closed: Vec<(usize, f64)> = Vec::new();
+    let thumbs = (0..fingers.len()).filter(|&k| fingers[k].name == "thumb");
+    let mut fingers_closed = Vector3::zeros();
+    for k in others.iter().copied().chain(thumbs) {
+        let f = &fingers[k];
+        let target = if f.name == "thumb" {
+            Point3::from(fingers_closed)
+        } else {
+            wrist_in_root
+        };
+        for &j in &f.joints {
+            let (Some(dof), Some((lo, hi))) =
+                (model.dof_of_joint[j], model.joints[j].limits.position)
+            else {
+                continue;
+            };
+            let open = closed_q[dof].clamp(lo, hi);
+            let mut best: Option<(f64, f64)> = None;
+            for limit in [lo, hi] {
+                if (limit - open).abs() < 1e-6 {
+                    continue;
+                }
+                closed_q[dof] = open + 0.7 * (limit - open);
+                let d = (tip_at(&closed_q, f) - target).norm();
+                if best.is_none_or(|(b, _)| d < b) {
+                    best = Some((d, closed_q[dof]));
+                }
+            }
+            closed_q[dof] = best.map_or(open, |(_, v)| v);
+            closed.push((j, closed_q[dof]));
+        }
+        if f.name != "thumb" {
+            fingers_closed += tip_at(&closed_q, f).coords / others.len() as f64;
+        }
+    }
+    // The hand's axes in the root's frame, from where the fingers point and where they close.
+    let mut mean = |q: &[f64]| {
+        others
+            .iter()
+            .map(|&k| tip_at(q, &fingers[k]).coords)
+            .sum::<Vector3<f64>>()
+            / others.len() as f64
+    };
+    let open_tips = mean(q);
+    let closed_tips = mean(&closed_q);
+    let distal = (open_tips - wrist_in_root.coords).try_normalize(1e-6)?;
+    let towards = closed_tips - open_tips;
+    let palmar = (towards - distal * towards.dot(&distal)).try_normalize(1e-6)?;
+    let (z, y) = (-distal, -palmar);
+    let x = y.cross(&z);
+    // Six decimals: the profile check wants a rotation to within its rounding.
+    // Six decimals: `profile check` wants a rotation to within its rounding.
+    let row = |i: usize| format!("[{:.6}, {:.6}, {:.6}]", x[i], y[i], z[i]);
+    let at = |link: LinkId, offset: &Vector3<f64>| {
+        format!(
+            "{{ link = {}, offset = [{:.4}, {:.4}, {:.4}] }}",
+            toml_string(&model.links[link].name),
+            offset.x,
+            offset.y,
+            offset.z
+        )
+    };
+    let mut lines = vec![
+        format!("root = {}", toml_string(&model.links[root].name)),
+        format!("root_from_wrist = [{}, {}, {}]", row(0), row(1), row(2)),
+        "scale = \"calibrate\"".to_string(),
+        "fingertips = [".to_string(),
+    ];
+    for f in &fingers {
+        lines.push(format!(
+            "    {{ name = \"{}\", tip = {}, origin = {}, follows = \"{}\" }},",
+            f.name,
+            at(f.tip, &f.offset),
+            at(root, &wrist_in_root.coords),
+            f.follows
+        ));
+    }
+    lines.push("]".into());
+    if fingers.iter().any(|f| f.name == "thumb") {
+        let pairs: Vec<String> = others
+            .iter()
+            .map(|&k| format!("{{ thumb = \"thumb\", finger = \"{}\" }}", fingers[k].name))
+            .collect();
+        lines.push(format!("pinch = [{}]", pairs.join(", ")));
+    }
+    let closed_list: Vec<String> = closed
+        .iter()
+        .map(|(j, v)| format!("{} = {v:.3}", toml_key(&model.joints[*j].name)))
+        .collect();
+    lines.push(format!("closed = {{ {} }}", closed_list.join(", ")));
+    let names: Vec<&str> = fingers.iter().map(|f| f.name).collect();
+    let why = format!(
+        "{} fingers ({}) below \"{}\"; each tip at the far end of its last phalanx, each vector from the wrist \"{}\" (its origin, in the root's frame); with controllers the trigger closes them along `closed` (each joint 70 % of the way to the limit that curls it; the thumb onto the others); root_from_wrist from where the fingers point and close; scale calibrated per trainer from an open hand",
+        fingers.len(),
+        names.join(", "),
+        model.links[root].name,
+        model.links[wrist].name
+    );
+    Some((lines, why))
+}
+
 fn toml_string(s: &str) -> String {
     format!("{s:?}")
 }
@@ -685,6 +919,7 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
     let mut grippers = String::new();
     let mut notes = Vec::new();
     let mut longest_reach_m: f64 = 0.0;
+    let mut hands: Vec<(&str, usize, Vec<usize>)> = Vec::new();
     for (i, arm) in arms.iter().enumerate() {
         let side = if arm.left { "left" } else { "right" };
         let (reach_m, rest) = match rest_posture(model, &poses, arm, &mut q, seed + i as u64) {
@@ -747,7 +982,9 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
         )?;
         writeln!(w, "motion_scale = {:.2}", scale.max(0.05))?;
         match independent.as_slice() {
-            [] => notes.push(format!("{side} arm: no finger joints below its tool: no gripper")),
+            [] => notes.push(format!(
+                "{side} arm: no finger joints below its tool: no gripper"
+            )),
             [leader] => {
                 let mut fingers = vec![*leader];
                 fingers.extend(
@@ -776,15 +1013,7 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
                     }
                 }
             }
-            many => notes.push(format!(
-                "{side} arm: a hand with {} independent finger joints ({}): map it under [hands.{side}] (see docs/hands.md); not drafted yet",
-                many.len(),
-                many.iter()
-                    .take(8)
-                    .map(|&j| model.joints[j].name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+            many => hands.push((side, i, many.to_vec())),
         }
     }
     let neck = find_neck(model, arms[0].base);
@@ -842,6 +1071,26 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
                 toml_key(&model.joints[joint].name),
                 q[dof]
             )?;
+        }
+    }
+    for (side, i, joints) in &hands {
+        writeln!(out)?;
+        match draft_hand(model, &tree, &arms[*i], joints, &q) {
+            Some((lines, why)) => {
+                writeln!(
+                    out,
+                    "# The {side} hand: {why}. Check the axes and tips with `teleop kin hand`."
+                )?;
+                writeln!(out, "[hands.{side}]")?;
+                for line in lines {
+                    writeln!(out, "{line}")?;
+                }
+            }
+            None => writeln!(
+                out,
+                "# The {side} hand: {} independent finger joints whose fingers could not be told apart: map it under [hands.{side}] (see docs/hands.md).",
+                joints.len()
+            )?,
         }
     }
     Ok(out)

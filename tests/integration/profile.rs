@@ -480,7 +480,8 @@ fn profile_new_drafts_a_profile_that_checks_and_drives_every_bundled_arm() {
     // simulated joints cannot follow, physics says why: PR2's left shoulder sags 0.59 rad (its
     // URDF's 30 N·m lift effort cannot hold the arm out without the real robot's spring
     // counterbalance, which the URDF does not describe); G1's drafted palm, turned as the
-    // sampled rest posture left it, presses on the table (0.59 rad at the wrist). An arm that
+    // sampled rest posture left it, presses on the table, and since its drafted hand closes
+    // on the table too, its fingers push the wrist back (0.92 rad). An arm that
     // did not move, or a simulation that blew up, is far beyond either.
     let cases = [
         ("panda/panda.urdf", 1, true, 0.25, true),
@@ -493,7 +494,7 @@ fn profile_new_drafts_a_profile_that_checks_and_drives_every_bundled_arm() {
             "unitree_g1/g1_29dof_with_hand_rev_1_0.urdf",
             2,
             false,
-            0.7,
+            1.0,
             false,
         ),
     ];
@@ -631,4 +632,67 @@ fn profile_new_puts_virtual_eyes_in_front_of_the_head_mesh() {
         seen > 0,
         "the head's mesh lies on the eyes' line, behind them"
     );
+}
+
+/// `profile new` drafts a dexterous hand as a `[hands.*]` mapping with a grasp synergy, and on
+/// G1's Dex3-1 it finds what was worked out by hand for the bundled profile: the same wrist
+/// axes (within 5°), fingertips within 5 mm, the same origin, and a synergy that closes every
+/// finger joint the bundled one closes in the same direction.
+#[test]
+fn profile_new_drafts_g1s_hands_as_the_bundled_profile_maps_them() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g1.toml");
+    let urdf = root.join("assets/robots/unitree_g1/g1_29dof_with_hand_rev_1_0.urdf");
+    let out = teleop(&[
+        "profile",
+        "new",
+        urdf.to_str().unwrap(),
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (drafted, _) = Profile::load(&path).expect("the draft loads");
+    let (bundled, _) = Profile::load(&root.join("profiles/unitree_g1.toml")).expect("bundled");
+    for (side, d, b) in [
+        ("left", &drafted.hands.left, &bundled.hands.left),
+        ("right", &drafted.hands.right, &bundled.hands.right),
+    ] {
+        let (d, b) = (
+            d.as_ref().expect("drafted hand"),
+            b.as_ref().expect("bundled hand"),
+        );
+        assert_eq!(d.root, b.root, "{side}");
+        let m = |r: &[[f64; 3]; 3]| nalgebra::Matrix3::from_fn(|i, j| r[i][j]);
+        let turn = (m(&d.root_from_wrist).transpose() * m(&b.root_from_wrist)).trace();
+        let angle = ((turn - 1.0) / 2.0).clamp(-1.0, 1.0).acos().to_degrees();
+        assert!(angle < 5.0, "{side}: wrist axes {angle:.1}° apart");
+        for bt in &b.fingertips {
+            let dt = d
+                .fingertips
+                .iter()
+                .find(|t| t.tip.link == bt.tip.link)
+                .unwrap_or_else(|| panic!("{side}: a tip on {}", bt.tip.link));
+            let gap = (0..3)
+                .map(|k| (dt.tip.offset[k] - bt.tip.offset[k]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            assert!(gap < 0.005, "{side} {}: tips {gap:.4} m apart", bt.name);
+            assert_eq!(dt.origin, bt.origin, "{side} {}", bt.name);
+        }
+        for (joint, closed) in &b.closed {
+            let drafted = d
+                .closed
+                .get(joint)
+                .unwrap_or_else(|| panic!("{side}: {joint}"));
+            assert!(
+                drafted * closed > 0.0,
+                "{side} {joint}: drafted {drafted}, bundled {closed}"
+            );
+        }
+    }
 }
