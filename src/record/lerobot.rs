@@ -717,7 +717,7 @@ fn write_dataset(
                         "video.width": w,
                         "video.codec": codec.name(),
                         "video.pix_fmt": "yuv420p",
-                        "video.is_depth_map": false,
+                        "is_depth_map": false,
                         "video.fps": fps,
                         "video.channels": 3,
                         "has_audio": false
@@ -744,8 +744,12 @@ fn write_dataset(
         "splits": {"train": format!("0:{}", episodes.len())},
         "data_path": DATA_PATH,
         "video_path": if codec.is_some() { json!(VIDEO_PATH) } else { Value::Null },
-        "features": features,
-        "teleop_image_storage": match (with_images, codec) {
+        "features": features
+    });
+    // teleop's own notes go beside info.json, not in it: LeRobot warns about fields it does not
+    // know and drops them when it rewrites info.json (resume + save_episode).
+    let teleop = json!({
+        "image_storage": match (with_images, codec) {
             (false, _) => "none: no camera frames recorded".to_string(),
             (true, Some(codec)) => format!(
                 "video: one MP4 per camera, {} ({} -pix_fmt yuv420p {}) by FFmpeg",
@@ -755,11 +759,11 @@ fn write_dataset(
             ),
             (true, None) => "image: JPEG bytes in the data parquet".to_string(),
         },
-        "teleop_ee_pose": {
+        "ee_pose": {
             "frame": "the robot's root link (URDF), from FK of observation.state",
             "links": ee_links
         },
-        "teleop_source_files": episodes.iter().map(|e| e.source.clone()).collect::<Vec<_>>()
+        "source_files": episodes.iter().map(|e| e.source.clone()).collect::<Vec<_>>()
     });
 
     let feature_keys: Vec<String> = per_episode
@@ -776,6 +780,7 @@ fn write_dataset(
     std::fs::create_dir_all(&meta).map_err(Error::io(&meta))?;
     let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
     write_atomically(&meta.join("info.json"), &pretty(&info))?;
+    write_atomically(&meta.join("teleop.json"), &pretty(&teleop))?;
     write_atomically(
         &meta.join("stats.json"),
         &pretty(&Value::Object(global_stats)),

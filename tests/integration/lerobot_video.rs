@@ -142,7 +142,7 @@ fn the_video_export_is_lerobots_layout_with_every_statistic() {
             feature["info"],
             json!({
                 "video.height": h, "video.width": w, "video.codec": codec,
-                "video.pix_fmt": "yuv420p", "video.is_depth_map": false, "video.fps": 30,
+                "video.pix_fmt": "yuv420p", "is_depth_map": false, "video.fps": 30,
                 "video.channels": 3, "has_audio": false
             })
         );
@@ -356,6 +356,18 @@ fn end_effector_poses_are_fk_of_the_exported_state() {
     .unwrap();
     assert!(report.ee_pose);
     let info = read_json(&out.join("meta/info.json"));
+    // teleop's notes are beside info.json (LeRobot drops fields it does not know from it).
+    let teleop = read_json(&out.join("meta/teleop.json"));
+    assert!(
+        info.as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.starts_with("teleop"))
+    );
+    assert_eq!(
+        teleop["source_files"].as_array().map(Vec::len),
+        Some(report.episodes)
+    );
     let (_, model) = Profile::load(&profile()).unwrap();
     let tree = Tree::new(&model);
     let mut poses = vec![Pose::identity(); tree.link_count()];
@@ -365,7 +377,7 @@ fn end_effector_poses_are_fk_of_the_exported_state() {
     let mut moved = 0.0f64;
     for side in ["left", "right"] {
         let key = format!("observation.ee_pose.{side}");
-        let link = info["teleop_ee_pose"]["links"][&key].as_str().unwrap();
+        let link = teleop["ee_pose"]["links"][&key].as_str().unwrap();
         assert_eq!(link, format!("{side}_tcp_link"));
         let id = model.link_id(link).unwrap();
         let rows = py[&key].as_array().unwrap();
