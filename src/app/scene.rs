@@ -334,6 +334,7 @@ impl Scene {
             ServoGains::default(),
             &driven,
         )?;
+        sim.set_self_collision(self.profile.self_collision);
         for p in &self.props {
             let pose = Pose::from_parts(
                 Translation3::from(Vector3::from(p.centre)),

@@ -230,6 +230,10 @@ pub struct Profile {
     /// Finger retargeting per robot hand (`[hands.left]`, `[hands.right]`).
     #[serde(default)]
     pub hands: Hands,
+    /// The simulator collides the robot's own links with each other (not those within two
+    /// joints of each other or touching at the start posture). Off by default: it costs time.
+    #[serde(default)]
+    pub self_collision: bool,
 }
 
 fn one() -> f64 {

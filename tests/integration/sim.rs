@@ -426,3 +426,67 @@ fn a_box_dropped_on_a_mesh_only_hand_is_stopped_by_it() {
         "the box on the hand was stopped by it (hand at {hand}): it is at {stopped}"
     );
 }
+
+/// A bar swung about its joint towards a wall fixed to the robot's base, three joints away:
+/// with self-collision on (`self_collision = true` in a profile) the wall stops it; off (the
+/// default) it passes through. A wall touching the base at rest is part of the base's body, and
+/// adjacent links never collide, so the robot is not pushed apart at its first step.
+#[test]
+fn self_collision_stops_a_link_at_another_of_the_same_robot() {
+    let inertial = r#"<inertial><mass value="0.5"/><inertia ixx="0.01" iyy="0.01" izz="0.01" ixy="0" ixz="0" iyz="0"/></inertial>"#;
+    let joint = |name: &str, parent: &str, child: &str| {
+        format!(
+            r#"<joint name="{name}" type="revolute"><parent link="{parent}"/><child link="{child}"/><axis xyz="0 0 1"/><limit lower="-2" upper="2" effort="10" velocity="3"/></joint>"#
+        )
+    };
+    let urdf = format!(
+        r#"<robot name="bar">
+  <link name="base"><collision><origin xyz="0.55 0 0"/><geometry><box size="0.1 0.6 0.4"/></geometry></collision></link>
+  <link name="a">{inertial}</link>
+  <link name="b">{inertial}</link>
+  <link name="bar">{inertial}<collision><origin xyz="0 0.3 0"/><geometry><box size="0.04 0.6 0.04"/></geometry></collision></link>
+  {}{}{}
+</robot>"#,
+        joint("j1", "base", "a"),
+        joint("j2", "a", "b"),
+        joint("j3", "b", "bar")
+    );
+    let model = Model::from_urdf_str(
+        &urdf,
+        Path::new("bar.urdf"),
+        Path::new("."),
+        &teleop_bridge::model::LoadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let swing = |on: bool| {
+        let q0 = vec![0.0; model.dof()];
+        let mut sim = Sim::new(
+            &model,
+            &q0,
+            &world_from_root(),
+            ServoGains::default(),
+            &vec![true; model.dof()],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        sim.set_self_collision(on);
+        assert!(sim.resting_contacts().is_empty(), "nothing touches at rest");
+        // Turn the bar from +y towards +x (through the wall at x = 0.5 from about 60°).
+        let goal = [0.0, 0.0, -1.57];
+        let mut state = RobotState::zeros(sim.dof(), sim.links(), 0);
+        for _ in 0..1500 {
+            sim.command(&goal).unwrap();
+            sim.advance(0.002);
+        }
+        sim.read_state(&mut state).unwrap();
+        // The three joints turn about the same axis: the bar's angle is their sum (the wall's
+        // push shows up on the first two, whose servos give way).
+        state.positions.iter().sum::<f64>()
+    };
+    let free = swing(false);
+    assert!(free < -1.5, "off, the bar swings through the wall: {free}");
+    let stopped = swing(true);
+    assert!(
+        (-1.15..-0.9).contains(&stopped),
+        "on, the wall stops the bar near 59°, where it meets it: {stopped} rad"
+    );
+}
