@@ -13,9 +13,10 @@ use nalgebra::{Matrix6xX, Point3, Vector3};
 use serde::Serialize;
 
 use crate::config::{EndEffector, Profile};
-use crate::kinematics::{Chain, Tree};
+use crate::kinematics::{Chain, Pose, Tree};
 use crate::model::Model;
 use crate::render::StereoRig;
+use crate::sim::{ServoGains, Sim, driven_dofs};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ProfileCommand {
@@ -72,6 +73,9 @@ struct Report {
     robot: String,
     dof: usize,
     arms: Vec<Arm>,
+    /// Links more than two joints apart whose collision geometry touches at the rest posture:
+    /// they would collide at once, so the simulator never collides them (`self_collision`).
+    touching_at_rest: Vec<[String; 2]>,
     /// Why the profile cannot be driven; empty: it can.
     problems: Vec<String>,
 }
@@ -225,11 +229,24 @@ fn report(
         }
         arms.push(arm);
     }
+    let sim = Sim::new(
+        model,
+        &rest,
+        &Pose::identity(),
+        ServoGains::default(),
+        &driven_dofs(model, profile),
+    )?;
+    let touching_at_rest = sim
+        .resting_contacts()
+        .iter()
+        .map(|&(a, b)| [model.links[a].name.clone(), model.links[b].name.clone()])
+        .collect();
     Ok(Report {
         profile: path.display().to_string(),
         robot: profile.name.clone(),
         dof: model.dofs.len(),
         arms,
+        touching_at_rest,
         problems,
     })
 }
@@ -513,6 +530,20 @@ fn text(report: &Report) -> String {
             None => "no [camera]",
         };
         let _ = writeln!(out, "  camera: {view}");
+    }
+    if report.touching_at_rest.is_empty() {
+        let _ = writeln!(out, "\nat rest: no links more than two joints apart touch");
+    } else {
+        let pairs: Vec<String> = report
+            .touching_at_rest
+            .iter()
+            .map(|[a, b]| format!("{a} – {b}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nat rest, links more than two joints apart touch (they never collide in the simulator): {}",
+            pairs.join(", ")
+        );
     }
     if report.problems.is_empty() {
         let _ = writeln!(out, "\nok: the profile can be driven");

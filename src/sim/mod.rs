@@ -202,7 +202,8 @@ struct SelfCollision {
     /// Off unless asked for ([`Sim::set_self_collision`]): it costs G1 half its speed.
     on: bool,
     skip: std::collections::HashSet<(RigidBodyHandle, RigidBodyHandle)>,
-    /// Link pairs (the first link of each body) that touch at the start posture.
+    /// Link pairs that touch at the start posture though more than two joints apart: they would
+    /// collide from the first step, so they never do.
     resting: Vec<(LinkId, LinkId)>,
 }
 
@@ -430,7 +431,6 @@ impl Sim {
             }
         }
         let mut self_collision = SelfCollision::default();
-        self_collision.touching_at_rest(&world, &link_colliders);
         // Bodies within two joints of each other (parent, grandparent, sibling) never collide:
         // a hand's phalanges and palm, a finger and its neighbour, an upper arm and the torso
         // its shoulder hangs from. Nearer pairs are the URDF's business, and checking them every
@@ -453,6 +453,7 @@ impl Sim {
                 }
             }
         }
+        self_collision.touching_at_rest(&world, &link_colliders);
         let mut servos: Vec<Option<Servo>> = vec![None; model.dof()];
         let mut mimics = Vec::new();
         // The base is fixed, so the subtrees hanging from it (G1's two arms when its waist is
@@ -622,9 +623,9 @@ impl Sim {
         convert::pose_from_rapier(self.world.bodies[self.objects[index].1].position())
     }
 
-    /// Link pairs of different bodies whose collision geometry touches at the start posture:
-    /// they never collide with each other (adjacent links never do either); every other pair
-    /// of the robot's links does.
+    /// Link pairs more than two joints apart whose collision geometry touches at the start
+    /// posture: with self-collision on they would push each other apart from the first step, so
+    /// they never collide; every other pair more than two joints apart does.
     pub fn resting_contacts(&self) -> &[(LinkId, LinkId)] {
         &self.self_collision.resting
     }

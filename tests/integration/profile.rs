@@ -348,6 +348,19 @@ fn profile_check_passes_the_bundled_robots() {
         );
         let arms = report["arms"].as_array().unwrap();
         assert_eq!(arms.len(), arm_count, "{name}");
+        // Links that would collide at rest: PR2's drafted right arm hangs with its upper arm
+        // and elbow against the base; the others rest clear.
+        let touching = report["touching_at_rest"]
+            .as_array()
+            .expect("touching_at_rest");
+        if name == "pr2" {
+            assert!(
+                touching.contains(&serde_json::json!(["base_link", "r_upper_arm_link"])),
+                "{name}: {touching:?}"
+            );
+        } else {
+            assert!(touching.is_empty(), "{name}: {touching:?}");
+        }
         for arm in arms {
             // A drafted profile sets no workspace box, so there is no box to rest in or reach.
             if !arm["reachable_fraction"].is_null() {
