@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Checks `teleop export --lerobot` against LeRobot itself (a developer check, not part of
-# `cargo test` or CI: it needs torch). Needs a Python with LeRobot:
+# Checks `teleop export --lerobot` against LeRobot itself (not part of `cargo test`: it needs
+# torch; .ci/run runs it where LEROBOT_PYTHON is set). Needs a Python with LeRobot, which
+#   scripts/check-lerobot.sh --setup ~/lerobot-venv
+# builds (Python 3.12: `python3.12` on the PATH, or pyenv's; ~4.5 GB), the same as
 #   python3.12 -m venv ~/lerobot-venv
 #   ~/lerobot-venv/bin/pip install 'lerobot[dataset,training]==0.6.1' lerobot-doctor lerobot-lint
 #
@@ -20,10 +22,22 @@ python="${LEROBOT_PYTHON:-python3}"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 usage() {
-    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 [ $# -ge 1 ] || usage
+if [ "$1" = "--setup" ]; then
+    [ $# -eq 2 ] || usage
+    py312="$(command -v python3.12 || true)"
+    if [ -z "$py312" ] && command -v pyenv >/dev/null; then
+        py312="$(pyenv root)/versions/$(pyenv versions --bare | grep -E '^3\.12' | tail -1)/bin/python"
+    fi
+    [ -x "$py312" ] || { echo "no Python 3.12 found (python3.12 or pyenv)" >&2; exit 2; }
+    "$py312" -m venv "$2"
+    "$2/bin/pip" install --quiet 'lerobot[dataset,training]==0.6.1' lerobot-doctor lerobot-lint
+    echo "ready: LEROBOT_PYTHON=$2/bin/python $0 --teleop target/release/teleop"
+    exit 0
+fi
 "$python" -c 'import lerobot' 2>/dev/null || {
     echo "$python cannot import lerobot: set LEROBOT_PYTHON to a Python with LeRobot installed" >&2
     exit 2
