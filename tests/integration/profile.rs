@@ -590,14 +590,8 @@ fn profile_new_refuses_a_urdf_without_an_arm() {
     assert!(stderr.contains("no arm found"), "{stderr}");
 }
 
-/// A robot whose URDF has no camera link gets its virtual eyes out of its own head: G1's head
-/// link sits at its neck, below the face; drafted eyes at that origin showed the inside of the
-/// head. Every vertex of the head's mesh in front of the eyes' line of sight is behind them.
-#[test]
-fn profile_new_puts_virtual_eyes_in_front_of_the_head_mesh() {
-    use teleop_bridge::kinematics::{Pose, Tree};
-    use teleop_bridge::model::Shape;
-    use teleop_bridge::render::StereoRig;
+/// `teleop profile new` on the bundled G1 URDF, loaded.
+fn drafted_g1() -> (Profile, teleop_bridge::model::Model) {
     let urdf = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("assets/robots/unitree_g1/g1_29dof_with_hand_rev_1_0.urdf");
     let dir = tempfile::tempdir().unwrap();
@@ -614,7 +608,18 @@ fn profile_new_puts_virtual_eyes_in_front_of_the_head_mesh() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (profile, model) = Profile::load(&path).expect("the draft loads");
+    Profile::load(&path).expect("the draft loads")
+}
+
+/// A robot whose URDF has no camera link gets its virtual eyes out of its own head: G1's head
+/// link sits at its neck, below the face; drafted eyes at that origin showed the inside of the
+/// head. Every vertex of the head's mesh in front of the eyes' line of sight is behind them.
+#[test]
+fn profile_new_puts_virtual_eyes_in_front_of_the_head_mesh() {
+    use teleop_bridge::kinematics::{Pose, Tree};
+    use teleop_bridge::model::Shape;
+    use teleop_bridge::render::StereoRig;
+    let (profile, model) = drafted_g1();
     let camera = profile.camera.as_ref().expect("a drafted camera");
     assert_eq!(camera.link.as_deref(), Some("head_link"));
     let rig = StereoRig::new(&model, camera).expect("rig");
@@ -654,22 +659,7 @@ fn profile_new_puts_virtual_eyes_in_front_of_the_head_mesh() {
 #[test]
 fn profile_new_drafts_g1s_hands_as_the_bundled_profile_maps_them() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("g1.toml");
-    let urdf = root.join("assets/robots/unitree_g1/g1_29dof_with_hand_rev_1_0.urdf");
-    let out = teleop(&[
-        "profile",
-        "new",
-        urdf.to_str().unwrap(),
-        "-o",
-        path.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (drafted, _) = Profile::load(&path).expect("the draft loads");
+    let (drafted, _) = drafted_g1();
     let (bundled, _) = Profile::load(&root.join("profiles/unitree_g1.toml")).expect("bundled");
     for (side, d, b) in [
         ("left", &drafted.hands.left, &bundled.hands.left),
