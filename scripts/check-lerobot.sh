@@ -28,11 +28,17 @@ usage() {
 [ $# -ge 1 ] || usage
 if [ "$1" = "--setup" ]; then
     [ $# -eq 2 ] || usage
-    py312="$(command -v python3.12 || true)"
-    if [ -z "$py312" ] && command -v pyenv >/dev/null; then
-        py312="$(pyenv root)/versions/$(pyenv versions --bare | grep -E '^3\.12' | tail -1)/bin/python"
-    fi
-    [ -x "$py312" ] || { echo "no Python 3.12 found (python3.12 or pyenv)" >&2; exit 2; }
+    # A pyenv shim for python3.12 exists even where 3.12 is not the selected version, and then
+    # fails: try each candidate rather than trusting the PATH.
+    py312=""
+    for candidate in "$(command -v python3.12 || true)" \
+        "$(pyenv root 2>/dev/null)/versions/$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12' | tail -1)/bin/python"; do
+        if [ -n "$candidate" ] && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
+            py312="$candidate"
+            break
+        fi
+    done
+    [ -n "$py312" ] || { echo "no Python 3.12 found (python3.12 or pyenv)" >&2; exit 2; }
     "$py312" -m venv "$2"
     "$2/bin/pip" install --quiet 'lerobot[dataset,training]==0.6.1' lerobot-doctor lerobot-lint
     echo "ready: LEROBOT_PYTHON=$2/bin/python $0 --teleop target/release/teleop"
