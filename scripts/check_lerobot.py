@@ -39,6 +39,11 @@ def report(name, ok, figures):
     print(f"{'PASS' if ok else 'FAIL'}  {name}: {figures}", flush=True)
 
 
+def verdict(problems, figures):
+    """A check's result: the problems found, else the figures it measured."""
+    return not problems, "; ".join(problems) if problems else figures
+
+
 def check(name):
     """Runs the decorated function as one check: it returns (ok, figures) or raises (FAIL)."""
 
@@ -103,7 +108,7 @@ def main():
             f"{len(ds.features)} features ({', '.join(sorted(ds.features))}), "
             f"cameras {ds.meta.camera_keys}; first and last frame of every episode read back"
         )
-        return not problems, "; ".join(problems) if problems else figures
+        return verdict(problems, figures)
 
     # 2. lerobot-train ACT, 20 steps.
     @check("lerobot-train ACT 20 steps")
@@ -190,7 +195,7 @@ def main():
             f"{n0} frames, {e0} episodes -> {after.num_frames} frames, {after.num_episodes} episodes "
             f"({count} frames appended by LeRobot's writer, reloaded, last frame decoded)"
         )
-        return not problems, "; ".join(problems) if problems else figures
+        return verdict(problems, figures)
 
     # 4. pi0.5-style QUANTILES normalisation finds q01/q99.
     @check("QUANTILES normalisation (pi0.5) finds q01/q99")
@@ -231,7 +236,7 @@ def main():
             f"q01/q99 for observation.state and action (shape {list(ds.features['action']['shape'])}); "
             f"{len(rows)} frames normalised: " + ", ".join(spans)
         )
-        return not problems, "; ".join(problems) if problems else figures
+        return verdict(problems, figures)
 
     # 5. StreamingLeRobotDataset returns decoded images.
     @check("StreamingLeRobotDataset returns decoded images")
@@ -286,7 +291,7 @@ def main():
             f"{decoded} frames (first, middle, last of every episode, every camera) decoded by "
             f"{' and '.join(backends)}, {ds.features[ds.meta.video_keys[0]]['info'].get('video.codec')}"
         )
-        return not problems, "; ".join(problems) if problems else figures
+        return verdict(problems, figures)
 
     # 7. lerobot-doctor
     @check("lerobot-doctor check")

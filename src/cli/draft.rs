@@ -479,15 +479,7 @@ fn draft_camera(
         .or(head.map(|h| {
             // A head link's origin is often its neck joint, below the face: the eyes go halfway
             // up the head's own mesh.
-            let zs: Vec<f64> = model.links[h]
-                .visuals
-                .iter()
-                .flat_map(|v| {
-                    shape_points(&v.shape)
-                        .into_iter()
-                        .map(|p| (v.link_from_shape * Point3::from(p)).z)
-                })
-                .collect();
+            let zs: Vec<f64> = visual_points(model, h).iter().map(|p| p.z).collect();
             let mid = if zs.is_empty() {
                 0.0
             } else {
@@ -560,8 +552,9 @@ fn draft_camera(
 
 /// How far ahead of `link`'s origin (along its +X) the robot's own visual geometry reaches,
 /// counting only what lies within `half_width` sideways and `half_height` up or down of the
-/// line at `height` above the origin (where the eyes look through): `None` if nothing does. Geometry of the links rigidly
-/// fixed to `link` counts, at the zero posture; a mesh that cannot be read is skipped.
+/// line at `height` above the origin (where the eyes look through): `None` if nothing does.
+/// Geometry of the links rigidly fixed to `link` counts, at the zero posture; a mesh that cannot
+/// be read is skipped.
 fn mesh_ahead_m(
     model: &Model,
     root_from_zero: &[Pose],
@@ -574,13 +567,10 @@ fn mesh_ahead_m(
     let mut ahead: Option<f64> = None;
     for other in rigid_group(model, link) {
         let link_from_other = link_from_root * root_from_zero[other];
-        for visual in &model.links[other].visuals {
-            let link_from_shape = link_from_other * visual.link_from_shape;
-            for p in shape_points(&visual.shape) {
-                let p = link_from_shape * Point3::from(p);
-                if p.y.abs() <= half_width && (p.z - height).abs() <= half_height && p.x > 0.0 {
-                    ahead = Some(ahead.map_or(p.x, |a: f64| a.max(p.x)));
-                }
+        for p in visual_points(model, other) {
+            let p = link_from_other * p;
+            if p.y.abs() <= half_width && (p.z - height).abs() <= half_height && p.x > 0.0 {
+                ahead = Some(ahead.map_or(p.x, |a: f64| a.max(p.x)));
             }
         }
     }
@@ -611,6 +601,19 @@ fn rigid_group(model: &Model, link: LinkId) -> Vec<LinkId> {
         i += 1;
     }
     group
+}
+
+/// Points bounding `link`'s visual geometry, in the link's frame.
+fn visual_points(model: &Model, link: LinkId) -> Vec<Point3<f64>> {
+    model.links[link]
+        .visuals
+        .iter()
+        .flat_map(|v| {
+            shape_points(&v.shape)
+                .into_iter()
+                .map(move |p| v.link_from_shape * Point3::from(p))
+        })
+        .collect()
 }
 
 /// Points of a shape in its own frame that bound it: a mesh's vertices, else the corners of
@@ -724,15 +727,9 @@ fn draft_hand(
         let (tip, offset) = match tip_child {
             Some(c) => (c, Vector3::zeros()),
             None => {
-                let far = node
-                    .visuals
-                    .iter()
-                    .flat_map(|v| {
-                        shape_points(&v.shape)
-                            .into_iter()
-                            .map(|p| (v.link_from_shape * Point3::from(p)).coords)
-                            .collect::<Vec<_>>()
-                    })
+                let far = visual_points(model, link)
+                    .into_iter()
+                    .map(|p| p.coords)
                     .max_by(|a, b| a.norm().total_cmp(&b.norm()))
                     .unwrap_or_else(Vector3::zeros);
                 (link, far)
@@ -768,14 +765,11 @@ fn draft_hand(
         return None;
     }
     let mut poses = vec![Pose::identity(); model.links.len()];
+    tree.forward(q, &mut poses);
+    let wrist_in_root = Point3::from((poses[root].inverse() * poses[wrist]).translation.vector);
     let mut tip_at = |q: &[f64], f: &Finger| {
         tree.forward(q, &mut poses);
         (poses[root].inverse() * poses[f.tip]) * Point3::from(f.offset)
-    };
-    let wrist_in_root = {
-        let mut p = vec![Pose::identity(); model.links.len()];
-        tree.forward(q, &mut p);
-        Point3::from((p[root].inverse() * p[wrist]).translation.vector)
     };
     // The fingers first, towards the wrist; then the thumb onto where they closed.
     let mut closed_q = q.to_vec();
@@ -829,7 +823,6 @@ fn draft_hand(
     let palmar = (towards - distal * towards.dot(&distal)).try_normalize(1e-6)?;
     let (z, y) = (-distal, -palmar);
     let x = y.cross(&z);
-    // Six decimals: the profile check wants a rotation to within its rounding.
     // Six decimals: `profile check` wants a rotation to within its rounding.
     let row = |i: usize| format!("[{:.6}, {:.6}, {:.6}]", x[i], y[i], z[i]);
     let at = |link: LinkId, offset: &Vector3<f64>| {
