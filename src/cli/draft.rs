@@ -113,6 +113,8 @@ struct Arm {
     tip: LinkId,
     dof: usize,
     why: String,
+    /// The finger joints below the tool ([`finger_joints`]): independent ones, then mimics.
+    fingers: (Vec<usize>, Vec<usize>),
 }
 
 /// The independent joints moving `tip` from the root, and which link each arm would start
@@ -204,6 +206,7 @@ fn find_arms(model: &Model, root_from: &[Pose]) -> Vec<Arm> {
             tip,
             dof: model.dofs_between(base, tip).map_or(0, |d| d.len()),
             why,
+            fingers: finger_joints(model, tip),
         })
         .filter(|a| a.dof >= MIN_ARM_DOF)
         .collect()
@@ -411,11 +414,11 @@ fn approach_axis(model: &Model, root_from_zero: &[Pose], arm: &Arm) -> Option<Ve
     {
         return Some(Vector3::z());
     }
-    let (independent, mimics) = finger_joints(model, arm.tip);
+    let (independent, mimics) = &arm.fingers;
     let tool = root_from_zero[arm.tip];
     let towards: Vector3<f64> = independent
         .iter()
-        .chain(&mimics)
+        .chain(mimics)
         .map(|&j| {
             (tool.inverse() * root_from_zero[model.joints[j].child])
                 .translation
@@ -951,7 +954,7 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
         writeln!(w, "base = {}", toml_string(&model.links[arm.base].name))?;
         writeln!(w, "tip = {}", toml_string(&model.links[arm.tip].name))?;
         writeln!(w, "position_weight = 1.0")?;
-        let (independent, mimics) = finger_joints(model, arm.tip);
+        let (independent, mimics) = &arm.fingers;
         if independent.len() == 1 {
             writeln!(
                 w,
