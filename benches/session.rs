@@ -114,6 +114,7 @@ fn main() {
     }
     let mut robots: Vec<(String, PathBuf)> = [
         ("teleop humanoid", "teleop_humanoid"),
+        ("teleop humanoid with hands", "teleop_humanoid_hands"),
         ("Unitree G1", "unitree_g1"),
         ("Franka Panda", "franka_panda"),
         ("SO-101", "so101"),

@@ -11,6 +11,10 @@
 //! # Buttons (optional, held from this key to the next): primary (A/X), secondary (B/Y), menu.
 //! right = { position = [0.2, 1.1, -0.3], primary = true }
 //! # `right` absent: the right hand is not tracked at this key.
+//! # `grasp` (0 open … 1 closed): a tracked hand, its fingers included, whose palm is the pose.
+//! [[key]]
+//! t = 1.0
+//! left = { position = [-0.2, 1.0, -0.3], squeeze = 1.0, grasp = 0.5 }
 //! ```
 
 use std::path::Path;
@@ -18,11 +22,13 @@ use std::path::Path;
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 use serde::Deserialize;
 
+use super::tracked_hand::tracked_hand;
+use crate::config::Hand;
 use crate::config::toml_file::{self, FileError};
 
 /// The ranges a script's numbers must lie in: key times `t` from 0 to [`MAX_TIME_S`],
 /// positions within ±[`MAX_POSITION_M`] on every axis, angles within ±[`MAX_ANGLE_DEG`],
-/// `squeeze` and `trigger` from 0 to 1; `position` and `rpy_deg` exactly three numbers.
+/// `squeeze`, `trigger` and `grasp` from 0 to 1; `position` and `rpy_deg` exactly three numbers.
 pub const MAX_TIME_S: f64 = 3_600.0;
 /// See [`MAX_TIME_S`].
 pub const MAX_POSITION_M: f64 = 100.0;
@@ -62,6 +68,9 @@ struct HandKey {
     squeeze: f64,
     #[serde(default)]
     trigger: f64,
+    /// A tracked hand (its 26 joints, the pose its palm's) closed this far: 0 open … 1 a
+    /// three-finger grasp. Absent: a controller.
+    grasp: Option<f64>,
     /// Buttons held from this key until the next (A/X, B/Y, menu).
     #[serde(default)]
     primary: bool,
@@ -113,15 +122,18 @@ fn lerp_pose(a: &Isometry3<f64>, b: &Isometry3<f64>, s: f64) -> Isometry3<f64> {
     Isometry3::from_parts(Translation3::from(position), rotation)
 }
 
-fn hand(key: Option<&HandKey>) -> HandInput {
+fn hand(key: Option<&HandKey>, side: Hand) -> HandInput {
     match key {
-        Some(k) => HandInput {
-            grip: Some(pose(k.position, k.rpy_deg)),
-            trigger: k.trigger,
-            squeeze: k.squeeze,
-            buttons: k.buttons(),
-            joints: None,
-        },
+        Some(k) => {
+            let grip = pose(k.position, k.rpy_deg);
+            HandInput {
+                grip: Some(grip),
+                trigger: k.trigger,
+                squeeze: k.squeeze,
+                buttons: k.buttons(),
+                joints: k.grasp.map(|g| tracked_hand(&grip, side, g)),
+            }
+        }
         None => HandInput::IDLE,
     }
 }
@@ -185,7 +197,12 @@ impl Script {
             }
             for (side, h) in [("left", k.left), ("right", k.right)] {
                 if let Some(h) = h {
-                    for (name, v) in [("squeeze", h.squeeze), ("trigger", h.trigger)] {
+                    let grasp = h.grasp.unwrap_or(0.0);
+                    for (name, v) in [
+                        ("squeeze", h.squeeze),
+                        ("trigger", h.trigger),
+                        ("grasp", grasp),
+                    ] {
                         if !(0.0..=1.0).contains(&v) {
                             return Err(invalid(
                                 format!("key[{i}].{side}.{name}"),
@@ -248,25 +265,31 @@ impl Script {
             (Some(x), None) => Some(pose(x.position, x.rpy_deg)),
             _ => None,
         };
-        let blend = |x: Option<&HandKey>, y: Option<&HandKey>| match (x, y) {
-            (Some(x), Some(y)) => HandInput {
-                grip: Some(lerp_pose(
+        // A hand tracked at the earlier key stays tracked up to the next, closing towards that
+        // key's grasp where it has one.
+        let blend = |x: Option<&HandKey>, y: Option<&HandKey>, side: Hand| match (x, y) {
+            (Some(x), Some(y)) => {
+                let grip = lerp_pose(
                     &pose(x.position, x.rpy_deg),
                     &pose(y.position, y.rpy_deg),
                     s,
-                )),
-                trigger: x.trigger + s * (y.trigger - x.trigger),
-                squeeze: x.squeeze + s * (y.squeeze - x.squeeze),
-                buttons: x.buttons(),
-                joints: None,
-            },
-            (x, _) => hand(x),
+                );
+                let grasp = x.grasp.map(|g| g + s * (y.grasp.unwrap_or(g) - g));
+                HandInput {
+                    grip: Some(grip),
+                    trigger: x.trigger + s * (y.trigger - x.trigger),
+                    squeeze: x.squeeze + s * (y.squeeze - x.squeeze),
+                    buttons: x.buttons(),
+                    joints: grasp.map(|g| tracked_hand(&grip, side, g)),
+                }
+            }
+            (x, _) => hand(x, side),
         };
         OperatorFrame {
             time_ns,
             head,
-            left: blend(a.left.as_ref(), b.left.as_ref()),
-            right: blend(a.right.as_ref(), b.right.as_ref()),
+            left: blend(a.left.as_ref(), b.left.as_ref(), Hand::Left),
+            right: blend(a.right.as_ref(), b.right.as_ref(), Hand::Right),
         }
     }
 }

@@ -46,6 +46,30 @@ fn the_humanoid_carries_the_cube_to_its_spot() {
     );
 }
 
+/// The humanoid with three-finger hands picks the cube both ways a trainer drives a hand: tracked
+/// fingers (the script's hand closes; the retargeter curls index and middle and its pinch term
+/// brings the thumb onto them) and a controller (the trigger closes them along the grasp
+/// synergy). The fingers carry the cube: it rises and they press on it.
+#[test]
+fn the_humanoid_with_hands_picks_the_cube_with_tracked_fingers_and_with_a_controller() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for script in ["scripts/pick_cube_hands.toml", "scripts/pick_cube.toml"] {
+        let summary = demo::run(
+            &root.join("profiles/teleop_humanoid_hands.toml"),
+            &root.join(script),
+            &demo::Options::default(),
+        )
+        .unwrap_or_else(|e| panic!("{script}: {e}"))
+        .summary;
+        assert!(summary.success, "{script}: {summary}");
+        assert!(summary.highest_lift_m > 0.05, "{script}: {summary}");
+        let grip = summary
+            .grip_force_n
+            .expect("the simulator reports contact forces");
+        assert!(grip > 5.0, "{script}: {summary}");
+    }
+}
+
 #[test]
 fn teleop_without_arguments_runs_the_demo_and_reports_success() {
     let out = Command::new(env!("CARGO_BIN_EXE_teleop"))

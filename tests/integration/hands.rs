@@ -1141,3 +1141,86 @@ fn hands_hand_only_profile_is_refused_by_a_session_in_one_line() {
         .expect("no end-effector to clutch");
     assert!(e.to_string().contains("end_effector"), "{e}");
 }
+
+/// The humanoid's three-finger hands follow the scripted trainer's tracked hand: open, no
+/// finger curls; closed, index and middle curl and the pinch brings the thumb onto
+/// their tips (the trainer's thumb is under 2 cm from them: the robot's within 3 mm, across the
+/// plane the fingers curl in); the right
+/// hand, the left's mirror image, moves its joints exactly as the left.
+#[test]
+fn hands_humanoid_hand_opens_and_closes_with_a_tracked_hand() {
+    use teleop_bridge::config::Hand;
+    use teleop_bridge::kinematics::{Pose, Tree};
+    use teleop_bridge::operator::tracked_hand;
+
+    let (profile, model) = load_profile("profiles/teleop_humanoid_hands.toml");
+    let tree = Tree::new(&model);
+    let mut poses = vec![Pose::identity(); model.links.len()];
+    let mut finals = Vec::new();
+    for (side, mapping, prefix) in [
+        (Hand::Left, &profile.hands.left, "left_"),
+        (Hand::Right, &profile.hands.right, "right_"),
+    ] {
+        let mut r = Retargeter::new(
+            &model,
+            mapping.as_ref().expect("mapped"),
+            Options::default(),
+        )
+        .expect("builds");
+        r.reset_to(&vec![0.0; model.dof()]);
+        let mut solution = r.new_solution();
+        let finger = |q: &[f64], name: &str| {
+            let joint = model.joint_id(&format!("{prefix}{name}")).expect("joint");
+            q[model.dofs.iter().position(|&j| j == joint).expect("driven")]
+        };
+        let palm = Isometry3::translation(0.0, 1.0, -0.3);
+        // Open for half a second, closing over one, closed for one (90 Hz).
+        let grasp = |k: usize| ((k as f64 - 45.0) / 90.0).clamp(0.0, 1.0);
+        for k in 0..225 {
+            r.solve_hand_joints(&tracked_hand(&palm, side, grasp(k)), &mut solution);
+            if k == 44 {
+                for name in ["thumb", "index", "middle"] {
+                    for joint in ["proximal_joint", "distal_joint"] {
+                        // Not curled (a thumb held open may spread to its −0.2 rad limit).
+                        let q = finger(&solution.q, &format!("{name}_{joint}"));
+                        assert!(q < 0.1, "{prefix}{name}_{joint} open: {q}");
+                    }
+                }
+            }
+        }
+        assert_eq!(solution.status, Status::Solved);
+        for name in ["index", "middle"] {
+            let curl = finger(&solution.q, &format!("{name}_proximal_joint"))
+                + finger(&solution.q, &format!("{name}_distal_joint"));
+            assert!(curl > 0.5, "{prefix}{name} closed: {curl}");
+        }
+        tree.forward(&solution.q, &mut poses);
+        let hand_from_world =
+            poses[model.link_id(&format!("{prefix}hand_link")).unwrap()].inverse();
+        let tip = |name: &str| {
+            let link = model.link_id(&format!("{prefix}{name}_tip_link")).unwrap();
+            (hand_from_world * poses[link]).translation.vector
+        };
+        // The thumb stands between the two fingers along the palm's X (1.5 cm from each), so
+        // the tips meet in the plane the fingers curl in (the palm's Y–Z).
+        for name in ["index", "middle"] {
+            let gap = (tip("thumb") - tip(name)).yz().norm();
+            assert!(gap <= 0.003, "{prefix}thumb–{name}: {gap} m");
+        }
+        finals.push(
+            ["thumb", "index", "middle"]
+                .iter()
+                .flat_map(|n| [format!("{n}_proximal_joint"), format!("{n}_distal_joint")])
+                .map(|n| finger(&solution.q, &n))
+                .collect::<Vec<f64>>(),
+        );
+    }
+    for (l, r) in finals[0].iter().zip(&finals[1]) {
+        assert!(
+            (l - r).abs() < 1e-9,
+            "left {:?} right {:?}",
+            finals[0],
+            finals[1]
+        );
+    }
+}

@@ -332,6 +332,7 @@ fn profile_check_passes_the_bundled_robots() {
     // (profile, arms); the three arm robots were drafted by `profile new`, then checked by hand.
     for (name, arm_count) in [
         ("teleop_humanoid", 2),
+        ("teleop_humanoid_hands", 2),
         ("unitree_g1", 2),
         ("franka_panda", 1),
         ("so101", 1),

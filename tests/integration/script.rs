@@ -138,11 +138,49 @@ fn out_of_range_and_over_long_values_are_refused_naming_the_key() {
             "[[key]]\nt = 0.0\nhead = { position = [0, 1, 0], rpy_deg = [0, 1e20, 0] }\n",
             "key[0].head.rpy_deg",
         ),
+        (
+            "[[key]]\nt = 0.0\nright = { position = [0, 1, 0], grasp = 1.5 }\n",
+            "key[0].right.grasp",
+        ),
+        (
+            "[[key]]\nt = 0.0\nleft = { position = [0, 1, 0], grasp = nan }\n",
+            "key[0].left.grasp",
+        ),
     ];
     for (text, key) in cases {
         let message = refused(text);
         assert!(message.contains(key), "{text:?}: {message}");
         assert!(message.contains("bad.toml"), "{message}");
         assert!(!message.contains('\n'), "{message}");
+    }
+}
+
+/// A hand keyed with `grasp` is a tracked hand: its 26 joints come with every frame, its palm
+/// where the key puts it, its fingers closing as `grasp` rises; a hand without is a controller.
+#[test]
+fn a_grasp_key_makes_a_tracked_hand_that_closes_between_keys() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pick_cube_hands.toml");
+    let script = Script::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let controller = Script::load(&bundled()).unwrap();
+    let thumb_index = |t: f64| {
+        let joints = script.frame_at(t, 0).left.joints.expect("a tracked hand");
+        let tip = |j: usize| joints[j].unwrap().translation.vector;
+        (tip(5) - tip(10)).norm()
+    };
+    // Open until 2.8 s, closing to 3.5 s, closed while carrying, open again by 8.5 s.
+    let (open, half, closed, reopened) = (
+        thumb_index(2.8),
+        thumb_index(3.15),
+        thumb_index(5.0),
+        thumb_index(8.5),
+    );
+    assert!(open > 0.05 && closed < 0.02, "{open} {closed}");
+    assert!(closed < half && half < open, "{half}");
+    assert!((reopened - open).abs() < 1e-12);
+    for t in [0.0, 2.0, 5.0, 9.9] {
+        let (hand, with_controller) = (script.frame_at(t, 0).left, controller.frame_at(t, 0).left);
+        assert_eq!(hand.grip, with_controller.grip, "the same moves at {t} s");
+        assert_eq!(hand.joints.unwrap()[0], hand.grip, "the palm is the pose");
+        assert!(with_controller.joints.is_none());
     }
 }

@@ -438,17 +438,41 @@ fn injected_hand_motion_moves_the_simulated_hand_and_the_trigger_closes_the_grip
 /// index closes; they open their hand again and it reopens.
 #[test]
 fn a_tracked_fist_closes_the_robots_fingers_and_an_open_hand_reopens_them() {
-    if !inside(
+    // The Dex3's left index closes towards negative angles (the profile's `closed`: −1.2).
+    fist_closes_and_open_hand_reopens(
         "xr::a_tracked_fist_closes_the_robots_fingers_and_an_open_hand_reopens_them",
-        Devices::Remote,
-    ) {
-        return;
-    }
-    let rig = Rig::bundled(
         "profiles/unitree_g1.toml",
         "left_hand_palm_link",
         "left_hand_index_1_joint",
+        -1.0,
     );
+}
+
+/// The same with the bundled humanoid's three-finger hand: its left index curls (positive).
+#[test]
+fn a_tracked_fist_closes_the_humanoids_fingers_and_an_open_hand_reopens_them() {
+    fist_closes_and_open_hand_reopens(
+        "xr::a_tracked_fist_closes_the_humanoids_fingers_and_an_open_hand_reopens_them",
+        "profiles/teleop_humanoid_hands.toml",
+        "left_tcp_link",
+        "left_index_distal_joint",
+        1.0,
+    );
+}
+
+/// Clutch at 0.5 s, a fist from 1.5 to 2.5 s, open again from 3.5 to 4.5 s: `joint` moves by
+/// more than 0.3 rad in its `closing` direction (±1) and comes back.
+fn fist_closes_and_open_hand_reopens(
+    test: &str,
+    profile: &str,
+    tcp: &str,
+    joint: &str,
+    closing: f64,
+) {
+    if !inside(test, Devices::Remote) {
+        return;
+    }
+    let rig = Rig::bundled(profile, tcp, joint);
     let (trace, mut client, error) = rig.run(6.0, |t, s| {
         let ramp = |a: f64, b: f64| ((t - a) / (b - a)).clamp(0.0, 1.0);
         let curl = (ramp(1.5, 2.5) - ramp(3.5, 4.5)) as f32;
@@ -460,11 +484,10 @@ fn a_tracked_fist_closes_the_robots_fingers_and_an_open_hand_reopens_them() {
     let open = trace.at(1.4).gripper;
     let fist = trace.at(3.4).gripper;
     let reopened = trace.at(6.0).gripper;
-    eprintln!("left index_1: open {open:.3}, fist {fist:.3}, reopened {reopened:.3} rad");
-    // The Dex3's left index closes towards negative angles (the profile's `closed`: −1.2).
+    eprintln!("{joint}: open {open:.3}, fist {fist:.3}, reopened {reopened:.3} rad");
     assert!(
-        fist < open - 0.3,
-        "the fist closed the index: {open} → {fist}"
+        (fist - open) * closing > 0.3,
+        "the fist closed it: {open} → {fist}"
     );
     assert!(
         (reopened - open).abs() < 0.15,
