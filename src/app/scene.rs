@@ -335,6 +335,7 @@ impl Scene {
             &driven,
         )?;
         sim.set_self_collision(self.profile.self_collision);
+        sim.set_gravity_compensation(self.profile.gravity_compensation);
         for p in &self.props {
             let pose = Pose::from_parts(
                 Translation3::from(Vector3::from(p.centre)),

@@ -876,6 +876,55 @@ fn draft_hand(
     Some((lines, why))
 }
 
+/// The arm joint that most falls short of holding its arm still against gravity at posture
+/// `root_from` (the root upright, +Z up), as "what gravity puts on it, over its URDF effort
+/// limit"; `None` when every limit suffices. A real robot built so is counterbalanced or its
+/// controllers feed gravity forward.
+fn short_of_gravity(model: &Model, root_from: &[Pose], arms: &[Arm]) -> Option<String> {
+    let gravity = Vector3::new(0.0, 0.0, -9.81);
+    let mut worst: Option<(f64, String)> = None;
+    for arm in arms {
+        for link in model.ancestors(arm.tip).take_while(|&l| l != arm.base) {
+            let Some(j) = model.links[link].parent_joint else {
+                break;
+            };
+            let joint = &model.joints[j];
+            let Some(limit) = joint.limits.effort.filter(|e| *e > 0.0) else {
+                continue;
+            };
+            let frame = &root_from[joint.child];
+            let axis = frame.rotation * joint.axis.into_inner();
+            let origin = frame.translation.vector;
+            // What gravity does to everything below the joint, along (or about) its axis.
+            let below = (0..model.links.len())
+                .filter(|&l| model.ancestors(l).any(|a| a == joint.child))
+                .filter_map(|l| {
+                    let inertial = model.links[l].inertial.as_ref()?;
+                    let com = (root_from[l] * inertial.link_from_com).translation.vector;
+                    Some((com - origin, gravity * inertial.mass_kg))
+                });
+            let (load, unit) = match joint.kind {
+                JointKind::Revolute | JointKind::Continuous => (
+                    below.map(|(r, f)| axis.dot(&r.cross(&f))).sum::<f64>(),
+                    "N·m",
+                ),
+                JointKind::Prismatic => (below.map(|(_, f)| axis.dot(&f)).sum::<f64>(), "N"),
+                JointKind::Fixed => continue,
+            };
+            let shortfall = load.abs() / limit;
+            if shortfall > 1.0 && worst.as_ref().is_none_or(|(s, _)| shortfall > *s) {
+                let what = format!(
+                    "{:.1} {unit} on \"{}\", over its URDF effort limit of {limit:.1} {unit}",
+                    load.abs(),
+                    joint.name
+                );
+                worst = Some((shortfall, what));
+            }
+        }
+    }
+    worst.map(|(_, what)| what)
+}
+
 fn toml_string(s: &str) -> String {
     format!("{s:?}")
 }
@@ -911,6 +960,9 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
         "# Acceleration limit for joints without their own (rad/s²): URDFs give none."
     )?;
     writeln!(w, "default_acceleration = 20")?;
+    // Top-level keys found after the arms' rest postures go here, before the first table.
+    let top_level_end = out.len();
+    let w = &mut out;
     let mut q = vec![0.0; model.dof()];
     let mut grippers = String::new();
     let mut notes = Vec::new();
@@ -1027,6 +1079,18 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
     writeln!(w)?;
     let mut root_from_rest = vec![Pose::identity(); model.links.len()];
     tree.forward(&q, &mut root_from_rest);
+    if let Some(what) = short_of_gravity(model, &root_from_rest, &arms) {
+        out.insert_str(
+            top_level_end,
+            &format!(
+                "# At rest gravity puts {what}:\n\
+                 # the real robot must be counterbalanced or feed gravity forward, so the simulator\n\
+                 # takes the weight off the robot's own links.\n\
+                 gravity_compensation = true\n"
+            ),
+        );
+    }
+    let w = &mut out;
     let (keys, why) = draft_camera(
         model,
         &poses,

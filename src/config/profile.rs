@@ -234,6 +234,11 @@ pub struct Profile {
     /// joints of each other or touching at the start posture). Off by default: it costs time.
     #[serde(default)]
     pub self_collision: bool,
+    /// The simulated robot's links carry no weight of their own, as on a robot whose arms are
+    /// counterbalanced (PR2's springs) or whose controllers feed gravity forward; what it holds
+    /// still weighs. For URDFs whose effort limits cannot hold the arms up against gravity.
+    #[serde(default)]
+    pub gravity_compensation: bool,
 }
 
 fn one() -> f64 {

@@ -649,6 +649,18 @@ impl Sim {
         }
     }
 
+    /// Whether gravity pulls on the robot's own links (it always does on the objects): off, the
+    /// links weigh nothing, as on a counterbalanced or gravity-compensated robot, while their
+    /// inertia and the servos' effort limits stay.
+    pub fn set_gravity_compensation(&mut self, on: bool) {
+        let scale = if on { 0.0 } else { 1.0 };
+        for &body in &self.link_bodies {
+            if let Some(body) = self.world.bodies.get_mut(body) {
+                body.set_gravity_scale(scale, true);
+            }
+        }
+    }
+
     /// `world_from_link` of a model link as simulated.
     pub fn link_pose(&self, link: LinkId) -> ModelPose {
         convert::pose_from_rapier(self.world.bodies[self.link_bodies[link]].position())

@@ -490,10 +490,10 @@ fn profile_new_drafts_a_profile_that_checks_and_drives_every_bundled_arm() {
     let robots = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/robots");
     let dir = tempfile::tempdir().unwrap();
     // (URDF, arms, gripper drafted, largest tracking error allowed (rad or m), carries the
-    // cube). Where the
-    // simulated joints cannot follow, physics says why: PR2's left shoulder sags 0.59 rad (its
-    // URDF's 30 N·m lift effort cannot hold the arm out without the real robot's spring
-    // counterbalance, which the URDF does not describe); G1's drafted palm, turned as the
+    // cube). PR2's URDF gives its shoulder 30 N·m, less than its arm's weight needs (the real
+    // robot has a spring counterbalance the URDF does not describe): the draft finds that and
+    // asks for gravity_compensation, or the shoulder sags 0.59 rad. Where the simulated joints
+    // cannot follow, physics says why: G1's drafted palm, turned as the
     // sampled rest posture left it, presses on the table, and since its drafted hand closes
     // on the table too, its fingers push the wrist back (0.92 rad). An arm that
     // did not move, or a simulation that blew up, is far beyond either.
@@ -503,7 +503,7 @@ fn profile_new_drafts_a_profile_that_checks_and_drives_every_bundled_arm() {
         ("xarm7/xarm7.urdf", 1, false, 0.25, false),
         ("kinova_j2s6s200/kinova.urdf", 1, false, 0.25, false),
         ("so101/so101.urdf", 1, true, 0.25, false),
-        ("pr2/pr2.urdf", 2, true, 0.7, false),
+        ("pr2/pr2.urdf", 2, true, 0.25, true),
         (
             "unitree_g1/g1_29dof_with_hand_rev_1_0.urdf",
             2,
@@ -565,9 +565,15 @@ fn profile_new_drafts_a_profile_that_checks_and_drives_every_bundled_arm() {
             error < tolerance,
             "{name}: the simulated arm follows its commands: {summary}"
         );
+        assert_eq!(
+            profile.gravity_compensation,
+            name == "pr2",
+            "{name}: gravity compensation only where an effort limit cannot hold the arm:\n{text}"
+        );
         if carries {
-            // The drafted Panda picks the cube up and carries it (it lands 2.5 cm from the
-            // spot in the release build; the lift is the robust part to assert).
+            // The drafted Panda and PR2 pick the cube up and carry it (Panda's lands 2.5 cm
+            // from the spot in the release build, PR2's 1.9 cm; the lift is the robust part to
+            // assert).
             let lifted: f64 = summary
                 .split("lifted ")
                 .nth(1)

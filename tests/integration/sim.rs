@@ -490,3 +490,57 @@ fn self_collision_stops_a_link_at_another_of_the_same_robot() {
         "on, the wall stops the bar near 59°, where it meets it: {stopped} rad"
     );
 }
+
+/// A horizontal arm whose shoulder's effort limit (5 N·m) is under what gravity puts on it
+/// (2 kg at 0.5 m: 9.8 N·m) sags under its own weight; with `gravity_compensation` (a
+/// counterbalanced robot) it holds the commanded posture, while an object it does not carry
+/// still falls.
+#[test]
+fn gravity_compensation_holds_an_arm_its_effort_cannot() {
+    let urdf = r#"<robot name="arm">
+  <link name="base"/>
+  <link name="upper"><inertial><origin xyz="0.5 0 0"/><mass value="2"/><inertia ixx="0.01" iyy="0.01" izz="0.01" ixy="0" ixz="0" iyz="0"/></inertial></link>
+  <joint name="shoulder" type="revolute"><parent link="base"/><child link="upper"/><axis xyz="0 1 0"/><limit lower="-2" upper="2" effort="5" velocity="3"/></joint>
+</robot>"#;
+    let model = Model::from_urdf_str(
+        urdf,
+        Path::new("arm.urdf"),
+        Path::new("."),
+        &teleop_bridge::model::LoadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let hold = |compensated: bool| {
+        let mut sim = Sim::new(
+            &model,
+            &[0.0],
+            &world_from_root(),
+            ServoGains::default(),
+            &[true],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        sim.set_gravity_compensation(compensated);
+        let pose = Pose::from_parts(Translation3::new(2.0, 0.0, 1.0), Default::default());
+        sim.add_box("falling", &pose, Vector3::repeat(0.1), Some(0.1));
+        let mut state = RobotState::zeros(sim.dof(), sim.links(), 1);
+        for _ in 0..500 {
+            sim.command(&[0.0]).unwrap();
+            sim.advance(0.002);
+        }
+        sim.read_state(&mut state).unwrap();
+        (
+            state.positions[0],
+            state.object_poses[0].translation.vector.z,
+        )
+    };
+    let (sagged, fell_free) = hold(false);
+    let (held, fell_compensated) = hold(true);
+    // A positive turn about +y lowers +x.
+    assert!(
+        sagged > 0.5,
+        "without compensation the arm sags: {sagged} rad"
+    );
+    assert!(held.abs() < 0.01, "compensated, it holds: {held} rad");
+    for z in [fell_free, fell_compensated] {
+        assert!(z < 0.2, "the object falls either way: {z} m");
+    }
+}
