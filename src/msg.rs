@@ -113,7 +113,8 @@ pub struct RobotState {
     pub time_ns: u64,
     pub positions: Vec<f64>,
     pub velocities: Vec<f64>,
-    /// Joint efforts (N·m or N); 0 where unknown (the simulation does not report them yet).
+    /// Joint efforts (N·m or N): what each joint's motor supplies (the simulation's from the
+    /// bodies' motion and contacts); 0 where unknown.
     pub efforts: Vec<f64>,
     /// Contact force on each link (model link order, N): the magnitude of the sum of the normal
     /// forces the link feels from everything it touches (what a fingertip sensor reads).

@@ -12,12 +12,15 @@
 //!
 //! What rapier does not do for a robot, done here: velocity limits (each servo's target moves at
 //! most `velocity · dt` per physics step), mimic joints (their servos follow the leader's
-//! target), and joint limits from the URDF. Robot links do not collide with each other (the IK
-//! keeps the arms apart; self-contacts between touching links would fight the servos), only
-//! with the scene. A mesh in `<collision>` collides as its convex hull (a concave link is
-//! filled in); one that cannot be read is left out with a warning.
+//! target), joint limits from the URDF, and joint efforts (rapier does not report a
+//! multibody motor's impulse: [`effort`] finds them from the bodies' motion and contacts).
+//! Robot links collide with the scene, and with each other only when asked
+//! ([`Sim::set_self_collision`]: it costs time). A mesh in `<collision>` collides as its
+//! convex hull (a concave link is filled in); one that cannot be read is left out with a
+//! warning.
 
 mod convert;
+mod effort;
 
 use ::nalgebra::Vector3;
 use rapier3d::prelude::*;
@@ -132,6 +135,10 @@ pub struct Sim {
     objects: Vec<(String, RigidBodyHandle)>,
     /// Servos off, damping only ([`Robot::set_damped`]).
     damped: bool,
+    /// Each servo's effort, from the bodies' motion over the last step.
+    efforts: effort::Efforts,
+    /// Per servo: its effort, written by `read_state`.
+    servo_efforts: Vec<f64>,
 }
 
 /// Which of the model's dofs `profile` drives: the joints of its end-effector and neck chains,
@@ -541,6 +548,8 @@ impl Sim {
             })
             .collect();
         let wanted: Vec<f64> = servos.iter().map(|s| q[s.dof]).collect();
+        let driven_joints: Vec<usize> = servos.iter().map(|s| model.dofs[s.dof]).collect();
+        let efforts = effort::Efforts::new(model, &link_bodies, &driven_joints);
         let mut sim = Sim {
             world,
             self_collision,
@@ -558,6 +567,8 @@ impl Sim {
             time_s: 0.0,
             objects: Vec::new(),
             damped: false,
+            servo_efforts: vec![0.0; driven_joints.len()],
+            efforts,
         };
         // Start the joints exactly at q (not at the links' build poses' implied zero).
         sim.set_joint_coordinates();
@@ -733,6 +744,7 @@ impl Sim {
         } else {
             self.world.step();
         }
+        self.efforts.after_step(&self.world.bodies, PHYSICS_DT);
         self.time_s += PHYSICS_DT;
     }
 
@@ -850,6 +862,21 @@ impl Robot for Sim {
         for l in 0..self.link_bodies.len() {
             out.contact_forces[l] = self.contact_force(l);
             out.link_poses[l] = self.link_pose(l);
+        }
+        let (bodies, body_from_link) = (&self.world.bodies, &self.body_from_link);
+        let link_bodies = &self.link_bodies;
+        let world_from_link = |l: LinkId| {
+            convert::pose_from_rapier(bodies[link_bodies[l]].position()) * body_from_link[l]
+        };
+        self.efforts.write(
+            &self.world,
+            PHYSICS_DT,
+            world_from_link,
+            &mut self.servo_efforts,
+        );
+        out.efforts.fill(0.0);
+        for (s, effort) in self.servos.iter().zip(&self.servo_efforts) {
+            out.efforts[s.dof] = *effort;
         }
         for (i, pose) in out.object_poses.iter_mut().enumerate() {
             *pose = self.object_pose(i);

@@ -491,27 +491,32 @@ fn self_collision_stops_a_link_at_another_of_the_same_robot() {
     );
 }
 
-/// A horizontal arm whose shoulder's effort limit (5 N·m) is under what gravity puts on it
-/// (2 kg at 0.5 m: 9.8 N·m) sags under its own weight; with `gravity_compensation` (a
-/// counterbalanced robot) it holds the commanded posture, while an object it does not carry
-/// still falls.
+/// A horizontal arm: 2 kg at 0.5 m puts 9.81 N·m on its shoulder. With an effort limit of
+/// 5 N·m it sags under its own weight; with `gravity_compensation` (a counterbalanced robot) it
+/// holds the commanded posture, while an object it does not carry still falls. With a limit
+/// that suffices, the reported effort is the torque that holds it: −9.81 N·m about +Y
+/// (gravity turns it +9.81), and 0 compensated.
 #[test]
-fn gravity_compensation_holds_an_arm_its_effort_cannot() {
-    let urdf = r#"<robot name="arm">
+fn gravity_compensation_holds_an_arm_its_effort_cannot_and_efforts_say_what_holds_it() {
+    let arm = |effort: f64| {
+        let urdf = format!(
+            r#"<robot name="arm">
   <link name="base"/>
   <link name="upper"><inertial><origin xyz="0.5 0 0"/><mass value="2"/><inertia ixx="0.01" iyy="0.01" izz="0.01" ixy="0" ixz="0" iyz="0"/></inertial></link>
-  <joint name="shoulder" type="revolute"><parent link="base"/><child link="upper"/><axis xyz="0 1 0"/><limit lower="-2" upper="2" effort="5" velocity="3"/></joint>
-</robot>"#;
-    let model = Model::from_urdf_str(
-        urdf,
-        Path::new("arm.urdf"),
-        Path::new("."),
-        &teleop_bridge::model::LoadOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let hold = |compensated: bool| {
+  <joint name="shoulder" type="revolute"><parent link="base"/><child link="upper"/><axis xyz="0 1 0"/><limit lower="-2" upper="2" effort="{effort}" velocity="3"/></joint>
+</robot>"#
+        );
+        Model::from_urdf_str(
+            &urdf,
+            Path::new("arm.urdf"),
+            Path::new("."),
+            &teleop_bridge::model::LoadOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let hold = |model: &Model, compensated: bool| {
         let mut sim = Sim::new(
-            &model,
+            model,
             &[0.0],
             &world_from_root(),
             ServoGains::default(),
@@ -530,10 +535,12 @@ fn gravity_compensation_holds_an_arm_its_effort_cannot() {
         (
             state.positions[0],
             state.object_poses[0].translation.vector.z,
+            state.efforts[0],
         )
     };
-    let (sagged, fell_free) = hold(false);
-    let (held, fell_compensated) = hold(true);
+    let weak = arm(5.0);
+    let (sagged, fell_free, _) = hold(&weak, false);
+    let (held, fell_compensated, _) = hold(&weak, true);
     // A positive turn about +y lowers +x.
     assert!(
         sagged > 0.5,
@@ -543,4 +550,61 @@ fn gravity_compensation_holds_an_arm_its_effort_cannot() {
     for z in [fell_free, fell_compensated] {
         assert!(z < 0.2, "the object falls either way: {z} m");
     }
+    let strong = arm(50.0);
+    let (at, _, effort) = hold(&strong, false);
+    assert!(at.abs() < 0.01, "{at}");
+    assert!((effort + 9.81).abs() < 0.2, "holding torque {effort} N·m");
+    let (_, _, compensated) = hold(&strong, true);
+    assert!(compensated.abs() < 0.05, "compensated: {compensated} N·m");
+}
+
+/// A platform on a vertical slide carries a box resting on its tilted top (20°, held there by
+/// friction): the slide's effort is the weight of both, 4 kg × 9.81 m/s², whatever share of the
+/// box's weight goes through the contact's normal and its friction (with friction counted the
+/// wrong way round it would read 32 N).
+#[test]
+fn a_joints_effort_carries_what_rests_on_it() {
+    let urdf = r#"<robot name="lift">
+  <link name="base"/>
+  <link name="platform"><inertial><mass value="1"/><inertia ixx="0.01" iyy="0.01" izz="0.01" ixy="0" ixz="0" iyz="0"/></inertial>
+    <collision><origin rpy="0 0.349 0"/><geometry><box size="0.4 0.4 0.05"/></geometry></collision></link>
+  <joint name="slide" type="prismatic"><parent link="base"/><child link="platform"/><axis xyz="0 0 1"/><limit lower="-1" upper="1" effort="500" velocity="1"/></joint>
+</robot>"#;
+    let model = Model::from_urdf_str(
+        urdf,
+        Path::new("lift.urdf"),
+        Path::new("."),
+        &teleop_bridge::model::LoadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut sim = Sim::new(
+        &model,
+        &[0.0],
+        &world_from_root(),
+        ServoGains::default(),
+        &[true],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let on_top = Pose::from_parts(
+        Translation3::new(0.0, 0.0, 1.09),
+        nalgebra::Rotation3::from_euler_angles(0.0, 0.349, 0.0),
+    );
+    sim.add_box("box", &on_top, Vector3::repeat(0.1), Some(3.0));
+    let mut state = RobotState::zeros(sim.dof(), sim.links(), 1);
+    let mut efforts = Vec::new();
+    for k in 0..1000 {
+        sim.command(&[0.0]).unwrap();
+        sim.advance(0.002);
+        if k >= 750 {
+            sim.read_state(&mut state).unwrap();
+            efforts.push(state.efforts[0]);
+        }
+    }
+    let moved = (state.object_poses[0].translation.vector - on_top.translation.vector).norm();
+    assert!(
+        moved < 0.02,
+        "the box rests where it was put: moved {moved} m"
+    );
+    let mean = efforts.iter().sum::<f64>() / efforts.len() as f64;
+    assert!((mean - 4.0 * 9.81).abs() < 1.0, "slide effort {mean} N");
 }

@@ -1,0 +1,168 @@
+//! Joint efforts of the simulated robot: what each driven joint's motor supplies, found from
+//! the Newton–Euler balance of the bodies below the joint (mass and inertia, their accelerations
+//! over the last physics step, gravity as it acts on them) less the contact forces on those
+//! bodies. Rapier does not report the impulses of a multibody's motors, so they are found from
+//! what they did.
+
+use ::nalgebra::{Matrix3, Quaternion, UnitQuaternion, Vector3};
+use rapier3d::prelude::*;
+
+use super::convert::vector_from_rapier as v64;
+use crate::kinematics::Pose as ModelPose;
+use crate::model::{JointId, JointKind, LinkId, Model};
+
+/// A robot body's velocity after the last physics step and its acceleration over that step.
+struct Motion {
+    body: RigidBodyHandle,
+    linvel: Vector3<f64>,
+    angvel: Vector3<f64>,
+    lin_acc: Vector3<f64>,
+    ang_acc: Vector3<f64>,
+}
+
+/// One driven joint: its child link (whose frame is the joint's), its axis there, and the
+/// robot's bodies below it (indices into [`Efforts::motion`]).
+struct Load {
+    child: LinkId,
+    axis: Vector3<f64>,
+    prismatic: bool,
+    bodies: Vec<usize>,
+}
+
+/// The efforts of a simulation's driven joints, refreshed every physics step.
+pub(super) struct Efforts {
+    motion: Vec<Motion>,
+    loads: Vec<Load>,
+}
+
+impl Efforts {
+    /// For the driven `joints` (one per servo, in servo order) of a robot whose links are
+    /// simulated by `link_bodies` (welded links share their ancestor's body).
+    pub fn new(model: &Model, link_bodies: &[RigidBodyHandle], joints: &[JointId]) -> Efforts {
+        let mut motion: Vec<Motion> = Vec::new();
+        let mut body_index =
+            |body: RigidBodyHandle| match motion.iter().position(|m| m.body == body) {
+                Some(i) => i,
+                None => {
+                    motion.push(Motion {
+                        body,
+                        linvel: Vector3::zeros(),
+                        angvel: Vector3::zeros(),
+                        lin_acc: Vector3::zeros(),
+                        ang_acc: Vector3::zeros(),
+                    });
+                    motion.len() - 1
+                }
+            };
+        let loads = joints
+            .iter()
+            .map(|&j| {
+                let joint = &model.joints[j];
+                let mut bodies: Vec<usize> = (0..model.links.len())
+                    .filter(|&l| model.ancestors(l).any(|a| a == joint.child))
+                    .map(|l| body_index(link_bodies[l]))
+                    .collect();
+                bodies.sort_unstable();
+                bodies.dedup();
+                Load {
+                    child: joint.child,
+                    axis: joint.axis.into_inner(),
+                    prismatic: joint.kind == JointKind::Prismatic,
+                    bodies,
+                }
+            })
+            .collect();
+        Efforts { motion, loads }
+    }
+
+    /// After a physics step of `dt` seconds: each body's acceleration over it.
+    pub fn after_step(&mut self, bodies: &RigidBodySet, dt: f64) {
+        for m in &mut self.motion {
+            let Some(body) = bodies.get(m.body) else {
+                continue;
+            };
+            let (linvel, angvel) = (v64(body.linvel()), v64(body.angvel()));
+            m.lin_acc = (linvel - m.linvel) / dt;
+            m.ang_acc = (angvel - m.angvel) / dt;
+            m.linvel = linvel;
+            m.angvel = angvel;
+        }
+    }
+
+    /// Each driven joint's effort (N·m, or N for a prismatic joint) into `out` (servo order):
+    /// along its axis, what the bodies below it need beyond gravity and their contacts. `dt` is
+    /// the step the contact impulses were applied over; `world_from_link` the links' poses.
+    pub fn write(
+        &self,
+        world: &PhysicsWorld,
+        dt: f64,
+        world_from_link: impl Fn(LinkId) -> ModelPose,
+        out: &mut [f64],
+    ) {
+        let gravity = v64(world.gravity);
+        for (effort, load) in out.iter_mut().zip(&self.loads) {
+            let frame = world_from_link(load.child);
+            let (origin, axis) = (frame.translation.vector, frame.rotation * load.axis);
+            let (mut force, mut torque) = (Vector3::zeros(), Vector3::zeros());
+            for &b in &load.bodies {
+                let m = &self.motion[b];
+                let Some(body) = world.bodies.get(m.body) else {
+                    continue;
+                };
+                let mass = body.mass() as f64;
+                let com = v64(body.center_of_mass());
+                let needed = (m.lin_acc - gravity * body.gravity_scale() as f64) * mass;
+                let inertia = world_inertia(body);
+                let spin = inertia * m.ang_acc + m.angvel.cross(&(inertia * m.angvel));
+                force += needed;
+                torque += (com - origin).cross(&needed) + spin;
+                // Contacts push too; what they supply the motor need not.
+                for &collider in body.colliders() {
+                    for pair in world.narrow_phase.contact_pairs_with(collider) {
+                        let first = pair.collider1 == collider;
+                        let Some(ours) = world.colliders.get(collider) else {
+                            continue;
+                        };
+                        let position = ours.position();
+                        for manifold in pair.solver_manifolds() {
+                            let normal = v64(manifold.data.normal);
+                            for point in &manifold.points {
+                                // On collider 1 the normal impulse acts against the normal
+                                // (1 → 2) and friction along its world vector; on collider 2
+                                // the opposite (rapier's solver conventions).
+                                let on_first = v64(point.data.warmstart_tangent_world)
+                                    - normal * point.data.impulse as f64;
+                                let on_us = if first { on_first } else { -on_first } / dt;
+                                let local = if first {
+                                    point.local_p1
+                                } else {
+                                    point.local_p2
+                                };
+                                let at = v64(position.transform_point(local));
+                                force -= on_us;
+                                torque -= (at - origin).cross(&on_us);
+                            }
+                        }
+                    }
+                }
+            }
+            *effort = if load.prismatic {
+                axis.dot(&force)
+            } else {
+                axis.dot(&torque)
+            };
+        }
+    }
+}
+
+/// A body's inertia tensor about its centre of mass, in world axes.
+fn world_inertia(body: &RigidBody) -> Matrix3<f64> {
+    let props = &body.mass_properties().local_mprops;
+    let r = *body.rotation() * props.principal_inertia_local_frame;
+    let rotation = UnitQuaternion::from_quaternion(Quaternion::new(
+        r.w as f64, r.x as f64, r.y as f64, r.z as f64,
+    ))
+    .to_rotation_matrix();
+    let principal = v64(props.principal_inertia());
+    rotation.matrix() * Matrix3::from_diagonal(&principal) * rotation.matrix().transpose()
+}
