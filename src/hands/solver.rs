@@ -1027,6 +1027,7 @@ fn accumulate_columns(
 /// of the solves.
 fn box_step(group: &mut Group, q: &[f64], mu: f64) {
     let k = group.vars.len();
+    let damping = |d: f64| mu * (d + 1e-6) + 1e-12;
     for i in 0..k {
         let v = group.vars[i];
         group.delta[i] = match group.bound[i] {
@@ -1058,7 +1059,7 @@ fn box_step(group: &mut Group, q: &[f64], mu: f64) {
                 group.m[a * nf + c] = group.h[i * k + j];
             }
             let d = group.h[i * k + i];
-            group.m[a * nf + a] = d + mu * (d + 1e-6) + 1e-12;
+            group.m[a * nf + a] = d + damping(d);
         }
         if !cholesky_solve(&mut group.m[..nf * nf], &mut group.b[..nf], nf) {
             for a in 0..nf {
@@ -1094,7 +1095,9 @@ fn box_step(group: &mut Group, q: &[f64], mu: f64) {
             if group.bound[i] == Bound::Free {
                 continue;
             }
-            let mut grad = group.g[i];
+            // The damped model's multiplier (the system solved above): with the undamped one the
+            // loop could stop at a non-optimal set, which one depending on where it started.
+            let mut grad = group.g[i] + damping(group.h[i * k + i]) * group.delta[i];
             for j in 0..k {
                 grad += group.h[i * k + j] * group.delta[j];
             }
