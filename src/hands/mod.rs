@@ -9,7 +9,9 @@
 //! faded in and out), plus ‖q − q_previous‖² in both value and gradient. It is minimised by
 //! damped Gauss–Newton with analytic Jacobians inside a box: the URDF limits (a mimic joint's
 //! limits bound its leader) intersected with the velocity limit × dt around the last output.
-//! Fingers that share no joints (nor a pinch pair) are solved as separate small problems.
+//! Fingers that share no joints are solved as separate small problems; a pinch pair joins its
+//! two fingers' problems only in frames where it pinches (activation > 0), or where its tips,
+//! solved apart, come under the floor.
 //! A solve allocates nothing, is deterministic, and holds the last posture when a joint it needs
 //! is untracked or not finite.
 //!

@@ -1,6 +1,6 @@
 //! The retargeter: fingertip vectors (and pinch gaps) fitted by box-constrained, damped
 //! Gauss–Newton over the hand's joints, one independent problem per group of fingers that
-//! share joints (or a pinch pair).
+//! share joints (or a pinch pair, while it pinches).
 
 use nalgebra::{Isometry3, Matrix3, Matrix6xX, Vector3};
 
@@ -8,6 +8,10 @@ use super::mapping::{HandMapping, Scale};
 use super::{Error, Options};
 use crate::kinematics::Chain;
 use crate::model::{JointKind, Model};
+
+/// Pinch pairs whose fingers are solved apart while the pair is not pinching; with more pairs
+/// than this, every pair's fingers are solved together.
+const MAX_SWITCHED_PINCHES: usize = 6;
 
 /// Number of OpenXR hand joints.
 pub const XR_JOINTS: usize = 26;
@@ -79,11 +83,87 @@ struct Group {
     h_trial: Vec<f64>,
     g_trial: Vec<f64>,
     delta: Vec<f64>,
-    fixed: Vec<bool>,
+    /// Per var: the bound it was held at in the last box step, where the next one starts.
+    bound: Vec<Bound>,
     free_idx: Vec<usize>,
     m: Vec<f64>,
     b: Vec<f64>,
     q_trial: Vec<f64>,
+}
+
+/// Where the box step holds a var.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    Free,
+    Lower,
+    Upper,
+}
+
+impl Group {
+    /// The group of these terms (sorted) and pinch pairs, its scratch sized once.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        terms_in: &[usize],
+        pinches_in: Vec<usize>,
+        vars_of: &[Vec<usize>],
+        terms: &[Term],
+        pinches: &[Pinch],
+        points: &[Point],
+        chains: &[Chain],
+        n: usize,
+    ) -> Group {
+        let mut vars: Vec<usize> = Vec::new();
+        let mut group_points: Vec<usize> = Vec::new();
+        for &t in terms_in {
+            for &v in &vars_of[t] {
+                if !vars.contains(&v) {
+                    vars.push(v);
+                }
+            }
+            for p in [terms[t].tip, terms[t].origin] {
+                if !group_points.contains(&p) {
+                    group_points.push(p);
+                }
+            }
+        }
+        vars.sort_unstable();
+        let k = vars.len();
+        let cols = |a: usize, b: usize| -> Vec<usize> {
+            let moves = |p: usize, v: usize| chains[points[p].chain].model_vars().contains(&v);
+            (0..k)
+                .filter(|&l| moves(a, vars[l]) || moves(b, vars[l]))
+                .collect()
+        };
+        let term_cols = terms_in
+            .iter()
+            .map(|&t| cols(terms[t].tip, terms[t].origin))
+            .collect();
+        let pinch_cols = pinches_in
+            .iter()
+            .map(|&i| cols(terms[pinches[i].thumb].tip, terms[pinches[i].finger].tip))
+            .collect();
+        Group {
+            vars,
+            terms: terms_in.to_vec(),
+            pinches: pinches_in,
+            points: group_points,
+            term_cols,
+            pinch_cols,
+            columns: vec![Vector3::zeros(); k],
+            lo: vec![0.0; k],
+            hi: vec![0.0; k],
+            h: vec![0.0; k * k],
+            g: vec![0.0; k],
+            h_trial: vec![0.0; k * k],
+            g_trial: vec![0.0; k],
+            delta: vec![0.0; k],
+            bound: vec![Bound::Free; k],
+            free_idx: vec![0; k],
+            m: vec![0.0; k * k],
+            b: vec![0.0; k],
+            q_trial: vec![0.0; n],
+        }
+    }
 }
 
 /// Tracked hand joints → robot hand joint targets. Build once per hand; [`Retargeter::solve`]
@@ -99,6 +179,8 @@ pub struct Retargeter {
     terms: Vec<Term>,
     pinches: Vec<Pinch>,
     groups: Vec<Group>,
+    /// Per set of joined pinch pairs (bit i: pair i): the groups that partition the terms.
+    partitions: Vec<Vec<usize>>,
     /// Per model var: position bounds (URDF, and every mimic's limits mapped onto its leader).
     lower: Vec<f64>,
     upper: Vec<f64>,
@@ -333,7 +415,8 @@ impl Retargeter {
             .map(|v| 0.0f64.clamp(lower[v].min(upper[v]), upper[v].max(lower[v])))
             .collect();
 
-        // Groups: union of terms (and pinch pairs) that share driven vars.
+        // Groups: terms that share driven vars, joined by the pinch pairs that pinch in a frame.
+        // One partition of the terms per set of joined pairs, built here so a solve picks one.
         let term_vars = |t: &Term| -> Vec<usize> {
             let mut v: Vec<usize> = [t.tip, t.origin]
                 .iter()
@@ -361,102 +444,69 @@ impl Retargeter {
                 }
             }
         }
-        if options.pinch {
-            for p in &pinches {
-                let (ra, rb) = (find(&mut parent, p.thumb), find(&mut parent, p.finger));
-                parent[ra] = rb;
-            }
-        }
+        let solved_pinches = if options.pinch { pinches.len() } else { 0 };
+        // Beyond this many pairs every pair stays joined (2^pairs partitions otherwise).
+        let switched = if solved_pinches <= MAX_SWITCHED_PINCHES {
+            solved_pinches
+        } else {
+            0
+        };
         let mut groups: Vec<Group> = Vec::new();
-        let mut group_root: Vec<usize> = Vec::new();
+        let mut group_terms: Vec<Vec<usize>> = Vec::new();
+        let mut partitions: Vec<Vec<usize>> = Vec::new();
+        for mask in 0..1usize << switched {
+            let mut parent = parent.clone();
+            for (i, p) in pinches[..solved_pinches].iter().enumerate() {
+                if i >= switched || mask & (1 << i) != 0 {
+                    let (ra, rb) = (find(&mut parent, p.thumb), find(&mut parent, p.finger));
+                    parent[ra] = rb;
+                }
+            }
+            let mut roots: Vec<usize> = Vec::new();
+            let mut members: Vec<Vec<usize>> = Vec::new();
+            for t in 0..terms.len() {
+                let r = find(&mut parent, t);
+                match roots.iter().position(|&x| x == r) {
+                    Some(g) => members[g].push(t),
+                    None => {
+                        roots.push(r);
+                        members.push(vec![t]);
+                    }
+                }
+            }
+            let mut partition = Vec::new();
+            for ts in members {
+                let g = match group_terms.iter().position(|x| *x == ts) {
+                    Some(g) => g,
+                    None => {
+                        let group_pinches = (0..solved_pinches)
+                            .filter(|&i| {
+                                ts.contains(&pinches[i].thumb) && ts.contains(&pinches[i].finger)
+                            })
+                            .collect();
+                        groups.push(Group::new(
+                            &ts,
+                            group_pinches,
+                            &vars_of,
+                            &terms,
+                            &pinches,
+                            &points,
+                            &chains,
+                            n,
+                        ));
+                        group_terms.push(ts);
+                        groups.len() - 1
+                    }
+                };
+                partition.push(g);
+            }
+            partitions.push(partition);
+        }
         let mut group_of_var = vec![None; n];
-        for t in 0..terms.len() {
-            let r = find(&mut parent, t);
-            let g = match group_root.iter().position(|&x| x == r) {
-                Some(g) => g,
-                None => {
-                    group_root.push(r);
-                    groups.push(Group {
-                        vars: Vec::new(),
-                        terms: Vec::new(),
-                        pinches: Vec::new(),
-                        points: Vec::new(),
-                        term_cols: Vec::new(),
-                        pinch_cols: Vec::new(),
-                        columns: Vec::new(),
-                        lo: Vec::new(),
-                        hi: Vec::new(),
-                        h: Vec::new(),
-                        g: Vec::new(),
-                        h_trial: Vec::new(),
-                        g_trial: Vec::new(),
-                        delta: Vec::new(),
-                        fixed: Vec::new(),
-                        free_idx: Vec::new(),
-                        m: Vec::new(),
-                        b: Vec::new(),
-                        q_trial: Vec::new(),
-                    });
-                    groups.len() - 1
-                }
-            };
-            let group = &mut groups[g];
-            group.terms.push(t);
-            for &v in &vars_of[t] {
-                if !group.vars.contains(&v) {
-                    group.vars.push(v);
-                }
+        for &g in partitions.last().expect("one partition at least") {
+            for &v in &groups[g].vars {
+                group_of_var[v] = Some(g);
             }
-            for p in [terms[t].tip, terms[t].origin] {
-                if !group.points.contains(&p) {
-                    group.points.push(p);
-                }
-            }
-        }
-        for (i, p) in pinches.iter().enumerate() {
-            if options.pinch {
-                let g = groups
-                    .iter()
-                    .position(|g| g.terms.contains(&p.thumb))
-                    .expect("grouped");
-                groups[g].pinches.push(i);
-            }
-        }
-        for (gi, group) in groups.iter_mut().enumerate() {
-            group.vars.sort_unstable();
-            let k = group.vars.len();
-            for &v in &group.vars {
-                group_of_var[v] = Some(gi);
-            }
-            group.lo = vec![0.0; k];
-            group.hi = vec![0.0; k];
-            group.h = vec![0.0; k * k];
-            group.g = vec![0.0; k];
-            group.h_trial = vec![0.0; k * k];
-            group.g_trial = vec![0.0; k];
-            group.delta = vec![0.0; k];
-            group.fixed = vec![false; k];
-            group.free_idx = vec![0; k];
-            group.m = vec![0.0; k * k];
-            group.b = vec![0.0; k];
-            group.q_trial = vec![0.0; n];
-            group.columns = vec![Vector3::zeros(); k];
-            let cols = |a: usize, b: usize| -> Vec<usize> {
-                let moves = |p: usize, v: usize| chains[points[p].chain].model_vars().contains(&v);
-                (0..k)
-                    .filter(|&l| moves(a, group.vars[l]) || moves(b, group.vars[l]))
-                    .collect()
-            };
-            group.term_cols = group
-                .terms
-                .iter()
-                .map(|&t| cols(terms[t].tip, terms[t].origin))
-                .collect();
-            group.pinch_cols = group
-                .pinches
-                .iter()
-                .map(|&i| cols(terms[pinches[i].thumb].tip, terms[pinches[i].finger].tip))
-                .collect();
         }
 
         let chain_q = chains.iter().map(|c| vec![0.0; c.dof()]).collect();
@@ -487,6 +537,7 @@ impl Retargeter {
             terms,
             pinches,
             groups,
+            partitions,
             options,
         };
         me.reset();
@@ -522,9 +573,10 @@ impl Retargeter {
         self.group_of_var[var].is_some()
     }
 
-    /// Number of independent finger groups.
+    /// Number of independent finger groups while every pinch pair pinches; in a frame where a
+    /// pair does not (activation 0), its fingers are solved apart.
     pub fn group_count(&self) -> usize {
-        self.groups.len()
+        self.partitions.last().map_or(0, Vec::len)
     }
 
     /// Buffers for [`Retargeter::solve`].
@@ -546,6 +598,9 @@ impl Retargeter {
         self.has_previous = false;
         self.engaged.fill(false);
         self.activation.fill(0.0);
+        for group in &mut self.groups {
+            group.bound.fill(Bound::Free);
+        }
     }
 
     /// Start from a known robot posture (model `q`): the next step is rate limited from it.
@@ -677,12 +732,51 @@ impl Retargeter {
             self.activation[i] = if o.pinch { a } else { 0.0 };
         }
         self.q_prev.copy_from_slice(&self.q);
-        for g in 0..self.groups.len() {
-            out.iterations += self.solve_group(g);
+        // A pair that does not pinch (activation 0) leaves its fingers apart: smaller problems
+        // with fewer iterations each than one joined problem.
+        let switched = self.partitions.len().trailing_zeros() as usize;
+        let mut joined = 0;
+        for i in 0..switched {
+            if self.activation[i] > 0.0 {
+                joined |= 1 << i;
+            }
+        }
+        for j in 0..self.partitions[joined].len() {
+            out.iterations += self.solve_group(self.partitions[joined][j]);
+        }
+        // Solved apart, a pair has no floor term: where its tips came under the floor, solve its
+        // fingers again together (from this fit). Each round joins a pair, so at most `switched`.
+        loop {
+            let mut more = joined;
+            for i in 0..switched {
+                if joined & (1 << i) == 0 && self.below_floor(i) {
+                    more |= 1 << i;
+                }
+            }
+            if more == joined {
+                break;
+            }
+            for j in 0..self.partitions[more].len() {
+                let g = self.partitions[more][j];
+                if !self.partitions[joined].contains(&g) {
+                    out.iterations += self.solve_group(g);
+                }
+            }
+            joined = more;
         }
         self.has_previous = true;
         out.status = Status::Solved;
         self.write_out(out);
+    }
+
+    /// Whether pair `i`'s robot tips are closer than its floor at activation 0, at `q`.
+    fn below_floor(&mut self, i: usize) -> bool {
+        let p = self.pinches[i];
+        let (ta, tb) = (self.terms[p.thumb].tip, self.terms[p.finger].tip);
+        let q = std::mem::take(&mut self.q);
+        let gap = (self.point_position(ta, &q) - self.point_position(tb, &q)).norm();
+        self.q = q;
+        gap < self.options.pinch_min_gap_m
     }
 
     fn write_out(&mut self, out: &mut Solution) {
@@ -928,16 +1022,25 @@ fn accumulate_columns(
 }
 
 /// The damped Gauss–Newton step within the box `lo − q ≤ δ ≤ hi − q`: an active-set loop that
-/// fixes violated bounds and frees those whose gradient points inside, at most 2·k solves.
+/// fixes violated bounds and frees those whose gradient points inside, at most 2·k solves. It
+/// starts from the bounds the group's last step held (usually the same set), which saves most
+/// of the solves.
 fn box_step(group: &mut Group, q: &[f64], mu: f64) {
     let k = group.vars.len();
-    group.fixed.fill(false);
-    group.delta.fill(0.0);
+    let damping = |d: f64| mu * (d + 1e-6) + 1e-12;
+    for i in 0..k {
+        let v = group.vars[i];
+        group.delta[i] = match group.bound[i] {
+            Bound::Free => 0.0,
+            Bound::Lower => group.lo[i] - q[v],
+            Bound::Upper => group.hi[i] - q[v],
+        };
+    }
     for _ in 0..2 * k + 1 {
-        // Reduced system over the free vars, fixed ones moved to the right-hand side.
+        // Reduced system over the free vars, held ones moved to the right-hand side.
         let mut nf = 0;
         for i in 0..k {
-            if !group.fixed[i] {
+            if group.bound[i] == Bound::Free {
                 group.free_idx[nf] = i;
                 nf += 1;
             }
@@ -946,7 +1049,7 @@ fn box_step(group: &mut Group, q: &[f64], mu: f64) {
             let i = group.free_idx[a];
             let mut rhs = -group.g[i];
             for j in 0..k {
-                if group.fixed[j] {
+                if group.bound[j] != Bound::Free {
                     rhs -= group.h[i * k + j] * group.delta[j];
                 }
             }
@@ -956,7 +1059,7 @@ fn box_step(group: &mut Group, q: &[f64], mu: f64) {
                 group.m[a * nf + c] = group.h[i * k + j];
             }
             let d = group.h[i * k + i];
-            group.m[a * nf + a] = d + mu * (d + 1e-6) + 1e-12;
+            group.m[a * nf + a] = d + damping(d);
         }
         if !cholesky_solve(&mut group.m[..nf * nf], &mut group.b[..nf], nf) {
             for a in 0..nf {
@@ -972,11 +1075,11 @@ fn box_step(group: &mut Group, q: &[f64], mu: f64) {
             let d = group.b[a];
             if d < lo {
                 group.delta[i] = lo;
-                group.fixed[i] = true;
+                group.bound[i] = Bound::Lower;
                 violated = true;
             } else if d > hi {
                 group.delta[i] = hi;
-                group.fixed[i] = true;
+                group.bound[i] = Bound::Upper;
                 violated = true;
             } else {
                 group.delta[i] = d;
@@ -985,14 +1088,16 @@ fn box_step(group: &mut Group, q: &[f64], mu: f64) {
         if violated {
             continue;
         }
-        // Free the fixed var whose multiplier has the wrong sign the most.
+        // Free the held var whose multiplier has the wrong sign the most.
         let mut release = None;
         let mut worst = 0.0;
         for i in 0..k {
-            if !group.fixed[i] {
+            if group.bound[i] == Bound::Free {
                 continue;
             }
-            let mut grad = group.g[i];
+            // The damped model's multiplier (the system solved above): with the undamped one the
+            // loop could stop at a non-optimal set, which one depending on where it started.
+            let mut grad = group.g[i] + damping(group.h[i * k + i]) * group.delta[i];
             for j in 0..k {
                 grad += group.h[i * k + j] * group.delta[j];
             }
@@ -1006,7 +1111,7 @@ fn box_step(group: &mut Group, q: &[f64], mu: f64) {
             }
         }
         match release {
-            Some(i) => group.fixed[i] = false,
+            Some(i) => group.bound[i] = Bound::Free,
             None => return,
         }
     }
