@@ -21,14 +21,17 @@ pub fn pose(p: &ModelPose) -> Pose {
     )
 }
 
-pub fn pose_from_rapier(p: &Pose) -> ModelPose {
-    let r = p.rotation;
-    let q = UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(
+pub fn rotation_from_rapier(r: Rotation) -> nalgebra::Rotation3<f64> {
+    UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(
         r.w as f64, r.x as f64, r.y as f64, r.z as f64,
-    ));
+    ))
+    .to_rotation_matrix()
+}
+
+pub fn pose_from_rapier(p: &Pose) -> ModelPose {
     ModelPose::from_parts(
         vector_from_rapier(p.translation).into(),
-        q.to_rotation_matrix(),
+        rotation_from_rapier(p.rotation),
     )
 }
 

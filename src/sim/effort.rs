@@ -4,12 +4,12 @@
 //! bodies. Rapier does not report the impulses of a multibody's motors, so they are found from
 //! what they did.
 
-use ::nalgebra::{Matrix3, Quaternion, UnitQuaternion, Vector3};
+use ::nalgebra::{Matrix3, Vector3};
 use rapier3d::prelude::*;
 
-use super::convert::vector_from_rapier as v64;
+use super::convert::{rotation_from_rapier, vector_from_rapier as v64};
 use crate::kinematics::Pose as ModelPose;
-use crate::model::{JointId, JointKind, LinkId, Model};
+use crate::model::{JointKind, LinkId, Model};
 
 /// A robot body's velocity after the last physics step and its acceleration over that step.
 struct Motion {
@@ -20,9 +20,10 @@ struct Motion {
     ang_acc: Vector3<f64>,
 }
 
-/// One driven joint: its child link (whose frame is the joint's), its axis there, and the
-/// robot's bodies below it (indices into [`Efforts::motion`]).
+/// One driven joint: its dof, its child link (whose frame is the joint's), its axis there, and
+/// the robot's bodies below it (indices into [`Efforts::motion`]).
 struct Load {
+    dof: usize,
     child: LinkId,
     axis: Vector3<f64>,
     prismatic: bool,
@@ -36,9 +37,9 @@ pub(super) struct Efforts {
 }
 
 impl Efforts {
-    /// For the driven `joints` (one per servo, in servo order) of a robot whose links are
-    /// simulated by `link_bodies` (welded links share their ancestor's body).
-    pub fn new(model: &Model, link_bodies: &[RigidBodyHandle], joints: &[JointId]) -> Efforts {
+    /// For the driven dofs `dofs` of a robot whose links are simulated by `link_bodies` (welded
+    /// links share their ancestor's body).
+    pub fn new(model: &Model, link_bodies: &[RigidBodyHandle], dofs: &[usize]) -> Efforts {
         let mut motion: Vec<Motion> = Vec::new();
         let mut body_index =
             |body: RigidBodyHandle| match motion.iter().position(|m| m.body == body) {
@@ -54,10 +55,10 @@ impl Efforts {
                     motion.len() - 1
                 }
             };
-        let loads = joints
+        let loads = dofs
             .iter()
-            .map(|&j| {
-                let joint = &model.joints[j];
+            .map(|&dof| {
+                let joint = &model.joints[model.dofs[dof]];
                 let mut bodies: Vec<usize> = (0..model.links.len())
                     .filter(|&l| model.ancestors(l).any(|a| a == joint.child))
                     .map(|l| body_index(link_bodies[l]))
@@ -65,6 +66,7 @@ impl Efforts {
                 bodies.sort_unstable();
                 bodies.dedup();
                 Load {
+                    dof,
                     child: joint.child,
                     axis: joint.axis.into_inner(),
                     prismatic: joint.kind == JointKind::Prismatic,
@@ -89,19 +91,20 @@ impl Efforts {
         }
     }
 
-    /// Each driven joint's effort (N·m, or N for a prismatic joint) into `out` (servo order):
+    /// Each driven joint's effort (N·m, or N for a prismatic joint) into `efforts` at its dof:
     /// along its axis, what the bodies below it need beyond gravity and their contacts. `dt` is
-    /// the step the contact impulses were applied over; `world_from_link` the links' poses.
+    /// the step the contact impulses were applied over; `world_from_link` the links' poses as
+    /// simulated.
     pub fn write(
         &self,
         world: &PhysicsWorld,
         dt: f64,
-        world_from_link: impl Fn(LinkId) -> ModelPose,
-        out: &mut [f64],
+        world_from_link: &[ModelPose],
+        efforts: &mut [f64],
     ) {
         let gravity = v64(world.gravity);
-        for (effort, load) in out.iter_mut().zip(&self.loads) {
-            let frame = world_from_link(load.child);
+        for load in &self.loads {
+            let frame = &world_from_link[load.child];
             let (origin, axis) = (frame.translation.vector, frame.rotation * load.axis);
             let (mut force, mut torque) = (Vector3::zeros(), Vector3::zeros());
             for &b in &load.bodies {
@@ -118,12 +121,12 @@ impl Efforts {
                 torque += (com - origin).cross(&needed) + spin;
                 // Contacts push too; what they supply the motor need not.
                 for &collider in body.colliders() {
+                    let Some(ours) = world.colliders.get(collider) else {
+                        continue;
+                    };
+                    let position = ours.position();
                     for pair in world.narrow_phase.contact_pairs_with(collider) {
                         let first = pair.collider1 == collider;
-                        let Some(ours) = world.colliders.get(collider) else {
-                            continue;
-                        };
-                        let position = ours.position();
                         for manifold in pair.solver_manifolds() {
                             let normal = v64(manifold.data.normal);
                             for point in &manifold.points {
@@ -146,7 +149,7 @@ impl Efforts {
                     }
                 }
             }
-            *effort = if load.prismatic {
+            efforts[load.dof] = if load.prismatic {
                 axis.dot(&force)
             } else {
                 axis.dot(&torque)
@@ -158,11 +161,7 @@ impl Efforts {
 /// A body's inertia tensor about its centre of mass, in world axes.
 fn world_inertia(body: &RigidBody) -> Matrix3<f64> {
     let props = &body.mass_properties().local_mprops;
-    let r = *body.rotation() * props.principal_inertia_local_frame;
-    let rotation = UnitQuaternion::from_quaternion(Quaternion::new(
-        r.w as f64, r.x as f64, r.y as f64, r.z as f64,
-    ))
-    .to_rotation_matrix();
+    let rotation = rotation_from_rapier(*body.rotation() * props.principal_inertia_local_frame);
     let principal = v64(props.principal_inertia());
     rotation.matrix() * Matrix3::from_diagonal(&principal) * rotation.matrix().transpose()
 }

@@ -135,10 +135,8 @@ pub struct Sim {
     objects: Vec<(String, RigidBodyHandle)>,
     /// Servos off, damping only ([`Robot::set_damped`]).
     damped: bool,
-    /// Each servo's effort, from the bodies' motion over the last step.
+    /// The driven joints' efforts, from the bodies' motion over the last step.
     efforts: effort::Efforts,
-    /// Per servo: its effort, written by `read_state`.
-    servo_efforts: Vec<f64>,
 }
 
 /// Which of the model's dofs `profile` drives: the joints of its end-effector and neck chains,
@@ -548,8 +546,8 @@ impl Sim {
             })
             .collect();
         let wanted: Vec<f64> = servos.iter().map(|s| q[s.dof]).collect();
-        let driven_joints: Vec<usize> = servos.iter().map(|s| model.dofs[s.dof]).collect();
-        let efforts = effort::Efforts::new(model, &link_bodies, &driven_joints);
+        let driven: Vec<usize> = servos.iter().map(|s| s.dof).collect();
+        let efforts = effort::Efforts::new(model, &link_bodies, &driven);
         let mut sim = Sim {
             world,
             self_collision,
@@ -567,7 +565,6 @@ impl Sim {
             time_s: 0.0,
             objects: Vec::new(),
             damped: false,
-            servo_efforts: vec![0.0; driven_joints.len()],
             efforts,
         };
         // Start the joints exactly at q (not at the links' build poses' implied zero).
@@ -863,21 +860,10 @@ impl Robot for Sim {
             out.contact_forces[l] = self.contact_force(l);
             out.link_poses[l] = self.link_pose(l);
         }
-        let (bodies, body_from_link) = (&self.world.bodies, &self.body_from_link);
-        let link_bodies = &self.link_bodies;
-        let world_from_link = |l: LinkId| {
-            convert::pose_from_rapier(bodies[link_bodies[l]].position()) * body_from_link[l]
-        };
-        self.efforts.write(
-            &self.world,
-            PHYSICS_DT,
-            world_from_link,
-            &mut self.servo_efforts,
-        );
+        // Welded dofs report no effort.
         out.efforts.fill(0.0);
-        for (s, effort) in self.servos.iter().zip(&self.servo_efforts) {
-            out.efforts[s.dof] = *effort;
-        }
+        self.efforts
+            .write(&self.world, PHYSICS_DT, &out.link_poses, &mut out.efforts);
         for (i, pose) in out.object_poses.iter_mut().enumerate() {
             *pose = self.object_pose(i);
         }
