@@ -13,7 +13,6 @@ use crate::msg::{HAND_JOINTS, HandJoints};
 /// `XR_HAND_JOINT_*` indices used here (OpenXR's order: palm, wrist, thumb ×4, then index,
 /// middle, ring and little ×5 from metacarpal to tip).
 const PALM: usize = 0;
-const WRIST: usize = 1;
 const THUMB: usize = 2;
 const FINGERS: [usize; 4] = [6, 11, 16, 21];
 
@@ -72,8 +71,7 @@ pub fn tracked_hand(stage_from_palm: &Isometry3<f64>, side: Hand, grasp: f64) ->
     let wrist_point =
         |[radial, dorsal, distal]: [f64; 3]| Point3::new(radial_x * radial, dorsal, -distal);
     let stage_from_wrist = stage_from_palm * Translation3::new(0.0, 0.0, PALM_TO_WRIST_M);
-    let mut joints: HandJoints = [None; HAND_JOINTS];
-    // Positions and axes in the wrist frame first.
+    // Positions and axes in the wrist frame first (the wrist joint's own: identity).
     let mut wrist_from_joint = [Isometry3::identity(); HAND_JOINTS];
     wrist_from_joint[PALM] = Isometry3::translation(0.0, 0.0, -PALM_TO_WRIST_M);
 
@@ -94,7 +92,8 @@ pub fn tracked_hand(stage_from_palm: &Isometry3<f64>, side: Hand, grasp: f64) ->
         tips[f] = point;
     }
 
-    let mut thumb_closed = THUMB_OPEN.map(wrist_point);
+    let thumb_open = THUMB_OPEN.map(wrist_point);
+    let mut thumb_closed = thumb_open;
     let target = Point3::from((tips[0].coords + tips[1].coords) / 2.0)
         + Vector3::new(0.0, -THUMB_TIP_BELOW_FINGERS_M, 0.0);
     // The metacarpal base stays; the joints after it move along with the tip.
@@ -103,11 +102,7 @@ pub fn tracked_hand(stage_from_palm: &Isometry3<f64>, side: Hand, grasp: f64) ->
         *p += shift * (k as f64 / 3.0);
     }
     let thumb: [Point3<f64>; 4] = std::array::from_fn(|k| {
-        Point3::from(
-            wrist_point(THUMB_OPEN[k])
-                .coords
-                .lerp(&thumb_closed[k].coords, grasp),
-        )
+        Point3::from(thumb_open[k].coords.lerp(&thumb_closed[k].coords, grasp))
     });
     for k in 0..4 {
         let bone = if k < 3 {
@@ -118,13 +113,7 @@ pub fn tracked_hand(stage_from_palm: &Isometry3<f64>, side: Hand, grasp: f64) ->
         wrist_from_joint[THUMB + k] = along(thumb[k], &bone);
     }
 
-    joints[WRIST] = Some(stage_from_wrist);
-    for (j, pose) in wrist_from_joint.iter().enumerate() {
-        if j != WRIST {
-            joints[j] = Some(stage_from_wrist * pose);
-        }
-    }
-    joints
+    wrist_from_joint.map(|pose| Some(stage_from_wrist * pose))
 }
 
 /// A finger joint at `point`, its bone flexed by `flexion` about the wrist's X axis.
