@@ -70,3 +70,14 @@ pub fn load_robot(dir: &Path, name: &str) -> Model {
 pub fn bundled_humanoid() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("urdf/teleop_humanoid.urdf")
 }
+
+/// A URDF written in a test, loaded with the default options; panics with the loader's error.
+pub fn inline_model(urdf: &str) -> Model {
+    Model::from_urdf_str(
+        urdf,
+        Path::new("inline.urdf"),
+        Path::new("."),
+        &teleop_bridge::model::LoadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}

@@ -1,10 +1,8 @@
 //! Joint limits as the URDF states them, `<safety_controller>` soft limits included.
 
-use std::path::Path;
+use teleop_bridge::model::Model;
 
-use teleop_bridge::model::{LoadOptions, Model};
-
-use super::common::{load_robot, robots_dir};
+use super::common::{inline_model, load_robot, robots_dir};
 
 fn limits_of<'m>(model: &'m Model, joint: &str) -> &'m teleop_bridge::model::JointLimits {
     &model
@@ -45,13 +43,7 @@ fn a_missing_soft_bound_falls_back_to_the_hard_one() {
         <safety_controller k_velocity="1"/>
       </joint>
     </robot>"#;
-    let model = Model::from_urdf_str(
-        urdf,
-        Path::new("inline.urdf"),
-        Path::new("."),
-        &LoadOptions::default(),
-    )
-    .expect("loads");
+    let model = inline_model(urdf);
     assert_eq!(
         limits_of(&model, "only_upper").soft_position,
         Some((-1.0, 0.5))

@@ -17,6 +17,8 @@ use teleop_bridge::robot::{Robot, RobotState};
 use teleop_bridge::safety::{Limits, SafetyFilter};
 use teleop_bridge::sim::{ServoGains, Sim, driven_dofs};
 
+use super::common::inline_model;
+
 fn load(profile: &str) -> (Profile, Model) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("profiles")
@@ -451,13 +453,7 @@ fn self_collision_stops_a_link_at_another_of_the_same_robot() {
         joint("j2", "a", "b"),
         joint("j3", "b", "bar")
     );
-    let model = Model::from_urdf_str(
-        &urdf,
-        Path::new("bar.urdf"),
-        Path::new("."),
-        &teleop_bridge::model::LoadOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let model = inline_model(&urdf);
     let swing = |on: bool| {
         let q0 = vec![0.0; model.dof()];
         let mut sim = Sim::new(
@@ -506,13 +502,7 @@ fn gravity_compensation_holds_an_arm_its_effort_cannot_and_efforts_say_what_hold
   <joint name="shoulder" type="revolute"><parent link="base"/><child link="upper"/><axis xyz="0 1 0"/><limit lower="-2" upper="2" effort="{effort}" velocity="3"/></joint>
 </robot>"#
         );
-        Model::from_urdf_str(
-            &urdf,
-            Path::new("arm.urdf"),
-            Path::new("."),
-            &teleop_bridge::model::LoadOptions::default(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
+        inline_model(&urdf)
     };
     let hold = |model: &Model, compensated: bool| {
         let mut sim = Sim::new(
@@ -570,13 +560,7 @@ fn a_joints_effort_carries_what_rests_on_it() {
     <collision><origin rpy="0 0.349 0"/><geometry><box size="0.4 0.4 0.05"/></geometry></collision></link>
   <joint name="slide" type="prismatic"><parent link="base"/><child link="platform"/><axis xyz="0 0 1"/><limit lower="-1" upper="1" effort="500" velocity="1"/></joint>
 </robot>"#;
-    let model = Model::from_urdf_str(
-        urdf,
-        Path::new("lift.urdf"),
-        Path::new("."),
-        &teleop_bridge::model::LoadOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let model = inline_model(urdf);
     let mut sim = Sim::new(
         &model,
         &[0.0],
