@@ -11,13 +11,15 @@ use super::convert::{rotation_from_rapier, vector_from_rapier as v64};
 use crate::kinematics::Pose as ModelPose;
 use crate::model::{JointKind, LinkId, Model};
 
-/// A robot body's velocity after the last physics step and its acceleration over that step.
+/// A robot body's velocity after the last physics step, its acceleration over that step, and
+/// (scratch for [`Efforts::write`]) the wrench it needs from the joint above it.
 struct Motion {
     body: RigidBodyHandle,
     linvel: Vector3<f64>,
     angvel: Vector3<f64>,
     lin_acc: Vector3<f64>,
     ang_acc: Vector3<f64>,
+    wrench: (Vector3<f64>, Vector3<f64>),
 }
 
 /// One driven joint: its dof, its child link (whose frame is the joint's), its axis there, and
@@ -51,6 +53,7 @@ impl Efforts {
                         angvel: Vector3::zeros(),
                         lin_acc: Vector3::zeros(),
                         ang_acc: Vector3::zeros(),
+                        wrench: (Vector3::zeros(), Vector3::zeros()),
                     });
                     motion.len() - 1
                 }
@@ -96,58 +99,31 @@ impl Efforts {
     /// the step the contact impulses were applied over; `world_from_link` the links' poses as
     /// simulated.
     pub fn write(
-        &self,
+        &mut self,
         world: &PhysicsWorld,
         dt: f64,
         world_from_link: &[ModelPose],
         efforts: &mut [f64],
     ) {
+        // Each body's wrench once (its torque about the world origin), shared by every joint
+        // above it: about a joint at p it is τ − p × F.
         let gravity = v64(world.gravity);
+        for m in &mut self.motion {
+            m.wrench = world
+                .bodies
+                .get(m.body)
+                .map_or((Vector3::zeros(), Vector3::zeros()), |body| {
+                    body_wrench(world, body, m, &gravity, dt)
+                });
+        }
         for load in &self.loads {
             let frame = &world_from_link[load.child];
             let (origin, axis) = (frame.translation.vector, frame.rotation * load.axis);
             let (mut force, mut torque) = (Vector3::zeros(), Vector3::zeros());
             for &b in &load.bodies {
-                let m = &self.motion[b];
-                let Some(body) = world.bodies.get(m.body) else {
-                    continue;
-                };
-                let mass = body.mass() as f64;
-                let com = v64(body.center_of_mass());
-                let needed = (m.lin_acc - gravity * body.gravity_scale() as f64) * mass;
-                let inertia = world_inertia(body);
-                let spin = inertia * m.ang_acc + m.angvel.cross(&(inertia * m.angvel));
-                force += needed;
-                torque += (com - origin).cross(&needed) + spin;
-                // Contacts push too; what they supply the motor need not.
-                for &collider in body.colliders() {
-                    let Some(ours) = world.colliders.get(collider) else {
-                        continue;
-                    };
-                    let position = ours.position();
-                    for pair in world.narrow_phase.contact_pairs_with(collider) {
-                        let first = pair.collider1 == collider;
-                        for manifold in pair.solver_manifolds() {
-                            let normal = v64(manifold.data.normal);
-                            for point in &manifold.points {
-                                // On collider 1 the normal impulse acts against the normal
-                                // (1 → 2) and friction along its world vector; on collider 2
-                                // the opposite (rapier's solver conventions).
-                                let on_first = v64(point.data.warmstart_tangent_world)
-                                    - normal * point.data.impulse as f64;
-                                let on_us = if first { on_first } else { -on_first } / dt;
-                                let local = if first {
-                                    point.local_p1
-                                } else {
-                                    point.local_p2
-                                };
-                                let at = v64(position.transform_point(local));
-                                force -= on_us;
-                                torque -= (at - origin).cross(&on_us);
-                            }
-                        }
-                    }
-                }
+                let (f, t) = self.motion[b].wrench;
+                force += f;
+                torque += t - origin.cross(&f);
             }
             efforts[load.dof] = if load.prismatic {
                 axis.dot(&force)
@@ -156,6 +132,53 @@ impl Efforts {
             };
         }
     }
+}
+
+/// What a body needs from the joint above it beyond gravity and its contacts: force, and torque
+/// about the world origin.
+fn body_wrench(
+    world: &PhysicsWorld,
+    body: &RigidBody,
+    m: &Motion,
+    gravity: &Vector3<f64>,
+    dt: f64,
+) -> (Vector3<f64>, Vector3<f64>) {
+    let mass = body.mass() as f64;
+    let com = v64(body.center_of_mass());
+    let needed = (m.lin_acc - gravity * body.gravity_scale() as f64) * mass;
+    let inertia = world_inertia(body);
+    let spin = inertia * m.ang_acc + m.angvel.cross(&(inertia * m.angvel));
+    let (mut force, mut torque) = (needed, com.cross(&needed) + spin);
+    // Contacts push too; what they supply the joint need not.
+    for &collider in body.colliders() {
+        let Some(ours) = world.colliders.get(collider) else {
+            continue;
+        };
+        let position = ours.position();
+        for pair in world.narrow_phase.contact_pairs_with(collider) {
+            let first = pair.collider1 == collider;
+            for manifold in pair.solver_manifolds() {
+                let normal = v64(manifold.data.normal);
+                for point in &manifold.points {
+                    // On collider 1 the normal impulse acts against the normal (1 → 2) and
+                    // friction along its world vector; on collider 2 the opposite (rapier's
+                    // solver conventions).
+                    let on_first = v64(point.data.warmstart_tangent_world)
+                        - normal * point.data.impulse as f64;
+                    let on_us = if first { on_first } else { -on_first } / dt;
+                    let local = if first {
+                        point.local_p1
+                    } else {
+                        point.local_p2
+                    };
+                    let at = v64(position.transform_point(local));
+                    force -= on_us;
+                    torque -= at.cross(&on_us);
+                }
+            }
+        }
+    }
+    (force, torque)
 }
 
 /// A body's inertia tensor about its centre of mass, in world axes.
