@@ -1171,7 +1171,7 @@ fn hands_humanoid_hand_opens_and_closes_with_a_tracked_hand() {
         let mut solution = r.new_solution();
         let finger = |q: &[f64], name: &str| {
             let joint = model.joint_id(&format!("{prefix}{name}")).expect("joint");
-            q[model.dofs.iter().position(|&j| j == joint).expect("driven")]
+            q[model.dof_of_joint[joint].expect("an independent joint")]
         };
         let palm = Isometry3::translation(0.0, 1.0, -0.3);
         // Open for half a second, closing over one, closed for one (90 Hz).
