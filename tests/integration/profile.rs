@@ -597,8 +597,10 @@ fn profile_new_refuses_a_urdf_without_an_arm() {
     assert!(stderr.contains("no arm found"), "{stderr}");
 }
 
-/// `teleop profile new` on the bundled G1 URDF, loaded.
-fn drafted_g1() -> (Profile, teleop_bridge::model::Model) {
+/// `teleop profile new` on the bundled G1 URDF, loaded; with the folder the draft is in, which
+/// must outlive the model: its mesh paths go through the draft's folder (the URDF path is
+/// written relative to it) and meshes load when first used.
+fn drafted_g1() -> (tempfile::TempDir, Profile, teleop_bridge::model::Model) {
     let urdf = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("assets/robots/unitree_g1/g1_29dof_with_hand_rev_1_0.urdf");
     let dir = tempfile::tempdir().unwrap();
@@ -615,7 +617,8 @@ fn drafted_g1() -> (Profile, teleop_bridge::model::Model) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    Profile::load(&path).expect("the draft loads")
+    let (profile, model) = Profile::load(&path).expect("the draft loads");
+    (dir, profile, model)
 }
 
 /// A robot whose URDF has no camera link gets its virtual eyes out of its own head: G1's head
@@ -626,7 +629,7 @@ fn profile_new_puts_virtual_eyes_in_front_of_the_head_mesh() {
     use teleop_bridge::kinematics::{Pose, Tree};
     use teleop_bridge::model::Shape;
     use teleop_bridge::render::StereoRig;
-    let (profile, model) = drafted_g1();
+    let (_draft, profile, model) = drafted_g1();
     let camera = profile.camera.as_ref().expect("a drafted camera");
     assert_eq!(camera.link.as_deref(), Some("head_link"));
     let rig = StereoRig::new(&model, camera).expect("rig");
@@ -666,7 +669,7 @@ fn profile_new_puts_virtual_eyes_in_front_of_the_head_mesh() {
 #[test]
 fn profile_new_drafts_g1s_hands_as_the_bundled_profile_maps_them() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (drafted, _) = drafted_g1();
+    let (_draft, drafted, _) = drafted_g1();
     let (bundled, _) = Profile::load(&root.join("profiles/unitree_g1.toml")).expect("bundled");
     for (side, d, b) in [
         ("left", &drafted.hands.left, &bundled.hands.left),
