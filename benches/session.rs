@@ -1,8 +1,9 @@
 //! The session on every robot: how fast the simulator runs headless (the real-time factor) and
 //! how well a real-time session keeps its deadlines, for every bundled profile and the other arm
 //! robots of the corpus in assets/robots (or `TELEOP_ROBOTS_DIR`), whose profiles are drafted on
-//! the fly by `teleop profile new`. Each robot runs the bundled pick-and-place script in a scene
-//! laid out from its reach; the table says whether the cube task got done.
+//! the fly by `teleop profile new`. Each robot runs the bundled pick-and-place script (or its
+//! profile's `demo_script`) in a scene laid out from its reach; the table says whether the cube
+//! task got done.
 //! A long run per robot, so a plain `main` rather than criterion.
 //!
 //! `cargo bench --bench session` prints a table: DoF, links, headless real-time factor, and for
@@ -142,7 +143,13 @@ fn main() {
     }
     let rows: Vec<Row> = robots
         .iter()
-        .filter_map(|(name, profile)| measure(name, profile, &script, true))
+        .filter_map(|(name, profile)| {
+            // A profile may name its own script (G1's Dex3 grasps palm down).
+            let own = teleop_bridge::config::Profile::load(profile)
+                .ok()
+                .and_then(|(p, _)| p.demo_script);
+            measure(name, profile, own.as_deref().unwrap_or(&script), true)
+        })
         .collect();
     let _ = std::fs::remove_dir_all(&scratch);
     println!(

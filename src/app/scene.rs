@@ -158,8 +158,9 @@ fn left_rest(
         .ok_or_else(|| format!("end_effector {}: no link {}", effector.name, effector.tip))?;
     let mut poses = vec![Pose::identity(); model.links.len()];
     Tree::new(model).forward(start, &mut poses);
-    let rest = at(layout::BASE) * poses[tip];
-    Ok((rest.translation.vector, effector.motion_scale))
+    let tool = nalgebra::Point3::from(effector.tool_offset.unwrap_or_default());
+    let rest = at(layout::BASE) * poses[tip] * tool;
+    Ok((rest.coords, effector.motion_scale))
 }
 
 /// The links of the left hand's fingers, whose contact forces grip the cube: the left

@@ -214,9 +214,11 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         bail!("--headless and --seconds go with --input xr only");
     }
     let profile = robot.unwrap_or_else(|| bundled("profiles/teleop_humanoid.toml"));
-    let script = script.unwrap_or_else(|| bundled("scripts/pick_cube.toml"));
     // Bad files are one error line, not a progress line and then an error.
-    crate::config::Profile::load(&profile)?;
+    let (loaded, _) = crate::config::Profile::load(&profile)?;
+    let script = script
+        .or(loaded.demo_script)
+        .unwrap_or_else(|| bundled("scripts/pick_cube.toml"));
     crate::operator::Script::load(&script)?;
     let recording = record.clone().into_recording();
     if let Some(r) = &recording {

@@ -260,7 +260,8 @@ fn arm(
     samples: usize,
     seed: u64,
 ) -> anyhow::Result<Arm> {
-    let chain = Chain::new(model, &effector.base, &effector.tip)?;
+    let tool = nalgebra::Vector3::from(effector.tool_offset.unwrap_or_default());
+    let chain = Chain::new(model, &effector.base, &effector.tip)?.with_tool(&tool);
     let vars = chain.model_vars().to_vec();
     let ranges: Vec<(f64, f64)> = chain
         .dofs()
@@ -329,9 +330,9 @@ fn arm(
         .map(|(&j, _)| model.joints[j].name.clone())
         .collect();
     let in_view = rig.map(|rig| {
-        let hand = poses[chain.tip()].translation.vector;
+        let hand = poses[chain.tip()] * Point3::from(tool);
         rig.eyes(poses).map(|eye| {
-            eye.project(&Point3::from(hand), rig.width, rig.height)
+            eye.project(&hand, rig.width, rig.height)
                 .is_some_and(|[x, y]| {
                     (0.0..f64::from(rig.width)).contains(&x)
                         && (0.0..f64::from(rig.height)).contains(&y)

@@ -116,10 +116,14 @@ pub struct HandMapping {
     #[serde(default)]
     pub pinch: Vec<PinchPair>,
     /// The grasp synergy for controllers (no tracked fingers): the trigger moves each named joint
-    /// from its start posture (trigger released) to this value (pressed). Empty: with controllers
-    /// the fingers hold.
+    /// from its `open` value, else its start posture (trigger released), to this value
+    /// (pressed). Empty: with controllers the fingers hold.
     #[serde(default)]
     pub closed: BTreeMap<String, f64>,
+    /// The synergy's released end for the joints it names (default: the start posture): a hand
+    /// held half open, ready to grasp, while tracked fingers still start from the rest posture.
+    #[serde(default)]
+    pub open: BTreeMap<String, f64>,
 }
 
 /// `[hands]` in a profile: the mapping of each robot hand that has one.

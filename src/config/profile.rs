@@ -40,6 +40,11 @@ pub struct EndEffector {
     pub hand: Hand,
     pub base: String,
     pub tip: String,
+    /// The tool centre point in `tip`'s frame (m; default: `tip`'s origin): the point the IK
+    /// places, the clutch anchors and the workspace box holds, for a hand whose grasp centre
+    /// no link marks (a multi-finger hand's, between its thumb and fingers).
+    #[serde(default, deserialize_with = "three_opt")]
+    pub tool_offset: Option<[f64; 3]>,
     /// Weight of 1 m of position error in the IK (default 1).
     #[serde(default = "one")]
     pub position_weight: f64,
@@ -239,6 +244,11 @@ pub struct Profile {
     /// still weighs. For URDFs whose effort limits cannot hold the arms up against gravity.
     #[serde(default)]
     pub gravity_compensation: bool,
+    /// The scripted trainer `teleop demo` drives this robot with when no `--script` is given,
+    /// relative to the profile's folder (made absolute by [`Profile::load`]): for a hand that
+    /// grasps otherwise than the bundled script's gripper, fingers down.
+    #[serde(default)]
+    pub demo_script: Option<PathBuf>,
 }
 
 fn one() -> f64 {
@@ -286,6 +296,8 @@ pub mod ranges {
     pub const HAND_OFFSET_M: f64 = 1.0;
     /// A camera's offset from its link, and a virtual pair's baseline (m).
     pub const CAMERA_OFFSET_M: f64 = 2.0;
+    /// Every coordinate of `end_effector[i].tool_offset` (m).
+    pub const TOOL_OFFSET_M: f64 = 1.0;
 }
 
 fn default_control_rate() -> f64 {
@@ -303,6 +315,7 @@ impl Profile {
         let mut profile = Profile::parse(&text, path)?;
         let folder = path.parent().unwrap_or(Path::new("."));
         profile.urdf = folder.join(&profile.urdf);
+        profile.demo_script = profile.demo_script.map(|s| folder.join(s));
         let model = Model::from_urdf_file(&profile.urdf).map_err(|source| Error::Model {
             path: path.to_path_buf(),
             source: Box::new(source),
@@ -413,6 +426,17 @@ impl Profile {
                         ),
                     ));
                 }
+            }
+            if let Some(offset) = e.tool_offset
+                && !offset.iter().all(|v| v.abs() <= ranges::TOOL_OFFSET_M)
+            {
+                return Err(invalid(
+                    format!("{key}.tool_offset"),
+                    format!(
+                        "every coordinate must be within ±{} m, got {offset:?}",
+                        ranges::TOOL_OFFSET_M
+                    ),
+                ));
             }
             let min = e.workspace_min.unwrap_or([f64::NEG_INFINITY; 3]);
             let max = e.workspace_max.unwrap_or([f64::INFINITY; 3]);
@@ -758,17 +782,19 @@ impl Profile {
                 finger_joints.push(movable_below_root(key(&format!("joints[{i}]")), name)?);
             }
         }
-        for (name, &value) in &mapping.closed {
-            let k = key(&format!("closed.{name}"));
-            let j = movable_below_root(k.clone(), name)?;
-            let inside = match model.joints[j].limits.position {
-                Some((lo, hi)) => value >= lo && value <= hi,
-                None => value.abs() <= ranges::CONTINUOUS_REST,
-            };
-            if !inside {
-                return Err(invalid(k, format!("{value} is outside the joint's limits")));
+        for (end, values) in [("open", &mapping.open), ("closed", &mapping.closed)] {
+            for (name, &value) in values {
+                let k = key(&format!("{end}.{name}"));
+                let j = movable_below_root(k.clone(), name)?;
+                let inside = match model.joints[j].limits.position {
+                    Some((lo, hi)) => value >= lo && value <= hi,
+                    None => value.abs() <= ranges::CONTINUOUS_REST,
+                };
+                if !inside {
+                    return Err(invalid(k, format!("{value} is outside the joint's limits")));
+                }
+                finger_joints.push(j);
             }
-            finger_joints.push(j);
         }
         // One joint, one driver: the arm's IK or a gripper moving a finger would fight it.
         for &j in &finger_joints {

@@ -122,15 +122,20 @@ impl FingerSlot {
             .filter(|&v| retargeter.is_driven(v))
             .collect();
         let start = profile.start_posture(model);
-        let mut closed_of = vec![None; model.dof()];
-        for (name, &value) in &mapping.closed {
-            let var = model
-                .joint_id(name)
-                .and_then(|j| model.dof_of_joint[j])
-                .ok_or_else(|| hands::Error::UnknownJoint(name.clone()))?;
-            closed_of[var] = Some(value);
-            if !vars.contains(&var) {
-                vars.push(var);
+        let (mut open_of, mut closed_of) = (vec![None; model.dof()], vec![None; model.dof()]);
+        for (ends, of) in [
+            (&mapping.open, &mut open_of),
+            (&mapping.closed, &mut closed_of),
+        ] {
+            for (name, &value) in ends {
+                let var = model
+                    .joint_id(name)
+                    .and_then(|j| model.dof_of_joint[j])
+                    .ok_or_else(|| hands::Error::UnknownJoint(name.clone()))?;
+                of[var] = Some(value);
+                if !vars.contains(&var) {
+                    vars.push(var);
+                }
             }
         }
         vars.sort_unstable();
@@ -138,7 +143,10 @@ impl FingerSlot {
             hand,
             solution: retargeter.new_solution(),
             retargeter,
-            open: vars.iter().map(|&v| start[v]).collect(),
+            open: vars
+                .iter()
+                .map(|&v| open_of[v].unwrap_or(start[v]))
+                .collect(),
             closed: vars
                 .iter()
                 .map(|&v| closed_of[v].unwrap_or(start[v]))
@@ -218,7 +226,8 @@ impl Pipeline {
         let mut tasks = Vec::new();
         let mut hand_chains = Vec::new();
         for (i, e) in profile.end_effectors.iter().enumerate() {
-            let c = chain(format!("end_effector[{i}]"), &e.base, &e.tip)?;
+            let c = chain(format!("end_effector[{i}]"), &e.base, &e.tip)?
+                .with_tool(&Vector3::from(e.tool_offset.unwrap_or_default()));
             tasks.push(Task {
                 position_weight: e.position_weight,
                 rotation_weight: e.rotation_weight,

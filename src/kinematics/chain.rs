@@ -100,6 +100,13 @@ impl Chain {
         })
     }
 
+    /// The same chain ending at a point `tool` (in the tip link's frame) instead of the tip
+    /// link's origin: [`Chain::forward`] and the Jacobian are then the tool point's.
+    pub fn with_tool(mut self, tool: &Vector3<f64>) -> Chain {
+        self.last_from_tip *= Pose::from_parts((*tool).into(), Default::default());
+        self
+    }
+
     pub fn base(&self) -> LinkId {
         self.base
     }
@@ -123,7 +130,8 @@ impl Chain {
         &self.model_vars
     }
 
-    /// `base_from_tip` at `q`. Panics if `q.len() != self.dof()`.
+    /// `base_from_tip` (of the tool point, [`Chain::with_tool`]) at `q`. Panics if
+    /// `q.len() != self.dof()`.
     pub fn forward(&self, q: &[f64]) -> Pose {
         assert_eq!(q.len(), self.dof(), "chain q has one entry per chain dof");
         let mut frame = Frame::identity();

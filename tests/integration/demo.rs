@@ -70,6 +70,34 @@ fn the_humanoid_with_hands_picks_the_cube_with_tracked_fingers_and_with_a_contro
     }
 }
 
+/// Unitree G1 with its bundled profile picks and places the cube with its Dex3 hand: `teleop demo
+/// --robot` alone takes the profile's palm-down script, the trigger closes the fingers along the
+/// grasp synergy, and the fingers' contact forces are what lift the cube.
+#[test]
+fn the_g1_picks_the_cube_with_its_dex3_hand_from_its_profile_alone() {
+    let out = Command::new(env!("CARGO_BIN_EXE_teleop"))
+        .args(["demo", "--robot", "profiles/unitree_g1.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run teleop");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("pick_cube_palm_down.toml"), "{stderr}");
+    assert!(stdout.contains("task: SUCCESS"), "{stdout}");
+    let number_after = |text: &str| -> f64 {
+        let at = stdout
+            .find(text)
+            .unwrap_or_else(|| panic!("{text}: {stdout}"))
+            + text.len();
+        stdout[at..].split(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(number_after("lifted ") > 2.0, "{stdout}");
+    assert!(number_after("gripped with up to ") > 5.0, "{stdout}");
+}
+
 #[test]
 fn teleop_without_arguments_runs_the_demo_and_reports_success() {
     let out = Command::new(env!("CARGO_BIN_EXE_teleop"))

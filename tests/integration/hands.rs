@@ -638,10 +638,17 @@ fn hands_profile_errors_name_the_key() {
         ),
         (
             text.replace(
-                "left_hand_index_0_joint = -1.0",
-                "left_hand_index_0_joint = 1.0",
+                "left_hand_index_0_joint = -1.57,",
+                "left_hand_index_0_joint = 1.57,",
             ),
             "hands.left.closed.left_hand_index_0_joint",
+        ),
+        (
+            text.replace(
+                "open = { left_hand_index_0_joint = -0.6",
+                "open = { left_hand_index_0_joint = 0.6",
+            ),
+            "hands.left.open.left_hand_index_0_joint",
         ),
         (
             text.replace(
@@ -1060,15 +1067,36 @@ fn hands_pipeline_nan_or_lost_tracking_holds_the_fingers() {
 fn hands_pipeline_controller_trigger_closes_the_grasp_synergy() {
     let mut g1 = G1Fingers::new();
     let (profile, _) = load_profile("profiles/unitree_g1.toml");
-    let closed = &profile.hands.right.as_ref().expect("mapping").closed;
+    let mapping = profile.hands.right.as_ref().expect("mapping");
+    let closed = &mapping.closed;
+    // Released, each joint is at the mapping's `open` value, else the start posture.
+    let open = |name: &str| {
+        let name = format!("right_{name}");
+        let rest = profile.rest.get(&name).copied().unwrap_or(0.0);
+        mapping.open.get(&name).copied().unwrap_or(rest)
+    };
+    assert!(
+        open("hand_index_0_joint") > 0.5,
+        "G1's open hand is half curled"
+    );
     g1.run(1.5, |t| g1_frame(t, None, None, 1.0));
     for &(v, ref name) in &g1.right {
         let q = g1.pipeline.command()[v];
-        let want = closed.get(&format!("right_{name}")).copied().unwrap_or(0.0);
+        let want = closed
+            .get(&format!("right_{name}"))
+            .copied()
+            .unwrap_or(open(name));
         assert!((q - want).abs() < 1e-3, "{name}: {q}, closed {want}");
     }
     g1.run(1.5, |t| g1_frame(t, None, None, 0.0));
-    assert!(g1.fingers(&g1.right).iter().all(|q| q.abs() < 1e-3));
+    for &(v, ref name) in &g1.right {
+        let q = g1.pipeline.command()[v];
+        assert!(
+            (q - open(name)).abs() < 1e-3,
+            "{name}: {q}, open {}",
+            open(name)
+        );
+    }
 }
 
 #[test]

@@ -84,6 +84,32 @@ fn jacobian_matches_finite_differences_on_random_configurations() {
     }
 }
 
+/// A tool point off the tip link (G1's grasp centre, 0.05 m along the palm and 0.08 m out of
+/// it): FK is the link's pose moved by the offset in the link's frame, and the Jacobian is the
+/// point's, not the link origin's.
+#[test]
+fn a_tool_offset_moves_fk_and_the_jacobian_to_the_tool_point() {
+    let model = load_robot(&robots_dir(), "unitree_g1");
+    let link = Chain::new(&model, "torso_link", "left_hand_palm_link").expect("chain");
+    let offset = Vector3::new(0.05, -0.08, 0.0);
+    let tool = link.clone().with_tool(&offset);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
+    runner
+        .run(&proptest::collection::vec(-3.2..3.2f64, 7), |q| {
+            let (at_link, at_tool) = (link.forward(&q), tool.forward(&q));
+            let moved = at_link.translation.vector + at_link.rotation * offset;
+            prop_assert!((at_tool.translation.vector - moved).norm() < 1e-12);
+            prop_assert!(
+                (at_tool.rotation.matrix() - at_link.rotation.matrix())
+                    .abs()
+                    .max()
+                    < 1e-12
+            );
+            check_chain(&tool, &q)
+        })
+        .unwrap();
+}
+
 #[test]
 fn mimic_joints_fold_into_their_leaders_column() {
     let dir = robots_dir();

@@ -121,6 +121,11 @@ fn bad_values_are_refused_naming_the_key() {
             "end_effector[1].motion_scale",
         ),
         (
+            "motion_scale = 1.0\nworkspace_min = [0.05, -0.7",
+            "motion_scale = 1.0\ntool_offset = [0.0, 0.0, 2.5]\nworkspace_min = [0.05, -0.7",
+            "end_effector[1].tool_offset",
+        ),
+        (
             "open = 0.04\nclosed = 0.0\n\n[[gripper]]",
             "open = 0.4\nclosed = 0.0\n\n[[gripper]]",
             "gripper[0].open",
