@@ -63,6 +63,9 @@ const MIN_ARM_DOF: usize = 4;
 const SCRIPT_REACH_M: f64 = 0.55;
 /// Random postures tried per arm for the rest posture.
 const REST_SAMPLES: usize = 40_000;
+/// The least room along the fingers between a thumb's base and the knuckles for a hand to
+/// grasp palm down, the object between them (m).
+const PALM_DOWN_GAP_M: f64 = 0.03;
 
 /// Words of a link's name, split at `_`, `-` and `.`, lowercase.
 fn words(name: &str) -> Vec<String> {
@@ -295,6 +298,7 @@ fn rest_posture(
     model: &Model,
     root_from_zero: &[Pose],
     arm: &Arm,
+    palmar: Option<&Vector3<f64>>,
     q: &mut [f64],
     seed: u64,
 ) -> Option<(String, f64)> {
@@ -352,10 +356,12 @@ fn rest_posture(
             .sum::<f64>()
             / ranges.len() as f64;
         // The tool pointing forward: the bundled script then pitches it down to grasp from
-        // above.
+        // above. A hand that grasps palm down faces the other hand: the palm-down script's
+        // turn about the forward axis then turns its palm to the table.
         let pointing = approach.map_or(0.0, |a| 1.0 - (pose.rotation * a).x);
+        let facing = palmar.map_or(0.0, |n| 1.0 + side * (pose.rotation * n).y);
         (
-            (p - target).norm_squared() / (l * l) + 0.02 * off_mid + 0.3 * pointing,
+            (p - target).norm_squared() / (l * l) + 0.02 * off_mid + 0.3 * pointing + 0.3 * facing,
             p,
         )
     };
@@ -680,14 +686,17 @@ struct Finger {
 ///   words (thumb, index, …) or in order;
 /// - the grasp synergy `closed`: each finger joint 70 % of the way to the limit that brings its
 ///   tip nearer the wrist (the thumb's: nearer the other fingers' closed tips);
-/// - `root_from_wrist`: the fingers point along the trainer's wrist −Z and close towards −Y.
+/// - `root_from_wrist`: the fingers point along the trainer's wrist −Z and close towards −Y;
+/// - with a thumb standing out of the palm at least [`PALM_DOWN_GAP_M`] short of the knuckles,
+///   a palm-down grasp ([`Grasp`]): the object between the thumb and the fingers, which close
+///   onto it from a hand held ready (`open`), and the synergy below instead of 70 %.
 fn draft_hand(
     model: &Model,
     tree: &Tree,
     arm: &Arm,
     joints: &[usize],
     q: &[f64],
-) -> Option<(Vec<String>, String)> {
+) -> Option<DraftedHand> {
     let below = |l: LinkId, top: LinkId| model.ancestors(l).any(|a| a == top);
     let root = if joints
         .iter()
@@ -770,14 +779,48 @@ fn draft_hand(
     let mut poses = vec![Pose::identity(); model.links.len()];
     tree.forward(q, &mut poses);
     let wrist_in_root = Point3::from((poses[root].inverse() * poses[wrist]).translation.vector);
-    let mut tip_at = |q: &[f64], f: &Finger| {
+    // Drafting calls this a few dozen times: a fresh buffer each keeps the closures simple.
+    let point = |q: &[f64], link: LinkId, offset: &Vector3<f64>| {
+        let mut poses = vec![Pose::identity(); model.links.len()];
         tree.forward(q, &mut poses);
-        (poses[root].inverse() * poses[f.tip]) * Point3::from(f.offset)
+        (poses[root].inverse() * poses[link]) * Point3::from(*offset)
     };
-    // The fingers first, towards the wrist; then the thumb onto where they closed.
+    let base = |f: &Finger| f.joints.first().map(|&j| model.joints[j].child);
+    let mean = |q: &[f64], at: &dyn Fn(&Finger) -> Option<LinkPoint>| {
+        let mut sum = Vector3::zeros();
+        for &k in &others {
+            let (link, offset) = at(&fingers[k])?;
+            sum += point(q, link, &offset).coords / others.len() as f64;
+        }
+        Some(sum)
+    };
+    let tip = |f: &Finger| Some((f.tip, f.offset));
+    let open_tips = mean(q, &tip)?;
+    let distal = (open_tips - wrist_in_root.coords).try_normalize(1e-6)?;
+    // A thumb standing out of the palm with room for an object between its base and the
+    // knuckles along the fingers (Unitree's Dex3) grasps palm down; one that opposes its
+    // fingers across the palm (the bundled humanoid's) does not.
+    let knuckles = mean(q, &|f| base(f).map(|b| (b, Vector3::zeros())))?;
+    let thumb = fingers
+        .iter()
+        .position(|f| f.name == "thumb")
+        .and_then(|t| Some((t, point(q, base(&fingers[t])?, &Vector3::zeros()).coords)))
+        .filter(|(_, thumb_base)| distal.dot(&(knuckles - thumb_base)) >= PALM_DOWN_GAP_M);
+    let tip_at = |q: &[f64], f: &Finger| point(q, f.tip, &f.offset);
+    // Palm down, the synergy curls each finger's first joint all the way (a wall the thumb
+    // presses the object against), the later ones a little, the thumb a quarter; otherwise
+    // every joint 70 %, the thumb onto where the fingers closed.
+    let fraction = |f: &Finger, j: usize| match (thumb, f.name) {
+        (None, _) => 0.7,
+        (Some(_), "thumb") => 0.25,
+        (Some(_), _) if f.joints.first() == Some(&j) => 1.0,
+        (Some(_), _) => 0.15,
+    };
+    let thumbs = (0..fingers.len()).filter(|&k| fingers[k].name == "thumb");
     let mut closed_q = q.to_vec();
     let mut closed: Vec<(usize, f64)> = Vec::new();
-    let thumbs = (0..fingers.len()).filter(|&k| fingers[k].name == "thumb");
+    // Per joint: the limit that curls it (towards `target`), and the other.
+    let mut curls: Vec<(usize, f64, f64)> = Vec::new();
     let mut fingers_closed = Vector3::zeros();
     for k in others.iter().copied().chain(thumbs) {
         let f = &fingers[k];
@@ -801,27 +844,23 @@ fn draft_hand(
                 closed_q[dof] = open + 0.7 * (limit - open);
                 let d = (tip_at(&closed_q, f) - target).norm();
                 if best.is_none_or(|(b, _)| d < b) {
-                    best = Some((d, closed_q[dof]));
+                    best = Some((d, limit));
                 }
             }
-            closed_q[dof] = best.map_or(open, |(_, v)| v);
-            closed.push((j, closed_q[dof]));
+            let Some((_, limit)) = best else {
+                closed_q[dof] = open;
+                continue;
+            };
+            closed_q[dof] = open + 0.7 * (limit - open);
+            curls.push((j, limit, if limit == hi { lo } else { hi }));
+            closed.push((j, open + fraction(f, j) * (limit - open)));
         }
         if f.name != "thumb" {
             fingers_closed += tip_at(&closed_q, f).coords / others.len() as f64;
         }
     }
     // The hand's axes in the root's frame, from where the fingers point and where they close.
-    let mut mean = |q: &[f64]| {
-        others
-            .iter()
-            .map(|&k| tip_at(q, &fingers[k]).coords)
-            .sum::<Vector3<f64>>()
-            / others.len() as f64
-    };
-    let open_tips = mean(q);
-    let closed_tips = mean(&closed_q);
-    let distal = (open_tips - wrist_in_root.coords).try_normalize(1e-6)?;
+    let closed_tips = mean(&closed_q, &tip)?;
     let towards = closed_tips - open_tips;
     let palmar = (towards - distal * towards.dot(&distal)).try_normalize(1e-6)?;
     let (z, y) = (-distal, -palmar);
@@ -860,20 +899,150 @@ fn draft_hand(
             .collect();
         lines.push(format!("pinch = [{}]", pairs.join(", ")));
     }
-    let closed_list: Vec<String> = closed
-        .iter()
-        .map(|(j, v)| format!("{} = {v:.3}", toml_key(&model.joints[*j].name)))
-        .collect();
-    lines.push(format!("closed = {{ {} }}", closed_list.join(", ")));
+    let root_from_tip = poses[root].inverse() * poses[arm.tip];
+    let grasp = thumb.and_then(|(t, thumb_base)| {
+        grasp(
+            model,
+            &point,
+            (&fingers, t),
+            (&thumb_base, &knuckles),
+            &curls,
+            q,
+            &palmar,
+        )
+        .map(|g| g.in_frame(&root_from_tip.inverse()))
+    });
+    // Three decimals, rounded inwards at a limit (the profile's check wants values within).
+    let list = |values: &[(usize, f64)]| -> String {
+        values
+            .iter()
+            .map(|&(j, v)| {
+                let mut v = (v * 1e3).round() / 1e3;
+                if let Some((lo, hi)) = model.joints[j].limits.position {
+                    v = v.clamp((lo * 1e3).ceil() / 1e3, (hi * 1e3).floor() / 1e3);
+                }
+                format!("{} = {v:.3}", toml_key(&model.joints[j].name))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(g) = &grasp {
+        lines.push(format!("open = {{ {} }}", list(&g.open)));
+    }
+    lines.push(format!("closed = {{ {} }}", list(&closed)));
     let names: Vec<&str> = fingers.iter().map(|f| f.name).collect();
+    let synergy = if grasp.is_some() {
+        "a palm-down grasp: the thumb stands out of the palm with room for an object between it and the knuckles, so the trigger closes the hand from `open` (fingers 40 % curled, the thumb bent back) to `closed` (each finger's first joint all the way, a wall the thumb presses the object against, the later joints 15 %, the thumb 25 %)"
+    } else {
+        "with controllers the trigger closes them along `closed` (each joint 70 % of the way to the limit that curls it; the thumb onto the others)"
+    };
     let why = format!(
-        "{} fingers ({}) below \"{}\"; each tip at the far end of its last phalanx, each vector from the wrist \"{}\" (its origin, in the root's frame); with controllers the trigger closes them along `closed` (each joint 70 % of the way to the limit that curls it; the thumb onto the others); root_from_wrist from where the fingers point and close; scale calibrated per trainer from an open hand",
+        "{} fingers ({}) below \"{}\"; each tip at the far end of its last phalanx, each vector from the wrist \"{}\" (its origin, in the root's frame); {synergy}; root_from_wrist from where the fingers point and close; scale calibrated per trainer from an open hand",
         fingers.len(),
         names.join(", "),
         model.links[root].name,
         model.links[wrist].name
     );
-    Some((lines, why))
+    Some(DraftedHand { lines, why, grasp })
+}
+
+/// A point fixed to a link: the link, and the point in its frame.
+type LinkPoint = (LinkId, Vector3<f64>);
+
+/// Where a link's point is (in a hand root's frame) at a posture.
+type PointAt<'a> = dyn Fn(&[f64], LinkId, &Vector3<f64>) -> Point3<f64> + 'a;
+
+/// A drafted `[hands.*]` mapping: its TOML lines, why, and the palm-down grasp of a hand with a
+/// thumb.
+struct DraftedHand {
+    lines: Vec<String>,
+    why: String,
+    grasp: Option<Grasp>,
+}
+
+/// How a hand with a thumb grasps palm down, as `profiles/unitree_g1.toml` does by hand: the
+/// thumb stands out of the palm near the wrist, and the object is held between it and the
+/// fingers curled down in front of it.
+struct Grasp {
+    /// The grasp centre (in the arm's tip frame: the end-effector's `tool_offset`): midway
+    /// between the thumb's base and the knuckles, 0.7 of the thumb's reach out of the palm.
+    tool: Vector3<f64>,
+    /// The direction the palm faces (the fingers close towards it).
+    palmar: Vector3<f64>,
+    /// The ready hand (`open`): each finger's first joint 40 % of the way to curling, each
+    /// thumb joint at the limit that takes its tip farthest from the closed fingers (where that
+    /// moves it more than 5 mm).
+    open: Vec<(usize, f64)>,
+}
+
+impl Grasp {
+    /// The same grasp with its points and directions in another frame (`to_from_root`).
+    fn in_frame(self, to_from_root: &Pose) -> Grasp {
+        Grasp {
+            tool: (to_from_root * Point3::from(self.tool)).coords,
+            palmar: to_from_root.rotation * self.palmar,
+            ..self
+        }
+    }
+}
+
+/// The palm-down grasp (in the hand root's frame) of a hand whose fingers are `fingers`
+/// (`fingers[thumb]` its thumb, based at `thumb_base`, the others' knuckles at `knuckles` on
+/// average), `curls` each finger joint's (joint, limit that curls it, other limit), at posture
+/// `q` (fingers open); `point` finds a link's point in the root's frame at a posture.
+fn grasp(
+    model: &Model,
+    point: &PointAt,
+    (fingers, thumb): (&[Finger], usize),
+    (thumb_base, knuckles): (&Vector3<f64>, &Vector3<f64>),
+    curls: &[(usize, f64, f64)],
+    q: &[f64],
+    palmar: &Vector3<f64>,
+) -> Option<Grasp> {
+    let others: Vec<&Finger> = (0..fingers.len())
+        .filter(|&k| k != thumb)
+        .map(|k| &fingers[k])
+        .collect();
+    let thumb = &fingers[thumb];
+    let reach = palmar.dot(&(point(q, thumb.tip, &thumb.offset).coords - thumb_base));
+    if reach <= 0.0 {
+        return None;
+    }
+    let middle = (thumb_base + knuckles) / 2.0;
+    let centre = middle + palmar * (palmar.dot(&(thumb_base - middle)) + 0.7 * reach);
+    // Where the fingers' tips are when the hand is fully curled.
+    let mut curled = q.to_vec();
+    for &(j, curl, _) in curls {
+        if let Some(dof) = model.dof_of_joint[j] {
+            curled[dof] = curl;
+        }
+    }
+    let mut fingers_curled = Vector3::zeros();
+    for f in &others {
+        fingers_curled += point(&curled, f.tip, &f.offset).coords / others.len() as f64;
+    }
+    let mut open = Vec::new();
+    for &(j, curl, back) in curls {
+        let Some(dof) = model.dof_of_joint[j] else {
+            continue;
+        };
+        if thumb.joints.contains(&j) {
+            let mut moved = q.to_vec();
+            moved[dof] = back;
+            let gain = (point(&moved, thumb.tip, &thumb.offset).coords - fingers_curled).norm()
+                - (point(q, thumb.tip, &thumb.offset).coords - fingers_curled).norm();
+            if gain > 0.005 {
+                open.push((j, back));
+            }
+        } else if others.iter().any(|f| f.joints.first() == Some(&j)) {
+            open.push((j, q[dof] + 0.4 * (curl - q[dof])));
+        }
+    }
+    Some(Grasp {
+        tool: centre,
+        palmar: *palmar,
+        open,
+    })
 }
 
 /// The arm joint that most falls short of holding its arm still against gravity at posture
@@ -931,7 +1100,14 @@ fn toml_string(s: &str) -> String {
 
 /// The drafted profile's text for the URDF at `urdf`, whose path the profile names as
 /// `urdf_in_profile` (relative to where the profile will be written).
-pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<String> {
+/// The profile for `model`, naming its URDF `urdf_in_profile` and, for a hand that grasps palm
+/// down, the bundled palm-down script `palm_down_script` (both as the profile should name them).
+pub fn draft(
+    model: &Model,
+    urdf_in_profile: &str,
+    palm_down_script: &str,
+    seed: u64,
+) -> anyhow::Result<String> {
     let tree = Tree::new(model);
     let mut poses = vec![Pose::identity(); model.links.len()];
     tree.forward(&vec![0.0; model.dof()], &mut poses);
@@ -962,21 +1138,47 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
     writeln!(w, "default_acceleration = 20")?;
     // Top-level keys found after the arms' rest postures go here, before the first table.
     let top_level_end = out.len();
-    let w = &mut out;
     let mut q = vec![0.0; model.dof()];
     let mut grippers = String::new();
     let mut notes = Vec::new();
     let mut longest_reach_m: f64 = 0.0;
-    let mut hands: Vec<(&str, usize, Vec<usize>)> = Vec::new();
+    // Hands of several independent finger joints, drafted first: how they grasp decides the
+    // arm's tool centre and rest posture. Their geometry in the hand's frame is the same at any
+    // arm posture.
+    let hands: Vec<Option<DraftedHand>> = arms
+        .iter()
+        .map(|arm| match arm.fingers.0.as_slice() {
+            [] | [_] => None,
+            many => draft_hand(model, &tree, arm, many, &q),
+        })
+        .collect();
+    let grasps: Vec<Option<&Grasp>> = hands
+        .iter()
+        .map(|h| h.as_ref().and_then(|h| h.grasp.as_ref()))
+        .collect();
+    if grasps.iter().any(Option::is_some) {
+        out.insert_str(
+            top_level_end,
+            &format!(
+                "# The hands grasp palm down (a thumb opposing the fingers): `teleop demo` drives this\n\
+                 # robot with the palm-down script.\n\
+                 demo_script = {}\n",
+                toml_string(palm_down_script)
+            ),
+        );
+    }
+    let w = &mut out;
     for (i, arm) in arms.iter().enumerate() {
         let side = if arm.left { "left" } else { "right" };
-        let (reach_m, rest) = match rest_posture(model, &poses, arm, &mut q, seed + i as u64) {
-            Some((why, reach)) => (reach, format!("{side} arm at rest: {why}")),
-            None => (
-                SCRIPT_REACH_M,
-                format!("{side} arm: no rest posture found (joints at 0)"),
-            ),
-        };
+        let palmar = grasps[i].map(|g| &g.palmar);
+        let (reach_m, rest) =
+            match rest_posture(model, &poses, arm, palmar, &mut q, seed + i as u64) {
+                Some((why, reach)) => (reach, format!("{side} arm at rest: {why}")),
+                None => (
+                    SCRIPT_REACH_M,
+                    format!("{side} arm: no rest posture found (joints at 0)"),
+                ),
+            };
         notes.push(rest);
         longest_reach_m = longest_reach_m.max(reach_m);
         let scale = ((reach_m / SCRIPT_REACH_M).min(1.0) * 20.0).round() / 20.0;
@@ -1005,6 +1207,18 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
         writeln!(w, "hand = \"{side}\"")?;
         writeln!(w, "base = {}", toml_string(&model.links[arm.base].name))?;
         writeln!(w, "tip = {}", toml_string(&model.links[arm.tip].name))?;
+        if let Some(g) = grasps[i] {
+            writeln!(
+                w,
+                "# The grasp centre (tip frame): midway between the thumb's base and the knuckles, 0.7 of the"
+            )?;
+            writeln!(w, "# thumb's reach out of the palm.")?;
+            writeln!(
+                w,
+                "tool_offset = [{:.3}, {:.3}, {:.3}]",
+                g.tool.x, g.tool.y, g.tool.z
+            )?;
+        }
         writeln!(w, "position_weight = 1.0")?;
         let (independent, mimics) = &arm.fingers;
         if independent.len() == 1 {
@@ -1061,7 +1275,7 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
                     }
                 }
             }
-            many => hands.push((side, i, many.to_vec())),
+            _ => {}
         }
     }
     let neck = find_neck(model, arms[0].base);
@@ -1133,10 +1347,15 @@ pub fn draft(model: &Model, urdf_in_profile: &str, seed: u64) -> anyhow::Result<
             )?;
         }
     }
-    for (side, i, joints) in &hands {
+    for (arm, hand) in arms.iter().zip(&hands) {
+        let side = if arm.left { "left" } else { "right" };
+        let joints = &arm.fingers.0;
+        if joints.len() < 2 {
+            continue;
+        }
         writeln!(out)?;
-        match draft_hand(model, &tree, &arms[*i], joints, &q) {
-            Some((lines, why)) => {
+        match hand {
+            Some(DraftedHand { lines, why, .. }) => {
                 writeln!(
                     out,
                     "# The {side} hand: {why}. Check the axes and tips with `teleop kin hand`."

@@ -120,7 +120,11 @@ fn new(args: &NewArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("profile.toml"));
     let urdf = super::draft::urdf_path_from(&profile, &args.urdf);
-    let text = super::draft::draft(&model, &urdf, args.seed)?;
+    let script = super::draft::urdf_path_from(
+        &profile,
+        &super::demo::bundled("scripts/pick_cube_palm_down.toml"),
+    );
+    let text = super::draft::draft(&model, &urdf, &script, args.seed)?;
     // The draft must load: a guess that breaks the profile's own checks is a bug here.
     let folder = profile.parent().unwrap_or(Path::new("."));
     let mut parsed = Profile::parse(&text, &profile)?;
