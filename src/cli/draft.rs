@@ -410,16 +410,16 @@ fn rest_posture(
     Some((why, l))
 }
 
-/// The tool's approach axis in its own frame: +Z for a tool frame (ROS's convention for tcp,
-/// tool0, ee links), else towards its fingers (the nearest axis), else none.
+/// The tool's approach axis in its own frame: for a tool frame (tcp, tool0, ee… links) ROS's
+/// convention, +Z, unless its fingers sit on its +Z side (a frame turned the other way: the
+/// bundled humanoid's grasp centre hangs below its fingers' base along −Z), then the nearest
+/// axis from the fingers to it; for another link the nearest axis towards its fingers; else
+/// none.
 fn approach_axis(model: &Model, root_from_zero: &[Pose], arm: &Arm) -> Option<Vector3<f64>> {
     let name = &model.links[arm.tip].name;
-    if ["tcp", "tool", "ee", "eef", "end_effector", "flange"]
+    let tool_frame = ["tcp", "tool", "ee", "eef", "end_effector", "flange"]
         .iter()
-        .any(|w| has_word(name, w))
-    {
-        return Some(Vector3::z());
-    }
+        .any(|w| has_word(name, w));
     let (independent, mimics) = &arm.fingers;
     let tool = root_from_zero[arm.tip];
     let towards: Vector3<f64> = independent
@@ -431,12 +431,19 @@ fn approach_axis(model: &Model, root_from_zero: &[Pose], arm: &Arm) -> Option<Ve
                 .vector
         })
         .sum();
-    let k = towards.iamax();
-    (towards.norm() > 1e-6).then(|| {
+    let nearest = |v: Vector3<f64>| {
+        let k = v.iamax();
         let mut axis = Vector3::zeros();
-        axis[k] = towards[k].signum();
+        axis[k] = v[k].signum();
         axis
-    })
+    };
+    let fingers = towards.norm() > 1e-6;
+    match (fingers, tool_frame) {
+        (true, true) if towards.z > 0.5 * towards.norm() => Some(nearest(-towards)),
+        (_, true) => Some(Vector3::z()),
+        (true, false) => Some(nearest(towards)),
+        (false, false) => None,
+    }
 }
 
 /// Links named like a camera, optical frames (+Z forward), depth and infrared ones passed over.

@@ -492,7 +492,7 @@ fn tracking_error(summary: &str) -> f64 {
 /// robot with an arm (one arm or two, with a gripper, a hand or none).
 #[test]
 fn profile_new_drafts_a_profile_that_checks_and_drives_every_bundled_arm() {
-    let robots = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/robots");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     // (URDF, arms, gripper drafted, largest tracking error allowed (rad or m), carries the
     // cube). PR2's URDF gives its shoulder 30 N·m, less than its arm's weight needs (the real
@@ -500,29 +500,37 @@ fn profile_new_drafts_a_profile_that_checks_and_drives_every_bundled_arm() {
     // asks for gravity_compensation, or the shoulder sags 0.59 rad. G1's Dex3 has a thumb: the
     // draft makes it grasp palm down (tool centre between thumb and fingers, palms facing at
     // rest, the palm-down script). An arm that did not move, or a simulation that blew up, is
-    // far beyond the tolerances.
+    // far beyond the tolerances. The bundled humanoid's own URDF is drafted too: its grasp
+    // centre's frame points −Z, into the hand, against ROS's convention.
     let cases = [
-        ("panda/panda.urdf", 1, true, 0.25, true),
-        ("ur5/ur5_robot.urdf", 1, false, 0.25, false),
-        ("xarm7/xarm7.urdf", 1, false, 0.25, false),
-        ("kinova_j2s6s200/kinova.urdf", 1, false, 0.25, false),
-        ("so101/so101.urdf", 1, true, 0.25, false),
-        ("pr2/pr2.urdf", 2, true, 0.25, true),
+        ("assets/robots/panda/panda.urdf", 1, true, 0.25, true),
+        ("assets/robots/ur5/ur5_robot.urdf", 1, false, 0.25, false),
+        ("assets/robots/xarm7/xarm7.urdf", 1, false, 0.25, false),
         (
-            "unitree_g1/g1_29dof_with_hand_rev_1_0.urdf",
+            "assets/robots/kinova_j2s6s200/kinova.urdf",
+            1,
+            false,
+            0.25,
+            false,
+        ),
+        ("assets/robots/so101/so101.urdf", 1, true, 0.25, false),
+        ("assets/robots/pr2/pr2.urdf", 2, true, 0.25, true),
+        (
+            "assets/robots/unitree_g1/g1_29dof_with_hand_rev_1_0.urdf",
             2,
             false,
             0.25,
             true,
         ),
+        ("urdf/teleop_humanoid.urdf", 2, true, 0.25, true),
     ];
     for (urdf, arms, gripper, tolerance, carries) in cases {
-        let name = urdf.split('/').next().unwrap();
+        let name = Path::new(urdf).file_stem().unwrap().to_str().unwrap();
         let path = dir.path().join(format!("{name}.toml"));
         let out = teleop(&[
             "profile",
             "new",
-            robots.join(urdf).to_str().unwrap(),
+            root.join(urdf).to_str().unwrap(),
             "-o",
             path.to_str().unwrap(),
         ]);
@@ -575,9 +583,9 @@ fn profile_new_drafts_a_profile_that_checks_and_drives_every_bundled_arm() {
             "{name}: gravity compensation only where an effort limit cannot hold the arm:\n{text}"
         );
         if carries {
-            // The drafted Panda, PR2 and G1 pick the cube up and carry it (Panda's lands 2.5 cm
-            // from the spot in the release build, PR2's 1.9 cm, G1's 1.7 cm in the tests'
-            // build; the lift is the robust part to assert).
+            // The drafted Panda, PR2, G1 and humanoid pick the cube up and carry it (Panda's
+            // lands 2.5 cm from the spot in the release build, PR2's 1.9 cm, G1's 1.7 cm and the
+            // humanoid's 2.1 cm in the tests' build; the lift is the robust part to assert).
             let lifted: f64 = summary
                 .split("lifted ")
                 .nth(1)
