@@ -823,6 +823,7 @@ fn draft_hand(
         (Some(_), _) if f.joints.first() == Some(&j) => 1.0,
         (Some(_), _) => 0.15,
     };
+    // The fingers first, towards the wrist; then the thumb onto where they closed.
     let thumbs = (0..fingers.len()).filter(|&k| fingers[k].name == "thumb");
     let mut closed_q = q.to_vec();
     let mut closed: Vec<(usize, f64)> = Vec::new();
@@ -908,7 +909,7 @@ fn draft_hand(
     }
     let root_from_tip = poses[root].inverse() * poses[arm.tip];
     let grasp = thumb.and_then(|(t, thumb_base)| {
-        grasp(
+        palm_down_grasp(
             model,
             &point,
             (&fingers, t),
@@ -997,7 +998,7 @@ impl Grasp {
 /// (`fingers[thumb]` its thumb, based at `thumb_base`, the others' knuckles at `knuckles` on
 /// average), `curls` each finger joint's (joint, limit that curls it, other limit), at posture
 /// `q` (fingers open); `point` finds a link's point in the root's frame at a posture.
-fn grasp(
+fn palm_down_grasp(
     model: &Model,
     point: &PointAt,
     (fingers, thumb): (&[Finger], usize),
@@ -1105,10 +1106,9 @@ fn toml_string(s: &str) -> String {
     format!("{s:?}")
 }
 
-/// The drafted profile's text for the URDF at `urdf`, whose path the profile names as
-/// `urdf_in_profile` (relative to where the profile will be written).
-/// The profile for `model`, naming its URDF `urdf_in_profile` and, for a hand that grasps palm
-/// down, the bundled palm-down script `palm_down_script` (both as the profile should name them).
+/// The drafted profile's text for `model`, naming its URDF `urdf_in_profile` and, for a hand
+/// that grasps palm down, the bundled palm-down script `palm_down_script` (both as the profile
+/// will name them: relative to where it is written).
 pub fn draft(
     model: &Model,
     urdf_in_profile: &str,
@@ -1394,17 +1394,17 @@ fn toml_key(name: &str) -> String {
     }
 }
 
-/// `urdf` as the profile at `profile` should name it: relative to the profile's folder where
-/// both are under one, else absolute.
-pub fn urdf_path_from(profile: &Path, urdf: &Path) -> String {
+/// `file` (a URDF, a script) as the profile at `profile` should name it: relative to the
+/// profile's folder where both are under one, else absolute.
+pub fn path_from(profile: &Path, file: &Path) -> String {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let (profile, urdf) = (absolute(profile), absolute(urdf));
+    let (profile, file) = (absolute(profile), absolute(file));
     let folder = profile.parent().unwrap_or(Path::new("/"));
     let from: Vec<_> = folder.components().collect();
-    let to: Vec<_> = urdf.components().collect();
+    let to: Vec<_> = file.components().collect();
     let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
     if common <= 1 {
-        return urdf.display().to_string();
+        return file.display().to_string();
     }
     let mut relative = std::path::PathBuf::new();
     for _ in common..from.len() {

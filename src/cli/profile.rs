@@ -119,8 +119,8 @@ fn new(args: &NewArgs) -> anyhow::Result<()> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("profile.toml"));
-    let urdf = super::draft::urdf_path_from(&profile, &args.urdf);
-    let script = super::draft::urdf_path_from(
+    let urdf = super::draft::path_from(&profile, &args.urdf);
+    let script = super::draft::path_from(
         &profile,
         &super::demo::bundled("scripts/pick_cube_palm_down.toml"),
     );

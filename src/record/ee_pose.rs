@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use nalgebra::UnitQuaternion;
+use nalgebra::{UnitQuaternion, Vector3};
 
 use crate::kinematics::{Pose, Tree};
 use crate::model::{LoadOptions, Model};
@@ -13,39 +13,52 @@ use super::reader::EpisodeFile;
 /// The features' component names: position (m) then the unit quaternion, scalar last.
 pub const NAMES: [&str; 7] = ["x", "y", "z", "qx", "qy", "qz", "qw"];
 
-/// FK of each arm's tool link for one episode's robot.
+/// FK of each arm's tool for one episode's robot: its tip link's pose moved by the profile's
+/// `tool_offset` (the point the IK placed).
 pub struct EePose {
     tree: Tree,
-    /// (side `left`/`right`, tool link name, its model index).
-    pub tools: Vec<(&'static str, String, usize)>,
+    /// (side `left`/`right`, tool link name, its model index, tool offset in the link's frame).
+    pub tools: Vec<(&'static str, String, usize, Vector3<f64>)>,
     poses: Vec<Pose>,
 }
 
-/// The side (`left`, `right`) of each end-effector in `profile` (TOML text): its `hand` key,
-/// else a name that says `left` or `right`.
-fn sides(profile: &str, end_effectors: &[(String, String, String)]) -> Vec<Option<&'static str>> {
-    let hands: Vec<Option<String>> = toml::from_str::<toml::Table>(profile)
+/// For each end-effector in `profile` (TOML text): its side (`left`, `right`: its `hand` key,
+/// else a name that says `left` or `right`) and its `tool_offset` (zero where none).
+fn sides(
+    profile: &str,
+    end_effectors: &[(String, String, String)],
+) -> Vec<(Option<&'static str>, Vector3<f64>)> {
+    let tables: Vec<toml::Value> = toml::from_str::<toml::Table>(profile)
         .ok()
         .and_then(|t| t.get("end_effector").and_then(|v| v.as_array()).cloned())
-        .map(|a| {
-            a.iter()
-                .map(|e| e.get("hand").and_then(|h| h.as_str()).map(str::to_string))
-                .collect()
-        })
         .unwrap_or_default();
     end_effectors
         .iter()
         .enumerate()
         .map(|(i, (name, _, tip))| {
-            let said = hands.get(i).cloned().flatten().unwrap_or_default();
+            let table = tables.get(i);
+            let said = table
+                .and_then(|e| e.get("hand"))
+                .and_then(|h| h.as_str())
+                .unwrap_or_default();
             let text = format!("{said} {name} {tip}").to_lowercase();
-            if said == "left" || (said.is_empty() && text.contains("left")) {
+            let side = if said == "left" || (said.is_empty() && text.contains("left")) {
                 Some("left")
             } else if said == "right" || (said.is_empty() && text.contains("right")) {
                 Some("right")
             } else {
                 None
-            }
+            };
+            let offset: Vec<f64> = table
+                .and_then(|e| e.get("tool_offset"))
+                .and_then(|o| o.as_array())
+                .map(|a| a.iter().filter_map(toml::Value::as_float).collect())
+                .unwrap_or_default();
+            let offset = match offset.as_slice() {
+                &[x, y, z] if [x, y, z].iter().all(|v| v.is_finite()) => Vector3::new(x, y, z),
+                _ => Vector3::zeros(),
+            };
+            (side, offset)
         })
         .collect()
 }
@@ -70,11 +83,11 @@ impl EePose {
         }
         let mut tools = Vec::new();
         for side in ["left", "right"] {
-            let (_, (_, _, tip)) = sides(profile, &end_effectors)
+            let ((_, offset), (_, _, tip)) = sides(profile, &end_effectors)
                 .into_iter()
                 .zip(&end_effectors)
-                .find(|(s, _)| *s == Some(side))?;
-            tools.push((side, tip.clone(), model.link_id(tip)?));
+                .find(|((s, _), _)| *s == Some(side))?;
+            tools.push((side, tip.clone(), model.link_id(tip)?, offset));
         }
         let tree = Tree::new(&model);
         let poses = vec![Pose::identity(); tree.link_count()];
@@ -87,7 +100,9 @@ impl EePose {
         self.tree.forward(q, &mut self.poses);
         self.tools
             .iter()
-            .map(|&(_, _, link)| vector(&self.poses[link]))
+            .map(|&(_, _, link, offset)| {
+                vector(&(self.poses[link] * Pose::from_parts(offset.into(), Default::default())))
+            })
             .collect()
     }
 }
@@ -106,4 +121,34 @@ pub fn vector(pose: &Pose) -> [f32; 7] {
         (s * q.k) as f32,
         (s * q.w) as f32,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sides_come_from_the_hand_key_or_the_name_and_tools_from_tool_offset() {
+        let profile = r#"
+            [[end_effector]]
+            name = "a"
+            hand = "right"
+            tool_offset = [0.05, 0.08, 0.0]
+            [[end_effector]]
+            name = "left arm"
+            tool_offset = [1.0, "x", 0.0]
+        "#;
+        let ees = [
+            ("a".to_string(), "base".to_string(), "palm".to_string()),
+            (
+                "left arm".to_string(),
+                "base".to_string(),
+                "tcp".to_string(),
+            ),
+        ];
+        let got = sides(profile, &ees);
+        assert_eq!(got[0], (Some("right"), Vector3::new(0.05, 0.08, 0.0)));
+        // A malformed offset is no offset (the profile's own check refuses it when loaded).
+        assert_eq!(got[1], (Some("left"), Vector3::zeros()));
+    }
 }

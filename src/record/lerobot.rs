@@ -5,7 +5,8 @@
 //! `k / fps` seconds after the episode's first tick takes the newest recorded tick at or before
 //! it): `observation.state` = measured joint positions, `action` = joint position command,
 //! `observation.ee_pose.left` / `.right` = each arm's tool pose in the robot's root-link frame
-//! (FK of the state with the episode's URDF: x, y, z, qx, qy, qz, qw; left out for episodes
+//! (FK of the state with the episode's URDF, moved by the profile's `tool_offset`: x, y, z, qx,
+//! qy, qz, qw; left out for episodes
 //! that do not say which end-effector is which arm), and `observation.images.left` / `.right` =
 //! each eye's newest camera frame (`observation.images.stereo`, side by side, for JSON
 //! episodes), when every episode has camera frames.
@@ -239,7 +240,7 @@ fn resample(episode: &EpisodeFile, fps: f64, joint_names: &[String]) -> Result<R
         ee: fk.as_ref().map_or_else(Vec::new, |fk| {
             fk.tools
                 .iter()
-                .map(|(side, link, _)| {
+                .map(|(side, link, _, _)| {
                     (
                         format!("observation.ee_pose.{side}"),
                         link.clone(),
@@ -760,7 +761,7 @@ fn write_dataset(
             (true, None) => "image: JPEG bytes in the data parquet".to_string(),
         },
         "ee_pose": {
-            "frame": "the robot's root link (URDF), from FK of observation.state",
+            "frame": "the robot's root link (URDF), from FK of observation.state; each tool is its link's origin moved by the profile's end_effector.tool_offset, where it has one",
             "links": ee_links
         },
         "source_files": episodes.iter().map(|e| e.source.clone()).collect::<Vec<_>>()

@@ -527,3 +527,68 @@ fn without_svt_av1_the_video_is_h264() {
         Some(report.frames)
     );
 }
+
+/// G1's tools are its grasp centres (`tool_offset`), the points its IK places: each exported
+/// pose is its palm's FK moved by the profile's offset, 9.4 cm from the palm's origin, not the
+/// palm itself.
+#[test]
+fn end_effector_poses_are_the_profiles_tool_centres() {
+    if !python_has("pyarrow") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let g1 = root.join("profiles/unitree_g1.toml");
+    let dir = scratch("g1-tools");
+    let run = teleop_bridge::app::demo::run(
+        &g1,
+        &root.join("scripts/pick_cube_palm_down.toml"),
+        &teleop_bridge::app::demo::Options {
+            record: Some(teleop_bridge::app::recording::Recording {
+                dir: dir.clone(),
+                operator: Some("tester".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let episode = run
+        .episode
+        .expect("recorded")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.join("dataset");
+    let report = record::export_lerobot(
+        &out,
+        std::slice::from_ref(&episode.path),
+        &ExportOptions::default(),
+    )
+    .unwrap();
+    assert!(report.ee_pose);
+    let (profile, model) = Profile::load(&g1).unwrap();
+    let tree = Tree::new(&model);
+    let mut poses = vec![Pose::identity(); tree.link_count()];
+    let py = python_json(READ_POSES, &[&out]);
+    let states = py["observation.state"].as_array().unwrap();
+    for (side, effector) in ["left", "right"].iter().zip(&profile.end_effectors) {
+        let offset = nalgebra::Vector3::from(effector.tool_offset.expect("G1's tool offsets"));
+        let palm = model.link_id(&effector.tip).unwrap();
+        let rows = py[format!("observation.ee_pose.{side}")]
+            .as_array()
+            .unwrap();
+        for (state, row) in states.iter().zip(rows) {
+            let q: Vec<f64> = state
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            tree.forward(&q, &mut poses);
+            let tool = poses[palm] * nalgebra::Point3::from(offset);
+            let v: Vec<f64> = (0..3).map(|k| row[k].as_f64().unwrap()).collect();
+            let off = (nalgebra::Vector3::new(v[0], v[1], v[2]) - tool.coords).norm();
+            assert!(off < 1e-5, "{side}: {off} m from the tool centre");
+            let from_palm = (tool.coords - poses[palm].translation.vector).norm();
+            assert!((from_palm - 0.094).abs() < 1e-3, "{side}: {from_palm}");
+        }
+    }
+}
