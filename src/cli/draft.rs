@@ -1228,16 +1228,28 @@ pub fn draft(
         }
         writeln!(w, "position_weight = 1.0")?;
         let (independent, mimics) = &arm.fingers;
-        if independent.len() == 1 {
+        let jaws = independent.len() == 1 || (hands[i].is_some() && grasps[i].is_none());
+        if jaws {
             writeln!(
                 w,
-                "# A gripper: its position matters, its exact turn little (the jaws square the object up), so"
+                "# A gripper, or a hand whose thumb closes across the palm as a gripper's jaws do: its position"
             )?;
             writeln!(
                 w,
-                "# orientation is a hint that never holds the tool back from where the hand goes."
+                "# matters, its exact turn little (the jaws square the object up), so orientation is a hint"
+            )?;
+            writeln!(
+                w,
+                "# that never holds the tool back from where the hand goes."
             )?;
             writeln!(w, "rotation_weight = 0.03")?;
+        } else if grasps[i].is_some() {
+            writeln!(
+                w,
+                "# A hand that grasps palm down: its turn is the grasp, so orientation counts half as much as"
+            )?;
+            writeln!(w, "# position.")?;
+            writeln!(w, "rotation_weight = 0.5")?;
         } else {
             writeln!(
                 w,
