@@ -8,6 +8,7 @@ use nalgebra::{Translation3, Vector3};
 use super::Error;
 use crate::config::{Hand, Profile};
 use crate::control::Pipeline;
+use crate::ik::rng::SplitMix64;
 use crate::kinematics::{Pose, Tree};
 use crate::model::Model;
 use crate::render::{self, SceneObject, StereoRig};
@@ -104,12 +105,18 @@ impl Layout {
     /// [`layout::VARY_M`] × `motion_scale` along each horizontal axis and
     /// [`layout::VARY_YAW_DEG`] about the vertical, the same for the same seed.
     pub fn varied(&self, seed: u64, motion_scale: f64) -> Layout {
-        let mut draw = SplitMix(seed);
+        let mut draw = SplitMix64::new(seed);
         let reach = layout::VARY_M * motion_scale;
-        let shift = Vector3::new(draw.within(reach), draw.within(reach), 0.0);
+        let shift = Vector3::new(
+            draw.uniform(-reach, reach),
+            draw.uniform(-reach, reach),
+            0.0,
+        );
         Layout {
             cube: self.cube + shift,
-            cube_yaw: draw.within(layout::VARY_YAW_DEG).to_radians(),
+            cube_yaw: draw
+                .uniform(-layout::VARY_YAW_DEG, layout::VARY_YAW_DEG)
+                .to_radians(),
             shift: self.shift + shift,
             target: self.target + shift,
             ..*self
@@ -122,22 +129,6 @@ impl Layout {
         let distance = (cube_end - self.target).xy().norm();
         let resting = (cube_end.z - self.cube.z).abs() < 0.01;
         (distance, distance < 0.03 && resting)
-    }
-}
-
-/// SplitMix64: a seed's numbers, the same on every machine.
-struct SplitMix(u64);
-
-impl SplitMix {
-    /// Uniform in [−half, half].
-    fn within(&mut self, half: f64) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
-        (2.0 * unit - 1.0) * half
     }
 }
 

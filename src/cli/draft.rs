@@ -28,6 +28,7 @@ use std::path::Path;
 use nalgebra::{Point3, Vector3};
 
 use crate::config::StereoCamera;
+use crate::ik::rng::SplitMix64;
 use crate::kinematics::{Chain, Pose, Tree};
 use crate::model::{JointKind, LinkId, Model, Shape};
 
@@ -328,7 +329,7 @@ fn rest_posture(
             .vector
     };
     let side = if arm.left { 1.0 } else { -1.0 };
-    let mut noise = super::profile::Noise(seed);
+    let mut noise = SplitMix64::new(seed);
     let samples: Vec<(Vec<f64>, Vector3<f64>)> = (0..REST_SAMPLES)
         .map(|_| {
             for (v, (lo, hi)) in zero.iter_mut().zip(&ranges) {

@@ -13,6 +13,7 @@ use nalgebra::{Matrix6xX, Point3, Vector3};
 use serde::Serialize;
 
 use crate::config::{EndEffector, Profile};
+use crate::ik::rng::SplitMix64;
 use crate::kinematics::{Chain, Pose, Tree};
 use crate::model::Model;
 use crate::render::StereoRig;
@@ -176,18 +177,6 @@ fn check(args: &CheckArgs) -> anyhow::Result<()> {
 }
 
 /// splitmix64: a few lines of deterministic noise, enough to sample joint space.
-pub(super) struct Noise(pub(super) u64);
-
-impl Noise {
-    pub(super) fn unit(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) as f64 / u64::MAX as f64
-    }
-}
-
 fn report(
     path: &Path,
     profile: &Profile,
@@ -292,7 +281,7 @@ fn arm(
         (lo, hi, n, vec![false; n[0] * n[1] * n[2]])
     });
     let mut cells = cells;
-    let mut noise = Noise(seed ^ 0x5eed);
+    let mut noise = SplitMix64::new(seed ^ 0x5eed);
     let mut q = q_rest.clone();
     let mut measures = Vec::with_capacity(samples);
     let mut reach_m: f64 = 0.0;

@@ -32,7 +32,7 @@
 mod error;
 mod options;
 mod qp;
-mod rng;
+pub(crate) mod rng;
 mod solver;
 
 pub use error::Error;

@@ -1,4 +1,5 @@
-//! A tiny deterministic generator (SplitMix64) for restart seeds: reproducible solves without a
+//! A tiny deterministic generator (SplitMix64): the IK's restart seeds, the demo's seeded
+//! scenes and the profile tools' samples, the same numbers on every machine, without a
 //! dependency.
 
 #[derive(Debug, Clone)]
