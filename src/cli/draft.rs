@@ -447,6 +447,82 @@ fn approach_axis(model: &Model, root_from_zero: &[Pose], arm: &Arm) -> Option<Ve
     }
 }
 
+/// The largest motion scale, from `most` down in steps of 0.05 to 0.3, at which the bundled
+/// script's grasp, lifted and carried poses are all within the arm's reach (a global IK solve
+/// to 2 mm and 0.05 rad each), the tool turned as the script turns the trainer's hand: palm
+/// down about the forward axis for a palm-down hand, else fingers down about the side axis;
+/// one step lower where `most` had to be lowered. The tool rests at posture `q` with its centre
+/// `tool` in the tip's frame. `most` where no scale passes or the arm cannot be solved: the
+/// reach alone then decides.
+fn fitted_scale(
+    model: &Model,
+    root_from_zero: &[Pose],
+    arm: &Arm,
+    tool: &Vector3<f64>,
+    palm_down: bool,
+    q: &[f64],
+    most: f64,
+) -> f64 {
+    use crate::app::layout::{GRASP_FROM_REST, SPOT_FROM_GRASP};
+    use crate::ik::{Options, Solver, Target, Task};
+    use nalgebra::{Rotation3, Translation3};
+    let Ok(chain) = Chain::new(
+        model,
+        &model.links[arm.base].name,
+        &model.links[arm.tip].name,
+    ) else {
+        return most;
+    };
+    let chain = chain.with_tool(tool);
+    let q_chain: Vec<f64> = chain.model_vars().iter().map(|&v| q[v]).collect();
+    let rest = chain.forward(&q_chain);
+    let options = Options {
+        position_tolerance_m: 0.002,
+        rotation_tolerance_rad: 0.05,
+        solve_timeout_s: 0.05,
+        ..Options::default()
+    };
+    let Ok(mut solver) = Solver::new(model, vec![Task::new(chain)], options) else {
+        return most;
+    };
+    // The script's moves are in the robot's root axes; the base may be turned from them.
+    let base_from_root = root_from_zero[arm.base].rotation.inverse();
+    let side = if arm.left { 1.0 } else { -1.0 };
+    let turn = if palm_down {
+        Rotation3::from_axis_angle(&Vector3::x_axis(), side * std::f64::consts::FRAC_PI_2)
+    } else {
+        Rotation3::from_axis_angle(&Vector3::y_axis(), std::f64::consts::FRAC_PI_2)
+    };
+    let turned = base_from_root * turn * base_from_root.inverse() * rest.rotation;
+    let grasp = Vector3::from(GRASP_FROM_REST);
+    let carry = Vector3::new(
+        SPOT_FROM_GRASP[0],
+        side * SPOT_FROM_GRASP[1],
+        SPOT_FROM_GRASP[2],
+    );
+    let lift = Vector3::new(0.0, 0.0, 0.1);
+    let mut scale = most;
+    while scale > 0.3 - 1e-9 {
+        let reached = [grasp, grasp + lift, grasp + carry + lift, grasp + carry]
+            .iter()
+            .all(|&moved| {
+                let at = rest.translation.vector + base_from_root * (moved * scale);
+                solver.set_target(
+                    0,
+                    Target::Pose(Pose::from_parts(Translation3::from(at), turned)),
+                );
+                let mut q = q_chain.clone();
+                solver.solve(&mut q).ok
+            });
+        if reached {
+            // Lowered to the edge of the reach: one step more keeps the far poses off it.
+            return if scale < most { scale - 0.05 } else { scale };
+        }
+        scale -= 0.05;
+    }
+    most
+}
+
 /// Links named like a camera, optical frames (+Z forward), depth and infrared ones passed over.
 fn camera_links(model: &Model) -> Vec<&str> {
     model
@@ -1189,7 +1265,9 @@ pub fn draft(
             };
         notes.push(rest);
         longest_reach_m = longest_reach_m.max(reach_m);
-        let scale = ((reach_m / SCRIPT_REACH_M).min(1.0) * 20.0).round() / 20.0;
+        let by_reach = ((reach_m / SCRIPT_REACH_M).min(1.0) * 20.0).round() / 20.0;
+        let tool = grasps[i].map_or_else(Vector3::zeros, |g| g.tool);
+        let scale = fitted_scale(model, &poses, arm, &tool, grasps[i].is_some(), &q, by_reach);
         writeln!(w)?;
         writeln!(w, "# Arm {}: tool {}.", i + 1, arm.why)?;
         if arms.len() == 1 {
@@ -1260,7 +1338,11 @@ pub fn draft(
         }
         writeln!(
             w,
-            "# Reach {reach_m:.2} m over the bundled humanoid's {SCRIPT_REACH_M} m (at most 1): tool motion per hand motion."
+            "# Tool motion per hand motion: reach {reach_m:.2} m over the bundled humanoid's {SCRIPT_REACH_M} m (at most 1: {by_reach:.2}),"
+        )?;
+        writeln!(
+            w,
+            "# lowered until the bundled script's grasp, lift and carry are reachable with the tool turned as it turns."
         )?;
         writeln!(w, "motion_scale = {:.2}", scale.max(0.05))?;
         match independent.as_slice() {

@@ -587,7 +587,7 @@ fn profile_new_drafts_a_profile_that_checks_and_drives_every_bundled_arm() {
         if carries {
             // The drafted Panda, PR2, G1 and humanoids pick the cube up and carry it (Panda's
             // lands 2.5 cm from the spot in the release build, PR2's 1.9 cm, G1's 1.7 cm, the
-            // humanoids' 2.1 and 1.8 cm in the tests' build; the lift is the robust part to
+            // humanoids' 1.8 and 0.9 cm in the tests' build; the lift is the robust part to
             // assert).
             let lifted: f64 = summary
                 .split("lifted ")
