@@ -149,8 +149,7 @@ fn left_rest(
         .ok_or_else(|| format!("end_effector {}: no link {}", effector.name, effector.tip))?;
     let mut poses = vec![Pose::identity(); model.links.len()];
     Tree::new(model).forward(start, &mut poses);
-    let tool = nalgebra::Point3::from(effector.tool_offset.unwrap_or_default());
-    let rest = at(layout::BASE) * poses[tip] * tool;
+    let rest = at(layout::BASE) * poses[tip] * nalgebra::Point3::from(effector.tool());
     Ok((rest.coords, effector.motion_scale))
 }
 

@@ -253,7 +253,7 @@ fn arm(
     samples: usize,
     seed: u64,
 ) -> anyhow::Result<Arm> {
-    let tool = nalgebra::Vector3::from(effector.tool_offset.unwrap_or_default());
+    let tool = effector.tool();
     let chain = Chain::new(model, &effector.base, &effector.tip)?.with_tool(&tool);
     let vars = chain.model_vars().to_vec();
     let ranges: Vec<(f64, f64)> = chain

@@ -62,6 +62,13 @@ pub struct EndEffector {
     pub workspace_max: Option<[f64; 3]>,
 }
 
+impl EndEffector {
+    /// The tool centre in the tip link's frame (m): `tool_offset`, else the tip's origin.
+    pub fn tool(&self) -> nalgebra::Vector3<f64> {
+        self.tool_offset.unwrap_or_default().into()
+    }
+}
+
 /// The head: the operator's head orientation drives the chain base → tip (orientation only).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -411,32 +418,19 @@ impl Profile {
                 e.motion_scale,
                 ranges::MOTION_SCALE,
             )?;
-            for (name, corner) in [
-                ("workspace_min", e.workspace_min),
-                ("workspace_max", e.workspace_max),
+            for (name, point, bound) in [
+                ("workspace_min", e.workspace_min, ranges::WORKSPACE_M),
+                ("workspace_max", e.workspace_max, ranges::WORKSPACE_M),
+                ("tool_offset", e.tool_offset, ranges::TOOL_OFFSET_M),
             ] {
-                if let Some(corner) = corner
-                    && !corner.iter().all(|v| v.abs() <= ranges::WORKSPACE_M)
+                if let Some(point) = point
+                    && !point.iter().all(|v| v.abs() <= bound)
                 {
                     return Err(invalid(
                         format!("{key}.{name}"),
-                        format!(
-                            "every coordinate must be within ±{} m, got {corner:?}",
-                            ranges::WORKSPACE_M
-                        ),
+                        format!("every coordinate must be within ±{bound} m, got {point:?}"),
                     ));
                 }
-            }
-            if let Some(offset) = e.tool_offset
-                && !offset.iter().all(|v| v.abs() <= ranges::TOOL_OFFSET_M)
-            {
-                return Err(invalid(
-                    format!("{key}.tool_offset"),
-                    format!(
-                        "every coordinate must be within ±{} m, got {offset:?}",
-                        ranges::TOOL_OFFSET_M
-                    ),
-                ));
             }
             let min = e.workspace_min.unwrap_or([f64::NEG_INFINITY; 3]);
             let max = e.workspace_max.unwrap_or([f64::INFINITY; 3]);

@@ -226,8 +226,7 @@ impl Pipeline {
         let mut tasks = Vec::new();
         let mut hand_chains = Vec::new();
         for (i, e) in profile.end_effectors.iter().enumerate() {
-            let c = chain(format!("end_effector[{i}]"), &e.base, &e.tip)?
-                .with_tool(&Vector3::from(e.tool_offset.unwrap_or_default()));
+            let c = chain(format!("end_effector[{i}]"), &e.base, &e.tip)?.with_tool(&e.tool());
             tasks.push(Task {
                 position_weight: e.position_weight,
                 rotation_weight: e.rotation_weight,

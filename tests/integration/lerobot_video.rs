@@ -331,6 +331,15 @@ fn the_video_dataset_is_at_most_a_fifth_of_the_jpeg_in_parquet_one() {
 }
 
 /// The data parquet's state and end-effector columns (pyarrow).
+/// A JSON array of numbers (a state or pose row read back by Python).
+fn floats(row: &Value) -> Vec<f64> {
+    row.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
 const READ_POSES: &str = r#"
 import json, sys, pathlib
 import pyarrow.parquet as pq
@@ -383,20 +392,10 @@ fn end_effector_poses_are_fk_of_the_exported_state() {
         let rows = py[&key].as_array().unwrap();
         let first = rows[0].clone();
         for (state, row) in states.iter().zip(rows) {
-            let q: Vec<f64> = state
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect();
+            let q = floats(state);
             tree.forward(&q, &mut poses);
             let pose = &poses[id];
-            let v: Vec<f64> = row
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect();
+            let v = floats(row);
             let t = pose.translation.vector;
             let p_err = ((v[0] - t.x).powi(2) + (v[1] - t.y).powi(2) + (v[2] - t.z).powi(2)).sqrt();
             assert!(p_err < 1e-5, "{key}: position off by {p_err} m");
@@ -576,15 +575,10 @@ fn end_effector_poses_are_the_profiles_tool_centres() {
             .as_array()
             .unwrap();
         for (state, row) in states.iter().zip(rows) {
-            let q: Vec<f64> = state
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect();
+            let q = floats(state);
             tree.forward(&q, &mut poses);
             let tool = poses[palm] * nalgebra::Point3::from(offset);
-            let v: Vec<f64> = (0..3).map(|k| row[k].as_f64().unwrap()).collect();
+            let v = floats(row);
             let off = (nalgebra::Vector3::new(v[0], v[1], v[2]) - tool.coords).norm();
             assert!(off < 1e-5, "{side}: {off} m from the tool centre");
             let from_palm = (tool.coords - poses[palm].translation.vector).norm();
