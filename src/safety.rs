@@ -15,7 +15,7 @@
 //! conflict for a filter that started at rest within its limits.
 
 use crate::config::Profile;
-use crate::model::Model;
+use crate::model::{Joint, Model};
 
 /// The limits the filter enforces, one entry per joint. Continuous joints: ±∞ position limits.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,18 +70,9 @@ impl SafetyFilter {
         );
         let mut limits = limits;
         for i in 0..n {
-            let lower = if limits.lower[i].is_nan() {
-                f64::NEG_INFINITY
-            } else {
-                limits.lower[i]
-            };
-            let upper = if limits.upper[i].is_nan() {
-                f64::INFINITY
-            } else {
-                limits.upper[i]
-            };
-            limits.lower[i] = lower;
-            limits.upper[i] = upper.max(lower);
+            // `max` and `min` pass over a NaN: a NaN position limit becomes no limit.
+            limits.lower[i] = limits.lower[i].max(f64::NEG_INFINITY);
+            limits.upper[i] = limits.upper[i].min(f64::INFINITY).max(limits.lower[i]);
             for rate in [&mut limits.velocity[i], &mut limits.acceleration[i]] {
                 if rate.is_nan() || *rate < 0.0 {
                     *rate = 0.0;
@@ -137,16 +128,10 @@ impl SafetyFilter {
         if !(dt.is_finite() && dt > 0.0) {
             return Ok(Outcome::Holding);
         }
-        let wanted = match wanted {
-            Some(w) if w.len() == self.position.len() && w.iter().all(|v| v.is_finite()) => w,
-            Some(_) => {
-                self.brake(dt);
-                return Err(Hold::NotFinite);
-            }
-            None => {
-                self.brake(dt);
-                return Err(Hold::Stale);
-            }
+        let usable = |w: &&[f64]| w.len() == self.position.len() && w.iter().all(|v| v.is_finite());
+        let Some(wanted) = wanted.filter(usable) else {
+            self.brake(dt);
+            return Err(wanted.map_or(Hold::Stale, |_| Hold::NotFinite));
         };
         for (i, &wanted) in wanted.iter().enumerate() {
             let goal = wanted.clamp(self.limits.lower[i], self.limits.upper[i]);
@@ -238,31 +223,24 @@ impl Limits {
     /// (±∞ for continuous joints), velocities from the profile where it sets them, else the
     /// URDF's (`fallback_velocity` where neither does), accelerations from the profile.
     pub fn from_profile(model: &Model, profile: &Profile, fallback_velocity: f64) -> Limits {
-        let mut limits = Limits {
-            lower: Vec::with_capacity(model.dofs.len()),
-            upper: Vec::with_capacity(model.dofs.len()),
-            velocity: Vec::with_capacity(model.dofs.len()),
-            acceleration: Vec::with_capacity(model.dofs.len()),
-        };
-        for &j in &model.dofs {
-            let joint = &model.joints[j];
-            let (lo, hi) = joint
-                .limits
+        let joints = || model.dofs.iter().map(|&j| &model.joints[j]);
+        let position = |j: &Joint| {
+            j.limits
                 .position
-                .unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
-            limits.lower.push(lo);
-            limits.upper.push(hi);
-            let settings = profile.joint_settings(&joint.name);
-            limits.velocity.push(
-                settings
-                    .velocity
-                    .or(joint.limits.velocity)
-                    .unwrap_or(fallback_velocity),
-            );
-            limits
-                .acceleration
-                .push(profile.acceleration_limit(&joint.name));
+                .unwrap_or((f64::NEG_INFINITY, f64::INFINITY))
+        };
+        Limits {
+            lower: joints().map(|j| position(j).0).collect(),
+            upper: joints().map(|j| position(j).1).collect(),
+            velocity: joints()
+                .map(|j| {
+                    let own = profile.joint_settings(&j.name).velocity;
+                    own.or(j.limits.velocity).unwrap_or(fallback_velocity)
+                })
+                .collect(),
+            acceleration: joints()
+                .map(|j| profile.acceleration_limit(&j.name))
+                .collect(),
         }
-        limits
     }
 }

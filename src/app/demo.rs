@@ -14,7 +14,7 @@ use nalgebra::Vector3;
 use super::Error;
 use super::recording::{self, Recording};
 use super::scene::{CUBE, Scene};
-use super::session::{Clock, Ended, LoopStats, Observer, Session, Tick};
+use super::session::{Clock, Ended, Observer, Session, Tick};
 use super::view::{self, Publish, View};
 use crate::msg::{ImageSink, TickSink};
 use crate::operator::{Script, Scripted};
@@ -169,20 +169,14 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
     // A recording that cannot start is reported with the result; the demo runs regardless.
     let mut recorder = None;
     let mut start_error = None;
+    let realtime = options.realtime || options.connect.is_some();
     if let Some(r) = &options.record {
         let labels = recording::labels(r, DEMO_TASK, DEMO_SKILL, DEMO_SCENARIO).map(|mut l| {
             l.setup = setup(&scene, options.seed);
             l
         });
         match labels
-            .and_then(|labels| {
-                recording::start(
-                    profile,
-                    &r.dir,
-                    labels,
-                    !(options.realtime || options.connect.is_some()),
-                )
-            })
+            .and_then(|labels| recording::start(profile, &r.dir, labels, !realtime))
             .and_then(|recorder| {
                 recorder.start_episode()?;
                 Ok(recorder)
@@ -215,7 +209,6 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
         grips,
         ..Watch::default()
     };
-    let realtime = options.realtime || options.connect.is_some();
     let (ended, view) = if realtime {
         let cell = Arc::new(StateCell::new(scene.view_state()));
         let (robot, pipeline, first) = scene.realtime_robot(options.connect.as_ref())?;
@@ -310,28 +303,19 @@ pub fn run(profile: &Path, script: &Path, options: &Options) -> Result<Run, Erro
 
 /// How the demo's scene was set up, for the episode's metadata.
 fn setup(scene: &Scene, seed: Option<u64>) -> Vec<(String, String)> {
-    let c = scene.layout.cube;
-    vec![
-        (
-            "seed".into(),
-            seed.map_or_else(|| "none".into(), |s| s.to_string()),
-        ),
-        (
-            "cube_start_m".into(),
-            format!("[{:.4}, {:.4}, {:.4}]", c.x, c.y, c.z),
-        ),
-        (
-            "cube_start_yaw_deg".into(),
-            format!("{:.2}", scene.layout.cube_yaw.to_degrees()),
-        ),
-        (
-            "spot_m".into(),
-            format!(
-                "[{:.4}, {:.4}]",
-                scene.layout.target.x, scene.layout.target.y
-            ),
-        ),
+    let (c, t) = (scene.layout.cube, scene.layout.target);
+    let seed = seed.map_or_else(|| "none".into(), |s| s.to_string());
+    let yaw = format!("{:.2}", scene.layout.cube_yaw.to_degrees());
+    let cube = format!("[{:.4}, {:.4}, {:.4}]", c.x, c.y, c.z);
+    let spot = format!("[{:.4}, {:.4}]", t.x, t.y);
+    [
+        ("seed", seed),
+        ("cube_start_m", cube),
+        ("cube_start_yaw_deg", yaw),
+        ("spot_m", spot),
     ]
+    .map(|(key, value)| (key.to_string(), value))
+    .into()
 }
 
 fn summarize(
@@ -342,40 +326,20 @@ fn summarize(
     remote: bool,
     view: Option<String>,
 ) -> Summary {
-    let robot_loop = ended.robot.loop_report();
-    let Ended {
-        stats,
-        state,
-        observer: watch,
-        ..
-    } = ended;
+    let (stats, state, watch) = (ended.stats, ended.state, ended.observer);
     let cube_end = state
         .object_poses
         .get(CUBE)
         .map_or_else(Vector3::zeros, |p| p.translation.vector);
     let (distance_to_target_m, success) = scene.layout.judge(&cube_end);
-    let miss_times_s = stats.miss_times_s().to_vec();
-    let LoopStats {
-        ticks,
-        deadline_misses,
-        held_no_clutch,
-        held_stale,
-        ik,
-        tick,
-        start_late,
-        priority,
-        session_s,
-        wall_s,
-        ..
-    } = stats;
     Summary {
         simulated_s: if realtime {
-            session_s
+            stats.session_s
         } else {
             state.time_ns as f64 / 1e9
         },
-        wall_s,
-        ticks,
+        wall_s: stats.wall_s,
+        ticks: stats.ticks,
         seed,
         cube_start: scene.cube_start(),
         cube_start_yaw: scene.layout.cube_yaw,
@@ -385,16 +349,16 @@ fn summarize(
         highest_lift_m: watch.highest_lift_m,
         grip_force_n: (!remote).then_some(watch.grip_force_n),
         success,
-        ik,
-        tick,
         max_tracking_error: watch.max_tracking_error,
-        deadline_misses: realtime.then_some(deadline_misses),
-        miss_times_s,
-        start_late: realtime.then_some(start_late),
-        priority,
-        robot_loop,
-        held_no_clutch,
-        held_stale,
+        deadline_misses: realtime.then_some(stats.deadline_misses),
+        miss_times_s: stats.miss_times_s().to_vec(),
+        start_late: realtime.then_some(stats.start_late),
+        ik: stats.ik,
+        tick: stats.tick,
+        priority: stats.priority,
+        robot_loop: ended.robot.loop_report(),
+        held_no_clutch: stats.held_no_clutch,
+        held_stale: stats.held_stale,
         view,
     }
 }
@@ -421,10 +385,8 @@ impl std::fmt::Display for Summary {
             s.y,
             s.z,
             self.cube_start_yaw.to_degrees(),
-            match self.seed {
-                Some(seed) => format!(" (seed {seed})"),
-                None => String::new(),
-            },
+            self.seed
+                .map_or_else(String::new, |seed| format!(" (seed {seed})")),
             e.x,
             e.y,
             e.z,

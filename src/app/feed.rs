@@ -219,12 +219,11 @@ fn decode_loop(
             decode(&jpegs[1], &mut rgb[1]),
         ) {
             (Ok(left), Ok(right)) if left == right => left,
-            (Err(e), _) | (_, Err(e)) => {
-                decoded.failed += 1;
-                tracing::debug!("camera image: {e}");
-                continue;
-            }
-            _ => {
+            (left, right) => {
+                // Undecodable, or the eyes' sizes differ.
+                if let Err(e) = left.and(right) {
+                    tracing::debug!("camera image: {e}");
+                }
                 decoded.failed += 1;
                 continue;
             }

@@ -96,14 +96,14 @@ pub fn run(profile: &Path, options: &Options) -> Result<Report, Error> {
         .as_mut()
         .and_then(Recorder::take_tap)
         .map(|t| Box::new(t) as Box<dyn TickSink>);
-    let camera = recorder
+    let mut camera = recorder
         .as_mut()
         .filter(|_| options.record.as_ref().is_some_and(|r| r.camera) && scene.rig.is_some())
-        .and_then(Recorder::take_camera);
+        .and_then(Recorder::take_camera)
+        .map(|c| Box::new(c) as Box<dyn ImageSink>);
     let (epoch, epoch_wall_ns) = (Instant::now(), crate::rt::wall_clock_ns());
     // Driving a robot across the network, the headset shows (and the recorder keeps) the
     // robot's own camera images.
-    let mut camera = camera.map(|c| Box::new(c) as Box<dyn ImageSink>);
     let received = match (&options.connect, &scene.rig) {
         (Some(connection), Some(_)) if !options.headless || camera.is_some() => {
             Some(CameraFeed::start(
@@ -236,19 +236,14 @@ pub fn run(profile: &Path, options: &Options) -> Result<Report, Error> {
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let profile = |p: &String| {
-            if p.is_empty() {
-                "none".to_string()
-            } else {
-                p.clone()
-            }
-        };
+        let [left, right] = self
+            .profiles
+            .each_ref()
+            .map(|p| if p.is_empty() { "none" } else { p.as_str() });
         writeln!(
             f,
-            "xr: {}; controllers: left {}, right {}",
-            self.runtime,
-            profile(&self.profiles[0]),
-            profile(&self.profiles[1])
+            "xr: {}; controllers: left {left}, right {right}",
+            self.runtime
         )?;
         writeln!(
             f,

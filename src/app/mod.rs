@@ -17,6 +17,17 @@ pub use scene::{Layout, Scene, layout};
 pub use session::{Clock, Ended, LoopStats, Observer, Running, Session, Tick};
 pub use view::View;
 
+/// A bundled file (`relative` to the source tree, as `catalogue.toml` or a profile): in the
+/// source tree this was built from, else in the working directory.
+pub fn bundled(relative: &str) -> std::path::PathBuf {
+    let in_tree = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    if in_tree.exists() {
+        in_tree
+    } else {
+        relative.into()
+    }
+}
+
 /// Why a session could not run. Each variant says its reason once (no `source` chain), naming
 /// the file, key or input at fault.
 #[derive(Debug, thiserror::Error)]

@@ -70,17 +70,6 @@ pub fn robot_info(profile: &Path) -> Result<RobotInfo, Error> {
     })
 }
 
-/// The bundled catalogue of skills and scenarios: `catalogue.toml` of the source tree, else of
-/// the working directory.
-pub fn bundled_catalogue() -> PathBuf {
-    let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue.toml");
-    if in_tree.exists() {
-        in_tree
-    } else {
-        PathBuf::from("catalogue.toml")
-    }
-}
-
 /// The session's labels: `recording`'s, else the defaults given (the demo's own), with the
 /// skill and scenario checked against the catalogue before anything is recorded. The operator
 /// defaults to `$USER`.
@@ -96,7 +85,7 @@ pub fn labels(
         let path = recording
             .catalogue
             .clone()
-            .unwrap_or_else(bundled_catalogue);
+            .unwrap_or_else(|| super::bundled("catalogue.toml"));
         let catalogue = Catalogue::load(&path).map_err(crate::config::Error::from)?;
         for (kind, name) in [(Kind::Skill, skill), (Kind::Scenario, scenario)] {
             if !name.is_empty() {

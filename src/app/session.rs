@@ -131,31 +131,18 @@ pub struct Ended<O> {
     pub state: RobotState,
 }
 
-impl<O> Ended<O> {
-    /// The same, with the observer turned into what the caller keeps of it.
-    pub fn map_observer<P>(self, f: impl FnOnce(O) -> P) -> Ended<P> {
-        Ended {
-            observer: f(self.observer),
+impl<A, B> Ended<(A, B)> {
+    /// The session with the first observer, and the second.
+    pub fn split(self) -> (Ended<A>, B) {
+        let (observer, second) = self.observer;
+        let ended = Ended {
+            observer,
             stats: self.stats,
             pipeline: self.pipeline,
             robot: self.robot,
             state: self.state,
-        }
-    }
-}
-
-impl<A, B> Ended<(A, B)> {
-    /// The session with the first observer, and the second.
-    pub fn split(self) -> (Ended<A>, B) {
-        let mut second = None;
-        let ended = self.map_observer(|(a, b)| {
-            second = Some(b);
-            a
-        });
-        match second {
-            Some(b) => (ended, b),
-            None => unreachable!("map_observer calls its function once"),
-        }
+        };
+        (ended, second)
     }
 }
 
@@ -202,7 +189,6 @@ impl<O: Observer> Session<O> {
             }
             Clock::LockStep | Clock::Paced => (false, Instant::now()),
         };
-        let lock_step = !real_time;
         let mut state = state_for(robot.as_ref());
         robot.read_state(&mut state)?;
         let mut sample = recorder.as_ref().map(|r| r.new_sample());
@@ -234,7 +220,7 @@ impl<O: Observer> Session<O> {
             let sent = Instant::now();
             robot.command(pipeline.command())?;
             let commanded_ns = sent.saturating_duration_since(epoch).as_nanos() as i64;
-            if lock_step {
+            if !real_time {
                 robot.step(dt)?;
             }
             robot.read_state(&mut state)?;
@@ -259,13 +245,13 @@ impl<O: Observer> Session<O> {
                         && stats.frame_to_command_ns.len() < LATENCY_CAPACITY
                     {
                         last_frame_ns = Some(f.time_ns);
-                        let frame_ns = if real_time { f.time_ns } else { now_ns };
-                        let command_ns = if real_time {
-                            commanded_ns
+                        // Lock-step, the command is ready at the tick that used the frame.
+                        let latency = if real_time {
+                            commanded_ns - f.time_ns as i64
                         } else {
-                            now_ns as i64
+                            0
                         };
-                        stats.frame_to_command_ns.push(command_ns - frame_ns as i64);
+                        stats.frame_to_command_ns.push(latency);
                     }
                 }
                 TickOutcome::Joints => {}
@@ -358,9 +344,8 @@ impl<O> Running<O> {
 
     /// Waits for the loop to end by itself (its source ended).
     pub fn join(self) -> Result<Ended<O>, Error> {
-        match self.handle.join() {
-            Ok(ended) => ended,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+        self.handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 }

@@ -1,7 +1,7 @@
 //! `teleop demo` and `teleop run`: a session of the simulated robot driven by the scripted
 //! trainer or a headset; prints the summary. No GPU, display or headset needed by default.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::ValueEnum;
@@ -9,17 +9,7 @@ use clap::ValueEnum;
 use super::robot::ConnectArgs;
 use super::say;
 use crate::app::recording::Recording;
-use crate::app::{self, View, demo, headset};
-
-/// The bundled files, found beside the executable's source tree or the working directory.
-pub fn bundled(relative: &str) -> PathBuf {
-    let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
-    if in_tree.exists() {
-        in_tree
-    } else {
-        PathBuf::from(relative)
-    }
-}
+use crate::app::{self, View, bundled, demo, headset};
 
 /// Where operator frames come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

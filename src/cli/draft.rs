@@ -121,12 +121,6 @@ struct Arm {
     fingers: (Vec<usize>, Vec<usize>),
 }
 
-/// The independent joints moving `tip` from the root, and which link each arm would start
-/// from.
-fn chain_dofs(model: &Model, tip: LinkId) -> usize {
-    model.dofs_between(Model::ROOT, tip).map_or(0, |d| d.len())
-}
-
 /// The lowest link both `a` and `b` hang from.
 fn common_ancestor(model: &Model, a: LinkId, b: LinkId) -> LinkId {
     let above_a: Vec<LinkId> = model.ancestors(a).collect();
@@ -139,14 +133,11 @@ fn common_ancestor(model: &Model, a: LinkId, b: LinkId) -> LinkId {
 /// The link above the first movable joint on the path from the root to `tip`.
 fn first_moving_parent(model: &Model, tip: LinkId) -> LinkId {
     let path: Vec<LinkId> = model.ancestors(tip).collect();
-    for &link in path.iter().rev() {
-        if let Some(j) = model.links[link].parent_joint
-            && (model.joints[j].kind.is_movable() || model.joints[j].mimic.is_some())
-        {
-            return model.joints[j].parent;
-        }
-    }
-    Model::ROOT
+    path.iter()
+        .rev()
+        .filter_map(|&link| model.links[link].parent_joint)
+        .find(|&j| model.joints[j].kind.is_movable() || model.joints[j].mimic.is_some())
+        .map_or(Model::ROOT, |j| model.joints[j].parent)
 }
 
 /// The arms: per side the best tool-named link with enough joints.
@@ -158,7 +149,7 @@ fn find_arms(model: &Model, root_from: &[Pose]) -> Vec<Arm> {
         if score == 0 || is_finger(model, link) {
             continue;
         }
-        let dof = chain_dofs(model, link);
+        let dof = model.dofs_between(Model::ROOT, link).map_or(0, |d| d.len());
         if dof < MIN_ARM_DOF {
             continue;
         }
@@ -182,11 +173,7 @@ fn find_arms(model: &Model, root_from: &[Pose]) -> Vec<Arm> {
         let depth = model.ancestors(link).count();
         let bare_frame = has_word(&l.name, "frame") && l.visuals.is_empty();
         let rank = (score, bare_frame, std::cmp::Reverse(depth));
-        let better = match slot {
-            None => true,
-            Some((r, _, _)) => rank > *r,
-        };
-        if better {
+        if slot.as_ref().is_none_or(|(r, _, _)| rank > *r) {
             *slot = Some((rank, link, why));
         }
     }
@@ -254,7 +241,7 @@ fn gripper_open_closed(
     tree: &Tree,
     leader: usize,
     fingers: &[usize],
-) -> Option<(f64, f64, String)> {
+) -> Option<(f64, f64, &'static str)> {
     let (lo, hi) = model.joints[leader].limits.position?;
     let dof = model.dof_of_joint[leader]?;
     let spread = |value: f64| -> Option<f64> {
@@ -268,28 +255,17 @@ fn gripper_open_closed(
             .collect();
         (points.len() >= 2).then(|| (points[0] - points[1]).norm())
     };
-    match (spread(lo), spread(hi)) {
+    let (open_at_hi, why) = match (spread(lo), spread(hi)) {
         (Some(a), Some(b)) if (a - b).abs() > 1e-4 => {
-            let (open, closed) = if b > a { (hi, lo) } else { (lo, hi) };
-            Some((
-                open,
-                closed,
-                "the fingers stand farther apart at `open`".into(),
-            ))
+            (b > a, "the fingers stand farther apart at `open`")
         }
-        _ => {
-            let (open, closed) = if hi.abs() >= lo.abs() {
-                (hi, lo)
-            } else {
-                (lo, hi)
-            };
-            Some((
-                open,
-                closed,
-                "one finger: `open` is the limit farther from 0 (check it)".into(),
-            ))
-        }
-    }
+        _ => (
+            hi.abs() >= lo.abs(),
+            "one finger: `open` is the limit farther from 0 (check it)",
+        ),
+    };
+    let (open, closed) = if open_at_hi { (hi, lo) } else { (lo, hi) };
+    Some((open, closed, why))
 }
 
 /// The rest posture of one arm (model `q`, changed only on the arm's joints): random postures,
@@ -572,16 +548,13 @@ fn draft_camera(
         .or(head.map(|h| {
             // A head link's origin is often its neck joint, below the face: the eyes go halfway
             // up the head's own mesh.
-            let zs: Vec<f64> = visual_points(model, h).iter().map(|p| p.z).collect();
-            let mid = if zs.is_empty() {
-                0.0
-            } else {
-                let (lo, hi) = zs
-                    .iter()
-                    .fold((f64::MAX, f64::MIN), |(lo, hi), &z| (lo.min(z), hi.max(z)));
-                (lo + hi) / 2.0
-            };
-            (h, "no camera link; the head", mid)
+            // No mesh: (MAX + MIN) / 2, 0.
+            let (lo, hi) = visual_points(model, h)
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+                    (lo.min(p.z), hi.max(p.z))
+                });
+            (h, "no camera link; the head", (lo + hi) / 2.0)
         }));
     let tools_in = |link: LinkId| {
         let link_from_root = root_from_rest[link].inverse();
@@ -1102,10 +1075,10 @@ fn palm_down_grasp(
             curled[dof] = curl;
         }
     }
-    let mut fingers_curled = Vector3::zeros();
-    for f in &others {
-        fingers_curled += point(&curled, f.tip, &f.offset).coords / others.len() as f64;
-    }
+    let fingers_curled: Vector3<f64> = others
+        .iter()
+        .map(|f| point(&curled, f.tip, &f.offset).coords / others.len() as f64)
+        .sum();
     let mut open = Vec::new();
     for &(j, curl, back) in curls {
         let Some(dof) = model.dof_of_joint[j] else {
@@ -1204,22 +1177,18 @@ pub fn draft(
     }
     let mut out = String::new();
     let w = &mut out;
-    writeln!(
+    write!(
         w,
-        "# Drafted by `teleop profile new` from {urdf_in_profile}."
+        "# Drafted by `teleop profile new` from {urdf_in_profile}.\n\
+         # Every guess is commented; check them, then `teleop profile check` this file.\n\
+         name = {}\n\
+         urdf = {}\n\
+         control_rate_hz = 500\n\
+         # Acceleration limit for joints without their own (rad/s²): URDFs give none.\n\
+         default_acceleration = 20\n",
+        toml_string(&model.name),
+        toml_string(urdf_in_profile)
     )?;
-    writeln!(
-        w,
-        "# Every guess is commented; check them, then `teleop profile check` this file."
-    )?;
-    writeln!(w, "name = {}", toml_string(&model.name))?;
-    writeln!(w, "urdf = {}", toml_string(urdf_in_profile))?;
-    writeln!(w, "control_rate_hz = 500")?;
-    writeln!(
-        w,
-        "# Acceleration limit for joints without their own (rad/s²): URDFs give none."
-    )?;
-    writeln!(w, "default_acceleration = 20")?;
     // Top-level keys found after the arms' rest postures go here, before the first table.
     let top_level_end = out.len();
     let mut q = vec![0.0; model.dof()];
@@ -1288,63 +1257,52 @@ pub fn draft(
             },
             reach_m
         )?;
-        writeln!(w, "[[end_effector]]")?;
-        writeln!(w, "name = \"{side} arm\"")?;
-        writeln!(w, "hand = \"{side}\"")?;
-        writeln!(w, "base = {}", toml_string(&model.links[arm.base].name))?;
-        writeln!(w, "tip = {}", toml_string(&model.links[arm.tip].name))?;
+        writeln!(
+            w,
+            "[[end_effector]]\n\
+             name = \"{side} arm\"\n\
+             hand = \"{side}\"\n\
+             base = {}\n\
+             tip = {}",
+            toml_string(&model.links[arm.base].name),
+            toml_string(&model.links[arm.tip].name)
+        )?;
         if let Some(g) = grasps[i] {
             writeln!(
                 w,
-                "# The grasp centre (tip frame): midway between the thumb's base and the knuckles, 0.7 of the"
-            )?;
-            writeln!(w, "# thumb's reach out of the palm.")?;
-            writeln!(
-                w,
-                "tool_offset = [{:.3}, {:.3}, {:.3}]",
+                "# The grasp centre (tip frame): midway between the thumb's base and the knuckles, 0.7 of the\n\
+                 # thumb's reach out of the palm.\n\
+                 tool_offset = [{:.3}, {:.3}, {:.3}]",
                 g.tool.x, g.tool.y, g.tool.z
             )?;
         }
         writeln!(w, "position_weight = 1.0")?;
         let (independent, mimics) = &arm.fingers;
         let jaws = independent.len() == 1 || (hands[i].is_some() && grasps[i].is_none());
-        if jaws {
-            writeln!(
-                w,
-                "# A gripper, or a hand whose thumb closes across the palm as a gripper's jaws do: its position"
-            )?;
-            writeln!(
-                w,
-                "# matters, its exact turn little (the jaws square the object up), so orientation is a hint"
-            )?;
-            writeln!(
-                w,
-                "# that never holds the tool back from where the hand goes."
-            )?;
-            writeln!(w, "rotation_weight = 0.03")?;
-        } else if grasps[i].is_some() {
-            writeln!(
-                w,
-                "# A hand that grasps palm down: its turn is the grasp, so orientation counts half as much as"
-            )?;
-            writeln!(w, "# position.")?;
-            writeln!(w, "rotation_weight = 0.5")?;
-        } else {
-            writeln!(
-                w,
-                "# Orientation counts half as much as position: a tool's position matters most."
-            )?;
-            writeln!(w, "rotation_weight = 0.5")?;
-        }
         writeln!(
             w,
-            "# Tool motion per hand motion: reach {reach_m:.2} m over the bundled humanoid's {SCRIPT_REACH_M} m (at most 1: {by_reach:.2}),"
+            "{}",
+            if jaws {
+                "# A gripper, or a hand whose thumb closes across the palm as a gripper's jaws do: its position\n\
+                 # matters, its exact turn little (the jaws square the object up), so orientation is a hint\n\
+                 # that never holds the tool back from where the hand goes.\n\
+                 rotation_weight = 0.03"
+            } else if grasps[i].is_some() {
+                "# A hand that grasps palm down: its turn is the grasp, so orientation counts half as much as\n\
+                 # position.\n\
+                 rotation_weight = 0.5"
+            } else {
+                "# Orientation counts half as much as position: a tool's position matters most.\n\
+                 rotation_weight = 0.5"
+            }
         )?;
         writeln!(
             w,
-            "# lowered until the bundled script's grasp, lift and carry are reachable with the tool turned as it turns."
+            "# Tool motion per hand motion: reach {reach_m:.2} m over the bundled humanoid's {SCRIPT_REACH_M} m (at most 1: {by_reach:.2}),\n\
+             # lowered until the bundled script's grasp, lift and carry are reachable with the tool turned as it turns.\n\
+             motion_scale = {:.2}",
+            scale.max(0.05)
         )?;
-        writeln!(w, "motion_scale = {:.2}", scale.max(0.05))?;
         match independent.as_slice() {
             [] => notes.push(format!(
                 "{side} arm: no finger joints below its tool: no gripper"
@@ -1367,11 +1325,11 @@ pub fn draft(
                         fingers.len() - 1,
                         if fingers.len() == 2 { "" } else { "s" }
                     )?;
-                    writeln!(grippers, "[[gripper]]")?;
-                    writeln!(grippers, "hand = \"{side}\"")?;
-                    writeln!(grippers, "joint = {}", toml_string(name))?;
-                    writeln!(grippers, "open = {open}")?;
-                    writeln!(grippers, "closed = {closed}")?;
+                    writeln!(
+                        grippers,
+                        "[[gripper]]\nhand = \"{side}\"\njoint = {}\nopen = {open}\nclosed = {closed}",
+                        toml_string(name)
+                    )?;
                     if let Some(dof) = model.dof_of_joint[*leader] {
                         q[dof] = open;
                     }
@@ -1385,12 +1343,14 @@ pub fn draft(
         writeln!(w)?;
         writeln!(
             w,
-            "# A neck: {dof} joint(s) from the arms' base up to \"{}\", named like a head.",
-            model.links[head].name
+            "# A neck: {dof} joint(s) from the arms' base up to \"{}\", named like a head.\n\
+             [neck]\n\
+             base = {}\n\
+             tip = {}",
+            model.links[head].name,
+            toml_string(&model.links[arms[0].base].name),
+            toml_string(&model.links[head].name)
         )?;
-        writeln!(w, "[neck]")?;
-        writeln!(w, "base = {}", toml_string(&model.links[arms[0].base].name))?;
-        writeln!(w, "tip = {}", toml_string(&model.links[head].name))?;
     }
     writeln!(w)?;
     let mut root_from_rest = vec![Pose::identity(); model.links.len()];
@@ -1415,25 +1375,12 @@ pub fn draft(
         longest_reach_m,
         neck.map(|(h, _)| h),
     );
-    writeln!(w, "# The camera: {why}.")?;
-    writeln!(w, "[camera]")?;
-    for key in keys {
-        writeln!(w, "{key}")?;
-    }
+    writeln!(w, "# The camera: {why}.\n[camera]\n{}", keys.join("\n"))?;
     writeln!(
         w,
-        "# Vertical field of view (degrees): a guess; use the real camera's."
-    )?;
-    writeln!(w, "fov_deg = 60.0")?;
-    out.push_str(&grippers);
-    writeln!(out)?;
-    writeln!(
-        out,
-        "# Rest posture (the IK's null space and the demo's start): for each arm the sampled posture"
-    )?;
-    writeln!(
-        out,
-        "# whose tool is nearest a point in front of the chest, joints off their limits."
+        "# Vertical field of view (degrees): a guess; use the real camera's.\nfov_deg = 60.0\n{grippers}\n\
+         # Rest posture (the IK's null space and the demo's start): for each arm the sampled posture\n\
+         # whose tool is nearest a point in front of the chest, joints off their limits."
     )?;
     for note in &notes {
         writeln!(out, "# - {note}")?;
@@ -1460,12 +1407,10 @@ pub fn draft(
             Some(DraftedHand { lines, why, .. }) => {
                 writeln!(
                     out,
-                    "# The {side} hand: {why}. Check the axes and tips with `teleop kin hand`."
+                    "# The {side} hand: {why}. Check the axes and tips with `teleop kin hand`.\n\
+                     [hands.{side}]\n{}",
+                    lines.join("\n")
                 )?;
-                writeln!(out, "[hands.{side}]")?;
-                for line in lines {
-                    writeln!(out, "{line}")?;
-                }
             }
             None => writeln!(
                 out,

@@ -72,7 +72,7 @@ struct ChainRow {
     joints: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 struct MeshStatus {
     referenced: usize,
     resolved: usize,
@@ -155,11 +155,7 @@ fn report(model: &Model, urdf: &Path) -> Report {
         });
     }
     let chains_omitted = suggested.len() - chains.len();
-    let mut meshes = MeshStatus {
-        referenced: 0,
-        resolved: 0,
-        unresolved: Vec::new(),
-    };
+    let mut meshes = MeshStatus::default();
     for link in &model.links {
         let shapes = link
             .visuals
@@ -224,14 +220,10 @@ fn text(r: &Report) -> String {
         } else {
             "  ".repeat(line.depth)
         };
-        match (&line.joint, line.joint_type) {
-            (Some(joint), Some(kind)) => {
-                let _ = writeln!(s, "  {indent}{} ← {joint} ({kind})", line.link);
-            }
-            _ => {
-                let _ = writeln!(s, "  {indent}{}", line.link);
-            }
-        }
+        let _ = match (&line.joint, line.joint_type) {
+            (Some(joint), Some(kind)) => writeln!(s, "  {indent}{} ← {joint} ({kind})", line.link),
+            _ => writeln!(s, "  {indent}{}", line.link),
+        };
     }
     let _ = writeln!(s, "\njoints:");
     let _ = writeln!(

@@ -123,7 +123,7 @@ fn new(args: &NewArgs) -> anyhow::Result<()> {
     let urdf = super::draft::path_from(&profile, &args.urdf);
     let script = super::draft::path_from(
         &profile,
-        &super::demo::bundled("scripts/pick_cube_palm_down.toml"),
+        &crate::app::bundled("scripts/pick_cube_palm_down.toml"),
     );
     let text = super::draft::draft(&model, &urdf, &script, args.seed)?;
     // The draft must load: a guess that breaks the profile's own checks is a bug here.
@@ -176,7 +176,6 @@ fn check(args: &CheckArgs) -> anyhow::Result<()> {
     }
 }
 
-/// splitmix64: a few lines of deterministic noise, enough to sample joint space.
 fn report(
     path: &Path,
     profile: &Profile,
@@ -248,7 +247,7 @@ fn arm(
     model: &Model,
     effector: &EndEffector,
     rest: &[f64],
-    poses: &[crate::kinematics::Pose],
+    poses: &[Pose],
     rig: Option<&StereoRig>,
     samples: usize,
     seed: u64,
@@ -275,12 +274,11 @@ fn arm(
     };
     let manipulability_rest = manipulability(&jacobian);
     let box_ = effector.workspace_min.zip(effector.workspace_max);
-    let cells = box_.map(|(lo, hi)| {
+    let mut cells = box_.map(|(lo, hi)| {
         let n: [usize; 3] =
             std::array::from_fn(|k| (((hi[k] - lo[k]) / CELL_M).ceil() as usize).clamp(1, 60));
         (lo, hi, n, vec![false; n[0] * n[1] * n[2]])
     });
-    let mut cells = cells;
     let mut noise = SplitMix64::new(seed ^ 0x5eed);
     let mut q = q_rest.clone();
     let mut measures = Vec::with_capacity(samples);
@@ -366,7 +364,6 @@ const VIEW_PX: u32 = 480;
 /// The robot at rest from the front, the side and above, with each arm's reached cells, as one
 /// PNG (three views side by side).
 fn picture(profile: &Profile, model: &Model, report: &Report, path: &Path) -> anyhow::Result<()> {
-    use crate::kinematics::Pose;
     use crate::render::{self, EYE_FORMAT, EyeCamera, SceneRenderer, StereoTarget};
     use nalgebra::{Rotation3, Translation3};
     let rest = profile.start_posture(model);
@@ -463,9 +460,8 @@ fn picture(profile: &Profile, model: &Model, report: &Report, path: &Path) -> an
     Ok(())
 }
 
-fn vector(v: &[f64; 3]) -> String {
-    let v = Vector3::from(*v);
-    format!("({:.3}, {:.3}, {:.3}) m", v.x, v.y, v.z)
+fn vector([x, y, z]: &[f64; 3]) -> String {
+    format!("({x:.3}, {y:.3}, {z:.3}) m")
 }
 
 fn text(report: &Report) -> String {

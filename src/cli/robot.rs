@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::demo::bundled;
 use super::say;
+use crate::app::bundled;
 use crate::app::robot_process::{self, DEFAULT_LISTEN};
 use crate::link::bus::Endpoints;
 use crate::robot::Connection;

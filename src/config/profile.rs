@@ -307,6 +307,23 @@ pub mod ranges {
     pub const TOOL_OFFSET_M: f64 = 1.0;
 }
 
+/// Whether `value` is within joint `j`'s position limits (a continuous joint's: ±1000 rad).
+fn within_limits(model: &Model, j: usize, value: f64) -> bool {
+    match model.joints[j].limits.position {
+        Some((lo, hi)) => value >= lo && value <= hi,
+        None => value.abs() <= ranges::CONTINUOUS_REST,
+    }
+}
+
+/// Refuses `point` at `key` unless every coordinate is within ±`bound` m.
+fn in_box(path: &Path, key: String, point: [f64; 3], bound: f64) -> Result<(), Error> {
+    if point.iter().all(|v| v.abs() <= bound) {
+        return Ok(());
+    }
+    let message = format!("every coordinate must be within ±{bound} m, got {point:?}");
+    Err(FileError::invalid(path, key, message).into())
+}
+
 fn default_control_rate() -> f64 {
     500.0
 }
@@ -350,11 +367,9 @@ impl Profile {
                 ))
             }
         };
-        let link = |key: String, name: &str| {
-            model
-                .link_id(name)
-                .map(|_| ())
-                .ok_or_else(|| invalid(key, format!("no link {name:?} in the URDF")))
+        let link = |key: String, name: &str| match model.link_id(name) {
+            Some(_) => Ok(()),
+            None => Err(invalid(key, format!("no link {name:?} in the URDF"))),
         };
         let movable_joint = |key: String, name: &str| match model.joint_id(name) {
             None => Err(invalid(key, format!("no joint {name:?} in the URDF"))),
@@ -370,8 +385,7 @@ impl Profile {
         let chain = |key: String, base: &str, tip: &str| {
             link(format!("{key}.base"), base)?;
             link(format!("{key}.tip"), tip)?;
-            let (b, t) = (model.link_id(base), model.link_id(tip));
-            match (b, t) {
+            match (model.link_id(base), model.link_id(tip)) {
                 (Some(b), Some(t)) if model.dofs_between(b, t).is_some_and(|d| !d.is_empty()) => {
                     Ok(())
                 }
@@ -380,11 +394,6 @@ impl Profile {
                     format!("{tip:?} is not below {base:?} with joints between them"),
                 )),
             }
-        };
-
-        let within_limits = |j: usize, value: f64| match model.joints[j].limits.position {
-            Some((lo, hi)) => value >= lo && value <= hi,
-            None => value.abs() <= ranges::CONTINUOUS_REST,
         };
 
         within(
@@ -407,29 +416,20 @@ impl Profile {
         for (i, e) in self.end_effectors.iter().enumerate() {
             let key = format!("end_effector[{i}]");
             chain(key.clone(), &e.base, &e.tip)?;
-            for (name, w) in [
-                ("position_weight", e.position_weight),
-                ("rotation_weight", e.rotation_weight),
+            for (name, value, range) in [
+                ("position_weight", e.position_weight, ranges::TASK_WEIGHT),
+                ("rotation_weight", e.rotation_weight, ranges::TASK_WEIGHT),
+                ("motion_scale", e.motion_scale, ranges::MOTION_SCALE),
             ] {
-                within(&format!("{key}.{name}"), w, ranges::TASK_WEIGHT)?;
+                within(&format!("{key}.{name}"), value, range)?;
             }
-            within(
-                &format!("{key}.motion_scale"),
-                e.motion_scale,
-                ranges::MOTION_SCALE,
-            )?;
             for (name, point, bound) in [
                 ("workspace_min", e.workspace_min, ranges::WORKSPACE_M),
                 ("workspace_max", e.workspace_max, ranges::WORKSPACE_M),
                 ("tool_offset", e.tool_offset, ranges::TOOL_OFFSET_M),
             ] {
-                if let Some(point) = point
-                    && !point.iter().all(|v| v.abs() <= bound)
-                {
-                    return Err(invalid(
-                        format!("{key}.{name}"),
-                        format!("every coordinate must be within ±{bound} m, got {point:?}"),
-                    ));
+                if let Some(point) = point {
+                    in_box(path, format!("{key}.{name}"), point, bound)?;
                 }
             }
             let min = e.workspace_min.unwrap_or([f64::NEG_INFINITY; 3]);
@@ -494,20 +494,12 @@ impl Profile {
                     ));
                 }
             }
-            if !camera
-                .offset_m
-                .iter()
-                .all(|v| v.abs() <= ranges::CAMERA_OFFSET_M)
-            {
-                return Err(invalid(
-                    "camera.offset_m".into(),
-                    format!(
-                        "every coordinate must be within ±{} m, got {:?}",
-                        ranges::CAMERA_OFFSET_M,
-                        camera.offset_m
-                    ),
-                ));
-            }
+            in_box(
+                path,
+                "camera.offset_m".into(),
+                camera.offset_m,
+                ranges::CAMERA_OFFSET_M,
+            )?;
             if !(-90.0..=90.0).contains(&camera.pitch_deg) {
                 return Err(invalid(
                     "camera.pitch_deg".into(),
@@ -551,7 +543,7 @@ impl Profile {
             }
             let j = movable_joint(format!("{key}.joint"), &g.joint)?;
             for (name, value) in [("open", g.open), ("closed", g.closed)] {
-                if !within_limits(j, value) {
+                if !within_limits(model, j, value) {
                     return Err(invalid(
                         format!("{key}.{name}"),
                         format!("{value} is outside joint {:?}'s limits", g.joint),
@@ -561,7 +553,7 @@ impl Profile {
         }
         for (name, &value) in &self.rest {
             let j = movable_joint(format!("rest.{name}"), name)?;
-            if !within_limits(j, value) {
+            if !within_limits(model, j, value) {
                 return Err(invalid(
                     format!("rest.{name}"),
                     format!("{value} is outside the joint's limits"),
@@ -582,15 +574,13 @@ impl Profile {
                     ));
                 }
             }
-            if let Some(a) = settings.acceleration {
-                within(
-                    &format!("joint.{name}.acceleration"),
-                    a,
-                    ranges::ACCELERATION,
-                )?;
-            }
-            if let Some(w) = settings.weight {
-                within(&format!("joint.{name}.weight"), w, ranges::WEIGHT)?;
+            for (setting, value, range) in [
+                ("acceleration", settings.acceleration, ranges::ACCELERATION),
+                ("weight", settings.weight, ranges::WEIGHT),
+            ] {
+                if let Some(value) = value {
+                    within(&format!("joint.{name}.{setting}"), value, range)?;
+                }
             }
         }
         for (side, mapping) in [("left", &self.hands.left), ("right", &self.hands.right)] {
@@ -719,20 +709,12 @@ impl Profile {
                     )
                 })?;
                 finger_joints.extend(dofs);
-                if !point
-                    .offset
-                    .iter()
-                    .all(|v| v.abs() <= ranges::HAND_OFFSET_M)
-                {
-                    return Err(invalid(
-                        format!("{k}.offset"),
-                        format!(
-                            "every coordinate must be within ±{} m, got {:?}",
-                            ranges::HAND_OFFSET_M,
-                            point.offset
-                        ),
-                    ));
-                }
+                in_box(
+                    path,
+                    format!("{k}.offset"),
+                    point.offset,
+                    ranges::HAND_OFFSET_M,
+                )?;
             }
         }
         for (i, p) in mapping.pinch.iter().enumerate() {
@@ -746,9 +728,8 @@ impl Profile {
             }
         }
         let movable_below_root = |k: String, name: &str| -> Result<usize, Error> {
-            let j = match model.joint_id(name) {
-                None => return Err(invalid(k, format!("no joint {name:?} in the URDF"))),
-                Some(j) => j,
+            let Some(j) = model.joint_id(name) else {
+                return Err(invalid(k, format!("no joint {name:?} in the URDF")));
             };
             if !model.joints[j].kind.is_movable() {
                 return Err(invalid(k, format!("joint {name:?} is fixed")));
@@ -780,11 +761,7 @@ impl Profile {
             for (name, &value) in values {
                 let k = key(&format!("{end}.{name}"));
                 let j = movable_below_root(k.clone(), name)?;
-                let inside = match model.joints[j].limits.position {
-                    Some((lo, hi)) => value >= lo && value <= hi,
-                    None => value.abs() <= ranges::CONTINUOUS_REST,
-                };
-                if !inside {
+                if !within_limits(model, j, value) {
                     return Err(invalid(k, format!("{value} is outside the joint's limits")));
                 }
                 finger_joints.push(j);

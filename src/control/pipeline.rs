@@ -61,22 +61,47 @@ pub struct TickReport {
     pub times: StageTimes,
 }
 
-/// An end-effector driven by one of the operator's hands.
-struct HandSlot {
-    hand: Hand,
+/// One IK task's chain (an end-effector's or the neck's).
+struct ChainSlot {
     task: usize,
     chain: Chain,
     /// For each chain variable, its index in the solver's `q`.
     solver_vars: Vec<usize>,
     q_chain: Vec<f64>,
+}
+
+impl ChainSlot {
+    fn new(solver: &Solver, task: usize, chain: Chain) -> ChainSlot {
+        ChainSlot {
+            task,
+            solver_vars: solver.task_vars(task).to_vec(),
+            q_chain: vec![0.0; chain.dof()],
+            chain,
+        }
+    }
+
+    /// The chain's pose at the model posture `q` (`solver_to_model` maps the solver's `q`).
+    fn forward(&mut self, q: &[f64], solver_to_model: &[usize]) -> Pose {
+        for (qc, &sv) in self.q_chain.iter_mut().zip(&self.solver_vars) {
+            *qc = q[solver_to_model[sv]];
+        }
+        self.chain.forward(&self.q_chain)
+    }
+}
+
+/// An end-effector driven by one of the operator's hands.
+struct HandSlot {
+    hand: Hand,
+    chain: ChainSlot,
     retarget: HandRetargeter,
 }
 
-struct NeckSlot {
-    task: usize,
-    chain: Chain,
-    solver_vars: Vec<usize>,
-    q_chain: Vec<f64>,
+/// The operator's `hand` in `frame`.
+fn hand_input(frame: &OperatorFrame, hand: Hand) -> &HandInput {
+    match hand {
+        Hand::Left => &frame.left,
+        Hand::Right => &frame.right,
+    }
 }
 
 /// The gripper joint each trigger moves (index in the model's `q`).
@@ -195,7 +220,7 @@ pub struct Pipeline {
     /// For each entry of the solver's `q`, its index in the model's `q`.
     solver_to_model: Vec<usize>,
     hands: Vec<HandSlot>,
-    neck: Option<NeckSlot>,
+    neck: Option<ChainSlot>,
     grippers: Vec<GripperSlot>,
     fingers: Vec<FingerSlot>,
     safety: SafetyFilter,
@@ -276,19 +301,11 @@ impl Pipeline {
             .into_iter()
             .map(|(hand, task, chain, settings)| HandSlot {
                 hand,
-                task,
-                solver_vars: solver.task_vars(task).to_vec(),
-                q_chain: vec![0.0; chain.dof()],
-                chain,
+                chain: ChainSlot::new(&solver, task, chain),
                 retarget: HandRetargeter::new(settings),
             })
             .collect();
-        let neck = neck_chain.map(|(task, chain)| NeckSlot {
-            task,
-            solver_vars: solver.task_vars(task).to_vec(),
-            q_chain: vec![0.0; chain.dof()],
-            chain,
-        });
+        let neck = neck_chain.map(|(task, chain)| ChainSlot::new(&solver, task, chain));
         let grippers = profile
             .grippers
             .iter()
@@ -353,12 +370,9 @@ impl Pipeline {
 
     /// `base_from_tool` of end-effector `index` at the current command.
     pub fn tool_pose(&mut self, index: usize) -> Pose {
-        let q = self.safety.position();
-        let slot = &mut self.hands[index];
-        for (qc, &sv) in slot.q_chain.iter_mut().zip(&slot.solver_vars) {
-            *qc = q[self.solver_to_model[sv]];
-        }
-        slot.chain.forward(&slot.q_chain)
+        self.hands[index]
+            .chain
+            .forward(self.safety.position(), &self.solver_to_model)
     }
 
     /// One tick at monotonic time `now_ns` with the newest operator frame, if any.
@@ -367,12 +381,8 @@ impl Pipeline {
         let fresh = frame.filter(|f| now_ns.saturating_sub(f.time_ns) <= self.stale_after_ns);
         let mut engaged = false;
         for index in 0..self.hands.len() {
-            let input = match (fresh, self.hands[index].hand) {
-                (Some(f), Hand::Left) => f.left,
-                (Some(f), Hand::Right) => f.right,
-                // Stale: as if tracking were lost, so the clutch re-anchors when it returns.
-                (None, _) => HandInput::IDLE,
-            };
+            // Stale: as if tracking were lost, so the clutch re-anchors when it returns.
+            let input = fresh.map_or(HandInput::IDLE, |f| *hand_input(f, self.hands[index].hand));
             let tool = self.tool_pose(index);
             let slot = &mut self.hands[index];
             let target = match slot.retarget.update(&input, self.dt, &tool) {
@@ -382,15 +392,14 @@ impl Pipeline {
                 }
                 HandCommand::Hold => tool,
             };
-            self.solver.set_target(slot.task, Target::Pose(target));
+            self.solver
+                .set_target(slot.chain.task, Target::Pose(target));
             self.targets[index] = target;
         }
         if let Some(neck) = &mut self.neck {
-            let q = self.safety.position();
-            for (qc, &sv) in neck.q_chain.iter_mut().zip(&neck.solver_vars) {
-                *qc = q[self.solver_to_model[sv]];
-            }
-            let current = neck.chain.forward(&neck.q_chain).rotation;
+            let current = neck
+                .forward(self.safety.position(), &self.solver_to_model)
+                .rotation;
             let head = fresh
                 .and_then(|f| f.head)
                 .filter(|h| h.rotation.coords.iter().all(|v| v.is_finite()) && engaged);
@@ -405,11 +414,7 @@ impl Pipeline {
         if let (Some(f), true) = (fresh, engaged) {
             let command = self.safety.position();
             for slot in &mut self.fingers {
-                let input = match slot.hand {
-                    Hand::Left => &f.left,
-                    Hand::Right => &f.right,
-                };
-                slot.update(input, command);
+                slot.update(hand_input(f, slot.hand), command);
             }
         }
         let retargeted = Instant::now();
@@ -444,10 +449,7 @@ impl Pipeline {
         }
         if let Some(f) = fresh {
             for g in &self.grippers {
-                let trigger = match g.hand {
-                    Hand::Left => f.left.trigger,
-                    Hand::Right => f.right.trigger,
-                };
+                let trigger = hand_input(f, g.hand).trigger;
                 self.wanted[g.model_var] = gripper_position(trigger, g.open, g.closed);
             }
         }
@@ -461,9 +463,7 @@ impl Pipeline {
         report.times = stage_times(started, retargeted, solved, Instant::now());
         report
     }
-}
 
-impl Pipeline {
     /// One tick that follows joint positions `wanted` (model `q` order; a recording's
     /// commands) through the safety filter only: no retargeting, no IK. A wrong length or a
     /// non-finite value holds the robot like stale input.
@@ -501,7 +501,14 @@ impl Pipeline {
         sample.time_ns = now_ns;
         sample.wall_ns = crate::rt::wall_clock_ns();
         sample.operator = frame;
-        fill_sample_state(sample, state);
+        sample.state_time_ns = state.time_ns;
+        sample.positions.copy_from_slice(&state.positions);
+        sample.velocities.copy_from_slice(&state.velocities);
+        sample.efforts.copy_from_slice(&state.efforts);
+        sample.contact_forces.copy_from_slice(&state.contact_forces);
+        for (pose, &link) in sample.link_poses.iter_mut().zip(&sample.pose_links) {
+            *pose = state.link_poses[link];
+        }
         sample.outcome = report.outcome;
         for index in 0..self.hands.len().min(sample.engaged.len()) {
             sample.engaged[index] = self.hands[index].retarget.engaged();
@@ -524,18 +531,6 @@ impl Pipeline {
         sample.retarget_ns = report.times.retarget_ns;
         sample.ik_ns = report.times.ik_ns;
         sample.safety_ns = report.times.safety_ns;
-    }
-}
-
-/// Writes the robot's measured `state` into the recorder's `sample`, without allocating.
-fn fill_sample_state(sample: &mut TickSample, state: &RobotState) {
-    sample.state_time_ns = state.time_ns;
-    sample.positions.copy_from_slice(&state.positions);
-    sample.velocities.copy_from_slice(&state.velocities);
-    sample.efforts.copy_from_slice(&state.efforts);
-    sample.contact_forces.copy_from_slice(&state.contact_forces);
-    for (pose, &link) in sample.link_poses.iter_mut().zip(&sample.pose_links) {
-        *pose = state.link_poses[link];
     }
 }
 

@@ -12,10 +12,8 @@ use nalgebra::{Matrix3, Quaternion, UnitQuaternion, Vector3};
 use serde::{Deserialize, Serialize};
 
 use super::Error;
-use super::solver::{Retargeter, Solution, Status, XR_JOINTS};
+use super::solver::{Retargeter, Solution, Status, XR_JOINTS, XR_WRIST};
 use crate::model::Model;
-
-const XR_WRIST: usize = 1;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,10 +45,7 @@ pub fn parse_line(line: &str) -> Result<HandPositions, Error> {
             input.joints.len()
         )));
     }
-    let mut joints = [None; XR_JOINTS];
-    for (out, j) in joints.iter_mut().zip(&input.joints) {
-        *out = j.map(Vector3::from);
-    }
+    let joints = std::array::from_fn(|i| input.joints[i].map(Vector3::from));
     let wrist = match (input.wrist_r, &input.orientations) {
         (Some(r), _) => Matrix3::from_fn(|i, j| r[i][j]),
         (None, Some(orientations)) => {

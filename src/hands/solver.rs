@@ -15,7 +15,7 @@ const MAX_SWITCHED_PINCHES: usize = 6;
 
 /// Number of OpenXR hand joints.
 pub const XR_JOINTS: usize = 26;
-const XR_WRIST: usize = 1;
+pub(super) const XR_WRIST: usize = 1;
 
 /// Whether a solve moved the hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,28 +265,18 @@ impl Retargeter {
                     lp.link
                 )));
             }
-            Ok(
-                match points
-                    .iter()
-                    .position(|p| p.chain == chain && p.offset == offset)
-                {
-                    Some(p) => p,
-                    None => {
-                        points.push(Point { chain, offset });
-                        points.len() - 1
-                    }
-                },
-            )
-        };
-        let mut terms = Vec::new();
-        for f in &mapping.fingertips {
-            if mapping
-                .fingertips
+            let found = points
                 .iter()
-                .filter(|g| g.name == f.name)
-                .count()
-                > 1
-            {
+                .position(|p| p.chain == chain && p.offset == offset);
+            Ok(found.unwrap_or_else(|| {
+                points.push(Point { chain, offset });
+                points.len() - 1
+            }))
+        };
+        let fingertips = &mapping.fingertips;
+        let mut terms = Vec::new();
+        for f in fingertips {
+            if fingertips.iter().filter(|g| g.name == f.name).count() > 1 {
                 return Err(Error::Mapping(format!(
                     "fingertip '{}' defined twice",
                     f.name
@@ -300,8 +290,7 @@ impl Retargeter {
             });
         }
         let term_named = |name: &str| {
-            mapping
-                .fingertips
+            fingertips
                 .iter()
                 .position(|f| f.name == name)
                 .ok_or_else(|| Error::UnknownFingertip(name.to_owned()))
@@ -354,22 +343,19 @@ impl Retargeter {
         for (var, &j) in model.dofs.iter().enumerate() {
             let joint = &model.joints[j];
             if let Some((lo, hi)) = joint.limits.position {
-                lower[var] = lo;
-                upper[var] = hi;
+                (lower[var], upper[var]) = (lo, hi);
             }
             max_step[var] = step_of(joint.limits.velocity);
         }
         for joint in &model.joints {
-            let Some(m) = joint.mimic else { continue };
-            if !joint.kind.is_movable() {
+            // A fixed mimic, or one with multiplier 0, does not bound its leader.
+            let movable = joint.kind.is_movable();
+            let Some(m) = joint.mimic.filter(|m| movable && m.multiplier != 0.0) else {
                 continue;
-            }
+            };
             let Some(var) = model.dof_of_joint[m.leader] else {
                 continue;
             };
-            if m.multiplier == 0.0 {
-                continue;
-            }
             if let (Some((lo, hi)), true) =
                 (joint.limits.position, joint.kind != JointKind::Continuous)
             {
@@ -476,29 +462,26 @@ impl Retargeter {
             }
             let mut partition = Vec::new();
             for ts in members {
-                let g = match group_terms.iter().position(|x| *x == ts) {
-                    Some(g) => g,
-                    None => {
-                        let group_pinches = (0..solved_pinches)
-                            .filter(|&i| {
-                                ts.contains(&pinches[i].thumb) && ts.contains(&pinches[i].finger)
-                            })
-                            .collect();
-                        groups.push(Group::new(
-                            &ts,
-                            group_pinches,
-                            &vars_of,
-                            &terms,
-                            &pinches,
-                            &points,
-                            &chains,
-                            n,
-                        ));
-                        group_terms.push(ts);
-                        groups.len() - 1
-                    }
-                };
-                partition.push(g);
+                let found = group_terms.iter().position(|x| *x == ts);
+                partition.push(found.unwrap_or_else(|| {
+                    let group_pinches = (0..solved_pinches)
+                        .filter(|&i| {
+                            ts.contains(&pinches[i].thumb) && ts.contains(&pinches[i].finger)
+                        })
+                        .collect();
+                    groups.push(Group::new(
+                        &ts,
+                        group_pinches,
+                        &vars_of,
+                        &terms,
+                        &pinches,
+                        &points,
+                        &chains,
+                        n,
+                    ));
+                    group_terms.push(ts);
+                    groups.len() - 1
+                }));
             }
             partitions.push(partition);
         }
@@ -551,10 +534,6 @@ impl Retargeter {
     /// The scale in use (fixed, calibrated, or 1.0 before a calibration).
     pub fn scale(&self) -> f64 {
         self.scale
-    }
-
-    pub fn set_scale(&mut self, scale: f64) {
-        self.scale = scale;
     }
 
     /// Whether the mapping asks for a calibrated scale.
@@ -736,10 +715,8 @@ impl Retargeter {
         // with fewer iterations each than one joined problem.
         let switched = self.partitions.len().trailing_zeros() as usize;
         let mut joined = 0;
-        for i in 0..switched {
-            if self.activation[i] > 0.0 {
-                joined |= 1 << i;
-            }
+        for i in (0..switched).filter(|&i| self.activation[i] > 0.0) {
+            joined |= 1 << i;
         }
         for j in 0..self.partitions[joined].len() {
             out.iterations += self.solve_group(self.partitions[joined][j]);
@@ -748,10 +725,8 @@ impl Retargeter {
         // fingers again together (from this fit). Each round joins a pair, so at most `switched`.
         loop {
             let mut more = joined;
-            for i in 0..switched {
-                if joined & (1 << i) == 0 && self.below_floor(i) {
-                    more |= 1 << i;
-                }
+            for i in (0..switched).filter(|&i| joined & (1 << i) == 0 && self.below_floor(i)) {
+                more |= 1 << i;
             }
             if more == joined {
                 break;
@@ -847,18 +822,11 @@ impl Retargeter {
             };
             let cols = &group.term_cols[ti];
             let (ja, jb) = (&self.jac[term.tip], &self.jac[term.origin]);
-            accumulate(
-                &mut group.h_trial,
-                &mut group.g_trial,
-                &mut group.columns,
-                k,
-                &group.vars,
-                cols,
-                &r,
-                ja,
-                jb,
-                w,
-            );
+            let c = &mut group.columns;
+            for &l in cols {
+                c[l] = ja[group.vars[l]] - jb[group.vars[l]];
+            }
+            accumulate_columns(&mut group.h_trial, &mut group.g_trial, c, k, cols, &r, w);
         }
         for pi in 0..group.pinches.len() {
             let i = group.pinches[pi];
@@ -870,18 +838,12 @@ impl Retargeter {
             if a > 0.0 {
                 cost += 0.5 * w * r.norm_squared();
                 let cols = &group.pinch_cols[pi];
-                accumulate(
-                    &mut group.h_trial,
-                    &mut group.g_trial,
-                    &mut group.columns,
-                    k,
-                    &group.vars,
-                    cols,
-                    &r,
-                    &self.jac[ta],
-                    &self.jac[tb],
-                    w,
-                );
+                let (ja, jb) = (&self.jac[ta], &self.jac[tb]);
+                let c = &mut group.columns;
+                for &l in cols {
+                    c[l] = ja[group.vars[l]] - jb[group.vars[l]];
+                }
+                accumulate_columns(&mut group.h_trial, &mut group.g_trial, c, k, cols, &r, w);
             }
             // The floor: a one-sided (hinge) term on the gap's length.
             let gap = self.pos[ta] - self.pos[tb];
@@ -916,27 +878,23 @@ impl Retargeter {
 
     /// Damped Gauss–Newton with box constraints on one group; returns its iterations.
     fn solve_group(&mut self, g: usize) -> usize {
-        {
-            let group = &mut self.groups[g];
-            for (i, &v) in group.vars.iter().enumerate() {
-                let (mut lo, mut hi) = (self.lower[v], self.upper[v]);
-                if self.has_previous {
-                    let s = self.max_step[v];
-                    lo = lo.max(self.q_prev[v] - s);
-                    hi = hi.min(self.q_prev[v] + s);
-                }
-                group.lo[i] = lo;
-                group.hi[i] = hi.max(lo);
-                self.q[v] = self.q[v].clamp(group.lo[i], group.hi[i]);
+        let group = &mut self.groups[g];
+        for (i, &v) in group.vars.iter().enumerate() {
+            let (mut lo, mut hi) = (self.lower[v], self.upper[v]);
+            if self.has_previous {
+                let s = self.max_step[v];
+                lo = lo.max(self.q_prev[v] - s);
+                hi = hi.min(self.q_prev[v] + s);
             }
+            group.lo[i] = lo;
+            group.hi[i] = hi.max(lo);
+            self.q[v] = self.q[v].clamp(group.lo[i], group.hi[i]);
         }
         let mut q = std::mem::take(&mut self.q);
         let mut cost = self.cost_and_model(g, &q);
-        {
-            let group = &mut self.groups[g];
-            std::mem::swap(&mut group.h, &mut group.h_trial);
-            std::mem::swap(&mut group.g, &mut group.g_trial);
-        }
+        let group = &mut self.groups[g];
+        std::mem::swap(&mut group.h, &mut group.h_trial);
+        std::mem::swap(&mut group.g, &mut group.g_trial);
         let mut mu = 1e-4;
         let mut iterations = 0;
         for _ in 0..self.options.max_iterations {
@@ -980,28 +938,8 @@ impl Retargeter {
 }
 
 /// Adds `w · cᵢ·r` to the gradient and `w · cᵢ·cⱼ` to the (lower triangle of the) Gauss–Newton
-/// matrix, where `c = ja − jb` is the residual's Jacobian column of each var in `cols`.
-#[allow(clippy::too_many_arguments)]
-fn accumulate(
-    h: &mut [f64],
-    g: &mut [f64],
-    columns: &mut [Vector3<f64>],
-    k: usize,
-    vars: &[usize],
-    cols: &[usize],
-    r: &Vector3<f64>,
-    ja: &[Vector3<f64>],
-    jb: &[Vector3<f64>],
-    w: f64,
-) {
-    for &l in cols {
-        let v = vars[l];
-        columns[l] = ja[v] - jb[v];
-    }
-    accumulate_columns(h, g, columns, k, cols, r, w);
-}
-
-/// [`accumulate`] with the columns already in `columns` (indexed by group-local var).
+/// matrix, where `cᵢ = columns[i]` (indexed by group-local var) is the residual's Jacobian column
+/// of each var `i` in `cols`.
 fn accumulate_columns(
     h: &mut [f64],
     g: &mut [f64],

@@ -16,8 +16,7 @@ pub(crate) fn cholesky_solve(h: &mut [f64], n: usize, b: &[f64], x: &mut [f64]) 
 pub(crate) fn cholesky_factor(h: &mut [f64], n: usize) -> bool {
     // Row-wise dot products over slices: no bounds checks in the inner loops, and they vectorise.
     for j in 0..n {
-        let (above, rest) = h.split_at_mut(j * n);
-        let _ = above;
+        let (_, rest) = h.split_at_mut(j * n);
         let (row_j, below) = rest.split_at_mut(n);
         let d = row_j[j] - dot(&row_j[..j], &row_j[..j]);
         if d.is_nan() || d <= 0.0 || d.is_infinite() {
@@ -54,7 +53,7 @@ pub(crate) fn cholesky_substitute(factor: &[f64], n: usize, b: &[f64], x: &mut [
     }
 }
 
-/// Buffers for [`box_qp`], sized once for `n` variables.
+/// Buffers for [`BoxQp::solve`], sized once for `n` variables (every solve is over all `n`).
 #[derive(Debug, Clone)]
 pub(crate) struct BoxQp {
     /// 0 free, −1 at its lower bound, +1 at its upper bound.
@@ -81,17 +80,9 @@ impl BoxQp {
     /// crossed, release pinned ones whose gradient points inside, repeat. Exact, unlike
     /// projected Gauss–Seidel, whose sweeps crawl on an arm's ill-conditioned JᵀJ.
     /// Returns false if a reduced system was not positive definite (x is then left feasible).
-    pub fn solve(
-        &mut self,
-        h: &[f64],
-        n: usize,
-        b: &[f64],
-        lo: &[f64],
-        hi: &[f64],
-        x: &mut [f64],
-    ) -> bool {
-        self.state.iter_mut().for_each(|s| *s = 0);
-        self.active_set_loop(h, n, b, lo, hi, x)
+    pub fn solve(&mut self, h: &[f64], b: &[f64], lo: &[f64], hi: &[f64], x: &mut [f64]) -> bool {
+        self.state.fill(0);
+        self.active_set_loop(h, b, lo, hi, x)
     }
 
     /// [`BoxQp::solve`] when `x` already holds the unconstrained minimiser (the caller tried it
@@ -100,13 +91,12 @@ impl BoxQp {
     pub fn solve_from_unconstrained(
         &mut self,
         h: &[f64],
-        n: usize,
         b: &[f64],
         lo: &[f64],
         hi: &[f64],
         x: &mut [f64],
     ) -> bool {
-        for i in 0..n {
+        for i in 0..self.state.len() {
             self.state[i] = if x[i] < lo[i] {
                 -1
             } else if x[i] > hi[i] {
@@ -115,18 +105,18 @@ impl BoxQp {
                 0
             };
         }
-        self.active_set_loop(h, n, b, lo, hi, x)
+        self.active_set_loop(h, b, lo, hi, x)
     }
 
     fn active_set_loop(
         &mut self,
         h: &[f64],
-        n: usize,
         b: &[f64],
         lo: &[f64],
         hi: &[f64],
         x: &mut [f64],
     ) -> bool {
+        let n = self.state.len();
         for _ in 0..(2 * n + 2) {
             self.free.clear();
             self.free.extend((0..n).filter(|&i| self.state[i] == 0));
@@ -229,14 +219,14 @@ mod tests {
         let b = [1.0, 1.0];
         let mut qp = BoxQp::new(2);
         let mut x = [0.0; 2];
-        assert!(qp.solve(&h, 2, &b, &[-10.0; 2], &[10.0; 2], &mut x));
+        assert!(qp.solve(&h, &b, &[-10.0; 2], &[10.0; 2], &mut x));
         // Unconstrained optimum of 2x+0.5y=1, 0.5x+y=1.
         assert!(
             (x[0] - 2.0 / 7.0).abs() < 1e-9 && (x[1] - 6.0 / 7.0).abs() < 1e-9,
             "{x:?}"
         );
         let mut x = [0.0; 2];
-        assert!(qp.solve(&h, 2, &b, &[-10.0, -10.0], &[10.0, 0.5], &mut x));
+        assert!(qp.solve(&h, &b, &[-10.0, -10.0], &[10.0, 0.5], &mut x));
         // With y ≤ 0.5 active, x minimises 2x + 0.25 = 1 → x = 0.375.
         assert!(
             (x[1] - 0.5).abs() < 1e-12 && (x[0] - 0.375).abs() < 1e-9,

@@ -1,5 +1,6 @@
 //! The solver: tasks over a shared set of joints, tracking and global modes.
 
+use std::f64::consts::{PI, TAU};
 use std::time::Instant;
 
 use nalgebra::{Matrix6xX, Rotation3, UnitQuaternion, Vector3};
@@ -114,13 +115,12 @@ impl TaskState {
         let (linear, angular) = match (self.last_tracked, target) {
             (Some(Target::Pose(a)), Target::Pose(b)) => (
                 b.translation.vector - a.translation.vector,
-                rotation_vector(&(b.rotation.matrix() * a.rotation.matrix().transpose())),
+                rotation_between(&a.rotation, &b.rotation),
             ),
             (Some(Target::Position(a)), Target::Position(b)) => (b - a, Vector3::zeros()),
-            (Some(Target::Orientation(a)), Target::Orientation(b)) => (
-                Vector3::zeros(),
-                rotation_vector(&(b.matrix() * a.matrix().transpose())),
-            ),
+            (Some(Target::Orientation(a)), Target::Orientation(b)) => {
+                (Vector3::zeros(), rotation_between(&a, &b))
+            }
             _ => (Vector3::zeros(), Vector3::zeros()),
         };
         for k in 0..3 {
@@ -194,9 +194,11 @@ const NULLSPACE_EPSILON: f64 = 1e-8;
 /// The QP's box still bounds the motion itself.
 const MARGIN_STEP_CAP: f64 = 4.0;
 
-fn rotation_vector(rotation: &nalgebra::Matrix3<f64>) -> Vector3<f64> {
+/// The rotation vector of `to · from⁻¹`, the turn that takes `from` to `to`.
+fn rotation_between(from: &Rotation3<f64>, to: &Rotation3<f64>) -> Vector3<f64> {
+    let rotation = to.matrix() * from.matrix().transpose();
     // Through the quaternion: exact near 0 and near π, where the skew part of R vanishes.
-    let q = UnitQuaternion::from_rotation_matrix(&Rotation3::from_matrix_unchecked(*rotation));
+    let q = UnitQuaternion::from_rotation_matrix(&Rotation3::from_matrix_unchecked(rotation));
     let (w, v) = if q.w < 0.0 {
         (-q.w, -q.imag())
     } else {
@@ -263,6 +265,9 @@ impl Solver {
         let mut upper = vec![f64::INFINITY; n];
         let mut continuous = vec![false; n];
         let mut max_velocity = vec![f64::INFINITY; n];
+        // Rest mid-range: as far from every limit as the joint allows, where tracking has the
+        // most room to move in any direction (0 for continuous joints).
+        let mut rest = vec![0.0; n];
         for (i, &mv) in model_vars.iter().enumerate() {
             let limits = &model.joints[model.dofs[mv]].limits;
             let position = if options.use_soft_limits {
@@ -271,25 +276,17 @@ impl Solver {
                 limits.position
             };
             match position {
-                Some((lo, hi)) => (lower[i], upper[i]) = (lo, hi),
+                Some((lo, hi)) => {
+                    (lower[i], upper[i]) = (lo, hi);
+                    // Halves first: exact, and no overflow for limits near ±f64::MAX.
+                    rest[i] = 0.5 * lo + 0.5 * hi;
+                }
                 None => continuous[i] = true,
             }
             if let Some(v) = limits.velocity {
                 max_velocity[i] = v;
             }
         }
-        // Mid-range: as far from every limit as the joint allows, where tracking has the most
-        // room to move in any direction.
-        let rest = (0..n)
-            .map(|i| {
-                if continuous[i] {
-                    0.0
-                } else {
-                    // Halves first: exact, and no overflow for limits near ±f64::MAX.
-                    0.5 * lower[i] + 0.5 * upper[i]
-                }
-            })
-            .collect();
         Ok(Solver {
             tasks: states,
             model_vars,
@@ -406,25 +403,19 @@ impl Solver {
             for (qc, &sv) in t.q_chain.iter_mut().zip(&t.solver_var) {
                 *qc = q[sv];
             }
+            let chain = &t.task.chain;
             let pose = if jacobians {
-                t.task
-                    .chain
-                    .forward_with_jacobian(&t.q_chain, &mut t.jacobian)
+                chain.forward_with_jacobian(&t.q_chain, &mut t.jacobian)
             } else {
-                t.task.chain.forward(&t.q_chain)
+                chain.forward(&t.q_chain)
             };
             let (dp, dr) = match &t.task.target {
                 Target::Pose(target) => (
                     target.translation.vector - pose.translation.vector,
-                    rotation_vector(
-                        &(target.rotation.matrix() * pose.rotation.matrix().transpose()),
-                    ),
+                    rotation_between(&pose.rotation, &target.rotation),
                 ),
                 Target::Position(p) => (p - pose.translation.vector, Vector3::zeros()),
-                Target::Orientation(r) => (
-                    Vector3::zeros(),
-                    rotation_vector(&(r.matrix() * pose.rotation.matrix().transpose())),
-                ),
+                Target::Orientation(r) => (Vector3::zeros(), rotation_between(&pose.rotation, r)),
             };
             let (wp, wr) = (t.task.position_weight, t.task.rotation_weight);
             for k in 0..3 {
@@ -483,8 +474,7 @@ impl Solver {
     fn wrap_continuous(&self, q: &mut [f64]) {
         for (v, &c) in q.iter_mut().zip(&self.continuous) {
             if c {
-                *v = (*v + std::f64::consts::PI).rem_euclid(std::f64::consts::TAU)
-                    - std::f64::consts::PI;
+                *v = (*v + PI).rem_euclid(TAU) - PI;
             }
         }
     }
@@ -492,7 +482,7 @@ impl Solver {
     fn random_configuration(&mut self, out: &mut [f64]) {
         for (i, value) in out.iter_mut().enumerate() {
             let (lo, hi) = if self.continuous[i] {
-                (-std::f64::consts::PI, std::f64::consts::PI)
+                (-PI, PI)
             } else {
                 (self.lower[i], self.upper[i])
             };
@@ -521,7 +511,6 @@ impl Solver {
             current[i] = v.clamp(self.lower[i], self.upper[i]);
         }
         self.wrap_continuous(&mut current);
-        let mut best_cost = f64::INFINITY;
         let mut best = Residual {
             cost: f64::INFINITY,
             position_m: f64::INFINITY,
@@ -535,8 +524,7 @@ impl Solver {
             let mut last_progress_cost = residual.cost;
             let mut since_progress = 0;
             for _ in 0..self.options.max_iterations_per_seed {
-                if residual.cost < best_cost {
-                    best_cost = residual.cost;
+                if residual.cost < best.cost {
                     best = residual;
                     self.q_best.copy_from_slice(&current);
                 }
@@ -561,14 +549,8 @@ impl Solver {
                 let inside =
                     (0..n).all(|i| self.dq[i] >= self.box_lo[i] && self.dq[i] <= self.box_hi[i]);
                 if !inside {
-                    self.qp.solve_from_unconstrained(
-                        &self.h_damped,
-                        n,
-                        &self.b,
-                        &self.box_lo,
-                        &self.box_hi,
-                        &mut self.dq,
-                    );
+                    let (h, b, lo, hi) = (&self.h_damped, &self.b, &self.box_lo, &self.box_hi);
+                    self.qp.solve_from_unconstrained(h, b, lo, hi, &mut self.dq);
                 }
                 for t in &mut self.tasks {
                     t.saved_jacobian.copy_from(&t.jacobian);
@@ -659,9 +641,7 @@ impl Solver {
         for (i, &value) in q.iter().enumerate() {
             let mut towards_rest = self.rest[i] - value;
             if self.continuous[i] {
-                towards_rest = (towards_rest + std::f64::consts::PI)
-                    .rem_euclid(std::f64::consts::TAU)
-                    - std::f64::consts::PI;
+                towards_rest = (towards_rest + PI).rem_euclid(TAU) - PI;
             }
             self.posture_step[i] = fraction * towards_rest - margin_scale * self.margin_gradient[i];
         }
@@ -719,14 +699,8 @@ impl Solver {
                 self.box_hi[i] = fast.min(self.upper[i].max(slow)) - value;
                 self.dq[i] = 0.0;
             }
-            self.qp.solve(
-                &self.h,
-                n,
-                &self.b,
-                &self.box_lo,
-                &self.box_hi,
-                &mut self.dq,
-            );
+            let (h, b, lo, hi) = (&self.h, &self.b, &self.box_lo, &self.box_hi);
+            self.qp.solve(h, b, lo, hi, &mut self.dq);
             q.iter_mut().zip(&self.dq).for_each(|(v, d)| *v += d);
             residual = self.evaluate(q, true);
             iterations += 1;

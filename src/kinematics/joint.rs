@@ -60,16 +60,12 @@ pub(crate) fn model_source(model: &Model, joint: usize) -> Option<Source> {
     if !j.kind.is_movable() {
         return None;
     }
-    match j.mimic {
-        None => model.dof_of_joint[joint].map(|var| Source {
-            var,
-            multiplier: 1.0,
-            offset: 0.0,
-        }),
-        Some(m) => model.dof_of_joint[m.leader].map(|var| Source {
-            var,
-            multiplier: m.multiplier,
-            offset: m.offset,
-        }),
-    }
+    let (leader, multiplier, offset) = j
+        .mimic
+        .map_or((joint, 1.0, 0.0), |m| (m.leader, m.multiplier, m.offset));
+    model.dof_of_joint[leader].map(|var| Source {
+        var,
+        multiplier,
+        offset,
+    })
 }

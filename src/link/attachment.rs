@@ -20,21 +20,15 @@ impl Gid {
     /// of the key expression, its low 64 bits then its high 64 bits, each little-endian (the
     /// `memcpy` of `low64` and `high64` on a little-endian host).
     pub fn of_token(token: &str) -> Gid {
-        let h = xxhash_rust::xxh3::xxh3_128(token.as_bytes());
-        let mut gid = [0u8; 16];
-        gid[..8].copy_from_slice(&(h as u64).to_le_bytes());
-        gid[8..].copy_from_slice(&((h >> 64) as u64).to_le_bytes());
-        Gid(gid)
+        // Low half first, each half little-endian: the u128's own little-endian bytes.
+        Gid(xxhash_rust::xxh3::xxh3_128(token.as_bytes()).to_le_bytes())
     }
 }
 
 impl std::fmt::Display for Gid {
     /// Hex, as a status message names a station.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
     }
 }
 
@@ -78,17 +72,11 @@ impl Attachment {
                 bytes[16]
             )));
         }
-        let i64_at = |at: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&bytes[at..at + 8]);
-            i64::from_le_bytes(b)
-        };
-        let mut gid = [0u8; 16];
-        gid.copy_from_slice(&bytes[17..33]);
+        let i64_at = |at: usize| i64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
         Ok(Attachment {
             sequence_number: i64_at(0),
             source_timestamp_ns: i64_at(8),
-            gid: Gid(gid),
+            gid: Gid(bytes[17..33].try_into().unwrap()),
         })
     }
 }

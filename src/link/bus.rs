@@ -86,19 +86,13 @@ impl Bus {
             }
         };
         set(&mut config, "mode", "\"peer\"")?;
-        if !endpoints.listen.is_empty() {
-            set(
-                &mut config,
-                "listen/endpoints",
-                &json_list(&endpoints.listen),
-            )?;
-        }
-        if !endpoints.connect.is_empty() {
-            set(
-                &mut config,
-                "connect/endpoints",
-                &json_list(&endpoints.connect),
-            )?;
+        for (key, list) in [
+            ("listen/endpoints", &endpoints.listen),
+            ("connect/endpoints", &endpoints.connect),
+        ] {
+            if !list.is_empty() {
+                set(&mut config, key, &json_list(list))?;
+            }
         }
         let session = zenoh::open(config)
             .wait()
@@ -192,14 +186,10 @@ impl Bus {
                 let at = Instant::now();
                 let payload = sample.payload().to_bytes();
                 let received = decode::<M>(&payload).and_then(|message| {
-                    let attachment = match sample.attachment() {
-                        Some(a) => Attachment::from_bytes(&a.to_bytes())?,
-                        None => {
-                            return Err(LinkError::Attachment(
-                                "none (rmw_zenoh drops such samples)".into(),
-                            ));
-                        }
-                    };
+                    let a = sample.attachment().ok_or_else(|| {
+                        LinkError::Attachment("none (rmw_zenoh drops such samples)".into())
+                    })?;
+                    let attachment = Attachment::from_bytes(&a.to_bytes())?;
                     Ok(Received {
                         message,
                         attachment,
@@ -303,10 +293,5 @@ impl<M: Message> Publisher<M> {
     /// This publisher's GID (what subscribers see in every attachment).
     pub fn gid(&self) -> Gid {
         self.gid
-    }
-
-    /// Samples sent so far.
-    pub fn sent(&self) -> i64 {
-        self.sequence
     }
 }

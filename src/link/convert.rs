@@ -17,11 +17,7 @@ fn set_strings<S: AsRef<str>>(dst: &mut Vec<String>, src: &[S]) {
     for (i, s) in src.iter().enumerate() {
         let s = s.as_ref();
         match dst.get_mut(i) {
-            Some(d) if d == s => {}
-            Some(d) => {
-                d.clear();
-                d.push_str(s);
-            }
+            Some(d) => set_string(d, s),
             None => dst.push(s.to_owned()),
         }
     }
@@ -179,10 +175,7 @@ impl JointTrajectory {
         )?;
         self.header.set(stamp_ns, "");
         set_strings(&mut self.joint_names, names);
-        self.points.truncate(1);
-        if self.points.is_empty() {
-            self.points.push(JointTrajectoryPoint::default());
-        }
+        self.points.resize_with(1, JointTrajectoryPoint::default);
         let p = &mut self.points[0];
         set_f64s(&mut p.positions, positions);
         set_f64s(&mut p.velocities, velocities);
@@ -221,31 +214,22 @@ impl CompressedImage {
     }
 }
 
-fn quaternion(q: &UnitQuaternion<f64>) -> Quaternion {
-    Quaternion {
-        x: q.i,
-        y: q.j,
-        z: q.k,
-        w: q.w,
-    }
-}
-
 impl Transform {
     /// `a_from_b` as the transform from frame a (the parent) to b (the child).
     pub fn from_isometry(a_from_b: &IsometryMatrix3<f64>) -> Transform {
-        let t = a_from_b.translation.vector;
+        let [x, y, z] = a_from_b.translation.vector.into();
+        let q = UnitQuaternion::from_rotation_matrix(&a_from_b.rotation);
         Transform {
-            translation: Vector3 {
-                x: t.x,
-                y: t.y,
-                z: t.z,
+            translation: Vector3 { x, y, z },
+            rotation: Quaternion {
+                x: q.i,
+                y: q.j,
+                z: q.k,
+                w: q.w,
             },
-            rotation: quaternion(&UnitQuaternion::from_rotation_matrix(&a_from_b.rotation)),
         }
     }
-}
 
-impl Transform {
     /// Back to `a_from_b` (the rotation renormalised; a zero quaternion is the identity).
     pub fn to_isometry(&self) -> IsometryMatrix3<f64> {
         let r = &self.rotation;
@@ -263,14 +247,13 @@ impl Transform {
 impl Pose {
     /// `frame_from_body` as a pose in `frame`.
     pub fn from_isometry(frame_from_body: &IsometryMatrix3<f64>) -> Pose {
-        let t = Transform::from_isometry(frame_from_body);
+        let Transform {
+            translation: Vector3 { x, y, z },
+            rotation,
+        } = Transform::from_isometry(frame_from_body);
         Pose {
-            position: Point {
-                x: t.translation.x,
-                y: t.translation.y,
-                z: t.translation.z,
-            },
-            orientation: t.rotation,
+            position: Point { x, y, z },
+            orientation: rotation,
         }
     }
 }

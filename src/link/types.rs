@@ -23,15 +23,19 @@ pub trait Message: Serialize + for<'de> Deserialize<'de> {
     const TYPE: RosType;
 }
 
-macro_rules! ros_type {
-    ($t:ty, $pkg:literal, $name:literal, $hash:literal) => {
-        impl Message for $t {
+/// `impl Message` for each type (its ROS name is its Rust name), and [`ALL_TYPES`].
+macro_rules! ros_types {
+    ($($t:ident, $pkg:literal, $hash:literal;)*) => {
+        $(impl Message for $t {
             const TYPE: RosType = RosType {
-                name: concat!($pkg, "/msg/", $name),
-                dds_name: concat!($pkg, "::msg::dds_::", $name, "_"),
+                name: concat!($pkg, "/msg/", stringify!($t)),
+                dds_name: concat!($pkg, "::msg::dds_::", stringify!($t), "_"),
                 hash: $hash,
             };
-        }
+        })*
+
+        /// Every type of this module, for tests and tools that check them all.
+        pub const ALL_TYPES: [RosType; [$($hash),*].len()] = [$($t::TYPE),*];
     };
 }
 
@@ -72,11 +76,8 @@ pub struct Duration {
 impl Duration {
     /// From a non-negative length in nanoseconds (seconds saturate at `i32::MAX`).
     pub fn from_ns(ns: u64) -> Duration {
-        let t = Time::from_ns(ns);
-        Duration {
-            sec: t.sec,
-            nanosec: t.nanosec,
-        }
+        let Time { sec, nanosec } = Time::from_ns(ns);
+        Duration { sec, nanosec }
     }
 
     /// From seconds (negative and NaN give zero).
@@ -260,51 +261,25 @@ impl DiagnosticStatus {
 
 // ---------------------------------------------------------------- identities
 
-#[rustfmt::skip]
-mod identities {
-    use super::*;
-    ros_type!(Time, "builtin_interfaces", "Time", "RIHS01_b106235e25a4c5ed35098aa0a61a3ee9c9b18d197f398b0e4206cea9acf9c197");
-    ros_type!(Duration, "builtin_interfaces", "Duration", "RIHS01_e8d009f659816f758b75334ee1a9ca5b5c0b859843261f14c7f937349599d93b");
-    ros_type!(Header, "std_msgs", "Header", "RIHS01_f49fb3ae2cf070f793645ff749683ac6b06203e41c891e17701b1cb597ce6a01");
-    ros_type!(MultiArrayDimension, "std_msgs", "MultiArrayDimension", "RIHS01_5e773a60a4c7fc8a54985f307c7837aa2994252a126c301957a24e31282c9cbe");
-    ros_type!(MultiArrayLayout, "std_msgs", "MultiArrayLayout", "RIHS01_4c66e6f78e740ac103a94cf63259f968e48c617e7699e829b63c21a5cb50dac6");
-    ros_type!(Float64MultiArray, "std_msgs", "Float64MultiArray", "RIHS01_1025ddc6b9552d191f89ef1a8d2f60f3d373e28b283d8891ddcc974e8c55397f");
-    ros_type!(JointState, "sensor_msgs", "JointState", "RIHS01_a13ee3a330e346c9d87b5aa18d24e11690752bd33a0350f11c5882bc9179260e");
-    ros_type!(CompressedImage, "sensor_msgs", "CompressedImage", "RIHS01_15640771531571185e2efc8a100baf923961a4d15d5569652e6cb6691e8e371a");
-    ros_type!(JointTrajectoryPoint, "trajectory_msgs", "JointTrajectoryPoint", "RIHS01_de8907036d8bd45aac6f30cc9044a3d4a329c42cbf719aff7d95a584cfa532d7");
-    ros_type!(JointTrajectory, "trajectory_msgs", "JointTrajectory", "RIHS01_179b33eba59d676f6d967ac71fe35e7ca2f64b2f3928f4a018cec115e213796e");
-    ros_type!(Vector3, "geometry_msgs", "Vector3", "RIHS01_cc12fe83e4c02719f1ce8070bfd14aecd40f75a96696a67a2a1f37f7dbb0765d");
-    ros_type!(Point, "geometry_msgs", "Point", "RIHS01_6963084842a9b04494d6b2941d11444708d892da2f4b09843b9c43f42a7f6881");
-    ros_type!(Quaternion, "geometry_msgs", "Quaternion", "RIHS01_8a765f66778c8ff7c8ab94afcc590a2ed5325a1d9a076ffff38fbce36f458684");
-    ros_type!(Transform, "geometry_msgs", "Transform", "RIHS01_beb83fbe698636351461f6f35d1abb20010c43d55374d81bd041f1ba2581fddc");
-    ros_type!(TransformStamped, "geometry_msgs", "TransformStamped", "RIHS01_0a241f87d04668d94099cbb5ba11691d5ad32c2f29682e4eb5653424bd275206");
-    ros_type!(TFMessage, "tf2_msgs", "TFMessage", "RIHS01_e369d0f05a23ae52508854b66f6aa0437f3449d652e8cbf22d5abe85d020f087");
-    ros_type!(Pose, "geometry_msgs", "Pose", "RIHS01_d501954e9476cea2996984e812054b68026ae0bfae789d9a10b23daf35cc90fa");
-    ros_type!(PoseStamped, "geometry_msgs", "PoseStamped", "RIHS01_10f3786d7d40fd2b54367835614bff85d4ad3b5dab62bf8bca0cc232d73b4cd8");
-    ros_type!(KeyValue, "diagnostic_msgs", "KeyValue", "RIHS01_d68081eaa540288c5440753baecef0c4e16e81a5f78ad68902ded5100413bb42");
-    ros_type!(DiagnosticStatus, "diagnostic_msgs", "DiagnosticStatus", "RIHS01_b0e3e692ea2d54a8af2f4ef1930e81556a2db55216b771f8a7d2724ed47bf0e4");
+ros_types! {
+    Time, "builtin_interfaces", "RIHS01_b106235e25a4c5ed35098aa0a61a3ee9c9b18d197f398b0e4206cea9acf9c197";
+    Duration, "builtin_interfaces", "RIHS01_e8d009f659816f758b75334ee1a9ca5b5c0b859843261f14c7f937349599d93b";
+    Header, "std_msgs", "RIHS01_f49fb3ae2cf070f793645ff749683ac6b06203e41c891e17701b1cb597ce6a01";
+    MultiArrayDimension, "std_msgs", "RIHS01_5e773a60a4c7fc8a54985f307c7837aa2994252a126c301957a24e31282c9cbe";
+    MultiArrayLayout, "std_msgs", "RIHS01_4c66e6f78e740ac103a94cf63259f968e48c617e7699e829b63c21a5cb50dac6";
+    Float64MultiArray, "std_msgs", "RIHS01_1025ddc6b9552d191f89ef1a8d2f60f3d373e28b283d8891ddcc974e8c55397f";
+    JointState, "sensor_msgs", "RIHS01_a13ee3a330e346c9d87b5aa18d24e11690752bd33a0350f11c5882bc9179260e";
+    CompressedImage, "sensor_msgs", "RIHS01_15640771531571185e2efc8a100baf923961a4d15d5569652e6cb6691e8e371a";
+    JointTrajectoryPoint, "trajectory_msgs", "RIHS01_de8907036d8bd45aac6f30cc9044a3d4a329c42cbf719aff7d95a584cfa532d7";
+    JointTrajectory, "trajectory_msgs", "RIHS01_179b33eba59d676f6d967ac71fe35e7ca2f64b2f3928f4a018cec115e213796e";
+    Vector3, "geometry_msgs", "RIHS01_cc12fe83e4c02719f1ce8070bfd14aecd40f75a96696a67a2a1f37f7dbb0765d";
+    Point, "geometry_msgs", "RIHS01_6963084842a9b04494d6b2941d11444708d892da2f4b09843b9c43f42a7f6881";
+    Quaternion, "geometry_msgs", "RIHS01_8a765f66778c8ff7c8ab94afcc590a2ed5325a1d9a076ffff38fbce36f458684";
+    Transform, "geometry_msgs", "RIHS01_beb83fbe698636351461f6f35d1abb20010c43d55374d81bd041f1ba2581fddc";
+    TransformStamped, "geometry_msgs", "RIHS01_0a241f87d04668d94099cbb5ba11691d5ad32c2f29682e4eb5653424bd275206";
+    TFMessage, "tf2_msgs", "RIHS01_e369d0f05a23ae52508854b66f6aa0437f3449d652e8cbf22d5abe85d020f087";
+    Pose, "geometry_msgs", "RIHS01_d501954e9476cea2996984e812054b68026ae0bfae789d9a10b23daf35cc90fa";
+    PoseStamped, "geometry_msgs", "RIHS01_10f3786d7d40fd2b54367835614bff85d4ad3b5dab62bf8bca0cc232d73b4cd8";
+    KeyValue, "diagnostic_msgs", "RIHS01_d68081eaa540288c5440753baecef0c4e16e81a5f78ad68902ded5100413bb42";
+    DiagnosticStatus, "diagnostic_msgs", "RIHS01_b0e3e692ea2d54a8af2f4ef1930e81556a2db55216b771f8a7d2724ed47bf0e4";
 }
-
-/// Every type of this module, for tests and tools that check them all.
-pub const ALL_TYPES: [RosType; 20] = [
-    Time::TYPE,
-    Duration::TYPE,
-    Header::TYPE,
-    MultiArrayDimension::TYPE,
-    MultiArrayLayout::TYPE,
-    Float64MultiArray::TYPE,
-    JointState::TYPE,
-    CompressedImage::TYPE,
-    JointTrajectoryPoint::TYPE,
-    JointTrajectory::TYPE,
-    Vector3::TYPE,
-    Point::TYPE,
-    Quaternion::TYPE,
-    Transform::TYPE,
-    TransformStamped::TYPE,
-    TFMessage::TYPE,
-    Pose::TYPE,
-    PoseStamped::TYPE,
-    KeyValue::TYPE,
-    DiagnosticStatus::TYPE,
-];

@@ -32,13 +32,8 @@ pub(crate) fn candidates(uri: &str, urdf_dir: &Path, packages: &PackagePath) -> 
     if let Some(rest) = uri.strip_prefix("package://") {
         let (package, relative) = rest.split_once('/').unwrap_or((rest, ""));
         let mut out = Vec::new();
-        let ancestors: Vec<&Path> = urdf_dir.ancestors().collect();
-        for folder in packages
-            .folders
-            .iter()
-            .map(PathBuf::as_path)
-            .chain(ancestors)
-        {
+        let folders = packages.folders.iter().map(PathBuf::as_path);
+        for folder in folders.chain(urdf_dir.ancestors()) {
             if package.is_empty() {
                 // `package:///x`: no package name, so the path is relative to each search folder.
                 out.push(folder.join(relative));
@@ -91,24 +86,16 @@ pub fn load_triangles(path: &Path, scale: [f64; 3]) -> Result<TriangleMesh, Erro
     let mut out = TriangleMesh::default();
     for mesh in scene.meshes {
         let base = out.positions.len() as u32;
-        out.positions.extend(mesh.vertices.iter().map(|v| {
-            [
-                (f64::from(v[0]) * scale[0]) as f32,
-                (f64::from(v[1]) * scale[1]) as f32,
-                (f64::from(v[2]) * scale[2]) as f32,
-            ]
-        }));
+        let scaled = |v: &[f32; 3]| std::array::from_fn(|k| (f64::from(v[k]) * scale[k]) as f32);
+        out.positions.extend(mesh.vertices.iter().map(scaled));
         if mesh.normals.len() == mesh.vertices.len() {
             out.normals.extend_from_slice(&mesh.normals);
         } else {
             out.normals
                 .extend(std::iter::repeat_n([0.0; 3], mesh.vertices.len()));
         }
-        out.triangles.extend(
-            mesh.faces
-                .iter()
-                .map(|f| [f[0] + base, f[1] + base, f[2] + base]),
-        );
+        out.triangles
+            .extend(mesh.faces.iter().map(|f| f.map(|v| v + base)));
     }
     Ok(out)
 }

@@ -44,7 +44,7 @@ use roxmltree::Node;
 use tracing::warn;
 
 use super::Error;
-use super::geometry::{Rgba, Shape};
+use super::geometry::{Inertial, Rgba, Shape};
 use super::robot::JointKind;
 
 /// The deepest element nesting accepted (`<robot>` is level 1). A URDF needs 5
@@ -69,16 +69,9 @@ pub(crate) struct Description {
 pub(crate) struct LinkDesc {
     pub name: String,
     pub line: u32,
-    pub inertial: Option<InertialDesc>,
+    pub inertial: Option<Inertial>,
     pub visuals: Vec<VisualDesc>,
     pub collisions: Vec<CollisionDesc>,
-}
-
-pub(crate) struct InertialDesc {
-    pub link_from_com: IsometryMatrix3<f64>,
-    pub mass: f64,
-    /// ixx, ixy, ixz, iyy, iyz, izz.
-    pub inertia: [f64; 6],
 }
 
 pub(crate) struct VisualDesc {
@@ -325,12 +318,8 @@ struct Reader<'p> {
 
 impl<'p> Reader<'p> {
     fn new(path: &'p Path, doc: &roxmltree::Document) -> Self {
-        let newlines = doc
-            .input_text()
-            .bytes()
-            .enumerate()
-            .filter_map(|(i, b)| (b == b'\n').then_some(i))
-            .collect();
+        let text = doc.input_text();
+        let newlines = text.match_indices('\n').map(|(i, _)| i).collect();
         Self {
             path,
             newlines,
@@ -442,12 +431,16 @@ impl<'p> Reader<'p> {
         node: Node<'a, 'i>,
         tag: &'static str,
     ) -> Result<Node<'a, 'i>, Error> {
-        child(node, tag).ok_or_else(|| Error::MissingElement {
+        child(node, tag).ok_or_else(|| self.missing(node, tag))
+    }
+
+    fn missing(&self, node: Node, child: &'static str) -> Error {
+        Error::MissingElement {
             path: self.path.to_owned(),
             line: self.line(node),
             element: Self::describe(node),
-            child: tag,
-        })
+            child,
+        }
     }
 
     fn bad_value(&self, node: Node, attribute: &str, value: &str, expected: &'static str) -> Error {
@@ -461,12 +454,18 @@ impl<'p> Reader<'p> {
         }
     }
 
-    /// `text` as finite numbers, or the error naming the attribute.
-    fn parse_numbers(&self, node: Node, attribute: &str, text: &str) -> Result<Vec<f64>, Error> {
+    /// `text` as finite numbers, or the error naming the attribute and what was `expected`.
+    fn parse_numbers(
+        &self,
+        node: Node,
+        attribute: &str,
+        text: &str,
+        expected: &'static str,
+    ) -> Result<Vec<f64>, Error> {
         let mut out = Vec::new();
         for token in text.split_whitespace() {
             let Ok(value) = token.parse::<f64>() else {
-                return Err(self.bad_value(node, attribute, text, "a number"));
+                return Err(self.bad_value(node, attribute, text, expected));
             };
             if !value.is_finite() {
                 return Err(Error::NotFinite {
@@ -487,12 +486,9 @@ impl<'p> Reader<'p> {
         let Some(text) = node.attribute(attribute) else {
             return Ok(None);
         };
-        match self.parse_numbers(node, attribute, text) {
-            Ok(values) if values.len() == 1 => Ok(Some(values[0])),
-            Ok(_) | Err(Error::BadValue { .. }) => {
-                Err(self.bad_value(node, attribute, text, "a number"))
-            }
-            Err(e) => Err(e),
+        match self.parse_numbers(node, attribute, text, "a number")?[..] {
+            [value] => Ok(Some(value)),
+            _ => Err(self.bad_value(node, attribute, text, "a number")),
         }
     }
 
@@ -514,13 +510,7 @@ impl<'p> Reader<'p> {
             3 => "3 numbers",
             _ => "4 numbers",
         };
-        let values = match self.parse_numbers(node, attribute, text) {
-            Err(Error::BadValue { .. }) => {
-                return Err(self.bad_value(node, attribute, text, expected));
-            }
-            other => other?,
-        };
-        <[f64; N]>::try_from(values)
+        <[f64; N]>::try_from(self.parse_numbers(node, attribute, text, expected)?)
             .map(Some)
             .map_err(|_| self.bad_value(node, attribute, text, expected))
     }
@@ -606,18 +596,13 @@ impl<'p> Reader<'p> {
             let [roll, pitch, yaw] = rpy.unwrap_or_default();
             Rotation3::from_euler_angles(roll, pitch, yaw)
         });
-        Ok(IsometryMatrix3::from_parts(
-            Translation3::new(x, y, z),
-            rotation,
-        ))
+        let translation = Translation3::new(x, y, z);
+        Ok(IsometryMatrix3::from_parts(translation, rotation))
     }
 
     fn material(&self, node: Node) -> Result<MaterialDesc, Error> {
         let name = self.required(node, "name")?.to_owned();
-        let color = match child(node, "color") {
-            Some(color) => self.rgba(color)?,
-            None => None,
-        };
+        let color = child(node, "color").map_or(Ok(None), |c| self.rgba(c))?;
         let texture = child(node, "texture").is_some_and(|t| t.attribute("filename").is_some());
         Ok(MaterialDesc {
             name,
@@ -632,13 +617,7 @@ impl<'p> Reader<'p> {
         let Some(text) = color.attribute("rgba") else {
             return Ok(None);
         };
-        let values = match self.parse_numbers(color, "rgba", text) {
-            Err(Error::BadValue { .. }) => {
-                return Err(self.bad_value(color, "rgba", text, "4 numbers"));
-            }
-            other => other?,
-        };
-        let rgba = Rgba::try_from(values).ok();
+        let rgba = Rgba::try_from(self.parse_numbers(color, "rgba", text, "4 numbers")?).ok();
         if rgba.is_none() {
             warn!(
                 line = self.line(color),
@@ -651,10 +630,9 @@ impl<'p> Reader<'p> {
 
     fn link(&self, node: Node) -> Result<LinkDesc, Error> {
         let name = self.name(node)?;
-        let inertial = match child(node, "inertial") {
-            Some(inertial) => Some(self.inertial(inertial)?),
-            None => None,
-        };
+        let inertial = child(node, "inertial")
+            .map(|i| self.inertial(i))
+            .transpose()?;
         let mut visuals = Vec::new();
         let mut collisions = Vec::new();
         for element in elements(node) {
@@ -662,10 +640,9 @@ impl<'p> Reader<'p> {
                 "visual" => visuals.push(VisualDesc {
                     link_from_shape: self.origin(element)?,
                     geometry: self.geometry(self.required_child(element, "geometry")?)?,
-                    material: match child(element, "material") {
-                        Some(material) => Some(self.material(material)?),
-                        None => None,
-                    },
+                    material: child(element, "material")
+                        .map(|m| self.material(m))
+                        .transpose()?,
                 }),
                 "collision" => collisions.push(CollisionDesc {
                     link_from_shape: self.origin(element)?,
@@ -683,7 +660,7 @@ impl<'p> Reader<'p> {
         })
     }
 
-    fn inertial(&self, node: Node) -> Result<InertialDesc, Error> {
+    fn inertial(&self, node: Node) -> Result<Inertial, Error> {
         let link_from_com = self.origin(node)?;
         let mass_node = self.required_child(node, "mass")?;
         let mass = self.required_number(mass_node, "value")?;
@@ -699,9 +676,9 @@ impl<'p> Reader<'p> {
                 self.not_negative(inertia_node, attribute, *value, "a moment of inertia")?;
             }
         }
-        Ok(InertialDesc {
+        Ok(Inertial {
             link_from_com,
-            mass,
+            mass_kg: mass,
             inertia,
         })
     }
@@ -710,12 +687,7 @@ impl<'p> Reader<'p> {
         const SHAPES: &str = "box>, <cylinder>, <capsule>, <sphere> or <mesh";
         // urdfdom: the first element inside <geometry> is the shape.
         let Some(shape) = elements(geometry).next() else {
-            return Err(Error::MissingElement {
-                path: self.path.to_owned(),
-                line: self.line(geometry),
-                element: Self::describe(geometry),
-                child: SHAPES,
-            });
+            return Err(self.missing(geometry, SHAPES));
         };
         let size = |attribute: &'static str| -> Result<f64, Error> {
             let value = self.required_number(shape, attribute)?;

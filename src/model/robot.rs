@@ -121,17 +121,11 @@ pub(crate) struct Names {
 
 impl Names {
     pub(crate) fn new(links: &[Link], joints: &[Joint]) -> Names {
+        let links = links.iter().map(|l| &l.name);
+        let joints = joints.iter().map(|j| &j.name);
         Names {
-            links: links
-                .iter()
-                .enumerate()
-                .map(|(i, l)| (l.name.clone(), i))
-                .collect(),
-            joints: joints
-                .iter()
-                .enumerate()
-                .map(|(i, j)| (j.name.clone(), i))
-                .collect(),
+            links: links.cloned().zip(0..).collect(),
+            joints: joints.cloned().zip(0..).collect(),
         }
     }
 }
@@ -180,10 +174,9 @@ impl Model {
         for ((joint, dof), value) in self.joints.iter().zip(&self.dof_of_joint).zip(out) {
             *value = match (joint.mimic, *dof) {
                 (_, Some(dof)) => q[dof],
-                (Some(m), None) => match self.dof_of_joint[m.leader] {
-                    Some(dof) => m.multiplier * q[dof] + m.offset,
-                    None => 0.0,
-                },
+                (Some(m), None) => {
+                    self.dof_of_joint[m.leader].map_or(0.0, |d| m.multiplier * q[d] + m.offset)
+                }
                 (None, None) => 0.0,
             };
         }

@@ -9,7 +9,7 @@ use nalgebra::{Unit, Vector3};
 use tracing::warn;
 
 use super::Error;
-use super::geometry::{Collision, Inertial, MeshRef, Rgba, Shape, Visual};
+use super::geometry::{Collision, MeshRef, Rgba, Shape, Visual};
 use super::mesh::{PackagePath, candidates};
 use super::reader::{self, Description, GeometryDesc, JointDesc, LinkDesc};
 use super::robot::{Joint, JointId, JointKind, JointLimits, Link, Mimic, Model};
@@ -174,10 +174,9 @@ impl Builder<'_> {
             });
         }
         let mut new_link_of = vec![0; robot.links.len()];
-        order
-            .iter()
-            .enumerate()
-            .for_each(|(new, &old)| new_link_of[old] = new);
+        for (new, &old) in order.iter().enumerate() {
+            new_link_of[old] = new;
+        }
         // joints[i] is the parent joint of links[i + 1]. Invariant for the expect below: the
         // depth-first walk reached every link from the single root, so each non-root link was
         // reached through its parent joint.
@@ -300,11 +299,8 @@ impl Builder<'_> {
 
     /// Points every mimic at its ultimate independent leader, composing chained mimics.
     fn resolve_mimics(&self, joints: &mut [Joint]) -> Result<(), Error> {
-        let by_name: HashMap<String, JointId> = joints
-            .iter()
-            .enumerate()
-            .map(|(i, j)| (j.name.clone(), i))
-            .collect();
+        let by_name: HashMap<String, JointId> =
+            joints.iter().map(|j| j.name.clone()).zip(0..).collect();
         // As written in the URDF: follower → (leader, multiplier, offset, line of <mimic>).
         let written: HashMap<&str, (&str, f64, f64, u32)> = self
             .robot
@@ -374,9 +370,6 @@ impl Builder<'_> {
     /// materials first, then those defined inside visuals (with a colour or a texture) in order.
     fn named_materials(&self) -> HashMap<&str, Option<Rgba>> {
         let mut out = HashMap::new();
-        for material in &self.robot.materials {
-            out.entry(material.name.as_str()).or_insert(material.color);
-        }
         let inline = self
             .robot
             .links
@@ -384,7 +377,7 @@ impl Builder<'_> {
             .flat_map(|l| l.visuals.iter())
             .filter_map(|v| v.material.as_ref())
             .filter(|m| m.color.is_some() || m.texture);
-        for material in inline {
+        for material in self.robot.materials.iter().chain(inline) {
             out.entry(material.name.as_str()).or_insert(material.color);
         }
         out
@@ -398,13 +391,10 @@ impl Builder<'_> {
                 link_from_shape: v.link_from_shape,
                 shape: self.shape(&v.geometry),
                 color: v.material.as_ref().and_then(|m| {
-                    match materials
+                    let named = materials
                         .get(m.name.as_str())
-                        .filter(|_| !m.name.is_empty())
-                    {
-                        Some(&color) => color,
-                        None => m.color,
-                    }
+                        .filter(|_| !m.name.is_empty());
+                    named.copied().unwrap_or(m.color)
                 }),
             })
             .collect();
@@ -416,15 +406,7 @@ impl Builder<'_> {
                 shape: self.shape(&c.geometry),
             })
             .collect();
-        let inertial = link
-            .inertial
-            .as_ref()
-            .filter(|i| i.mass > 0.0)
-            .map(|i| Inertial {
-                link_from_com: i.link_from_com,
-                mass_kg: i.mass,
-                inertia: i.inertia,
-            });
+        let inertial = link.inertial.clone().filter(|i| i.mass_kg > 0.0);
         Link {
             name: link.name.clone(),
             parent_joint: None,

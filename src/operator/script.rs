@@ -123,19 +123,16 @@ fn lerp_pose(a: &Isometry3<f64>, b: &Isometry3<f64>, s: f64) -> Isometry3<f64> {
 }
 
 fn hand(key: Option<&HandKey>, side: Hand) -> HandInput {
-    match key {
-        Some(k) => {
-            let grip = pose(k.position, k.rpy_deg);
-            HandInput {
-                grip: Some(grip),
-                trigger: k.trigger,
-                squeeze: k.squeeze,
-                buttons: k.buttons(),
-                joints: k.grasp.map(|g| tracked_hand(&grip, side, g)),
-            }
+    key.map_or(HandInput::IDLE, |k| {
+        let grip = pose(k.position, k.rpy_deg);
+        HandInput {
+            grip: Some(grip),
+            trigger: k.trigger,
+            squeeze: k.squeeze,
+            buttons: k.buttons(),
+            joints: k.grasp.map(|g| tracked_hand(&grip, side, g)),
         }
-        None => HandInput::IDLE,
-    }
+    })
 }
 
 /// A loaded script: keyframes sorted by time.
@@ -196,19 +193,18 @@ impl Script {
                 }
             }
             for (side, h) in [("left", k.left), ("right", k.right)] {
-                if let Some(h) = h {
-                    let grasp = h.grasp.unwrap_or(0.0);
-                    for (name, v) in [
-                        ("squeeze", h.squeeze),
-                        ("trigger", h.trigger),
-                        ("grasp", grasp),
-                    ] {
-                        if !(0.0..=1.0).contains(&v) {
-                            return Err(invalid(
-                                format!("key[{i}].{side}.{name}"),
-                                format!("must be between 0 and 1, got {v}"),
-                            ));
-                        }
+                let Some(h) = h else { continue };
+                let grasp = h.grasp.unwrap_or(0.0);
+                for (name, v) in [
+                    ("squeeze", h.squeeze),
+                    ("trigger", h.trigger),
+                    ("grasp", grasp),
+                ] {
+                    if !(0.0..=1.0).contains(&v) {
+                        return Err(invalid(
+                            format!("key[{i}].{side}.{name}"),
+                            format!("must be between 0 and 1, got {v}"),
+                        ));
                     }
                 }
             }

@@ -45,11 +45,6 @@ impl Scripted {
             script,
         }
     }
-
-    /// How long the session runs (s).
-    pub fn duration_s(&self) -> f64 {
-        self.end_ns as f64 / 1e9
-    }
 }
 
 impl Source for Scripted {
@@ -88,15 +83,7 @@ impl Published {
     pub fn latest(&self) -> Option<OperatorFrame> {
         *self.newest.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-/// The control tick's side of [`Published`]: it keeps the frame it last copied out.
-pub struct Subscriber {
-    published: Arc<Published>,
-    frame: Option<OperatorFrame>,
-}
-
-impl Published {
     /// The source a session polls.
     pub fn subscribe(self: &Arc<Self>) -> Subscriber {
         Subscriber {
@@ -104,6 +91,12 @@ impl Published {
             frame: None,
         }
     }
+}
+
+/// The control tick's side of [`Published`]: it keeps the frame it last copied out.
+pub struct Subscriber {
+    published: Arc<Published>,
+    frame: Option<OperatorFrame>,
 }
 
 impl Source for Subscriber {
@@ -180,9 +173,8 @@ impl Source for Replay {
         while self.next < self.operator.len() && self.operator[self.next].0 <= t {
             self.next += 1;
         }
-        match self.next.checked_sub(1) {
-            Some(i) => Input::Frame(&self.operator[i].1),
-            None => Input::Nothing,
-        }
+        self.next
+            .checked_sub(1)
+            .map_or(Input::Nothing, |i| Input::Frame(&self.operator[i].1))
     }
 }

@@ -64,10 +64,7 @@ pub fn tracked_hand(stage_from_palm: &Isometry3<f64>, side: Hand, grasp: f64) ->
     };
     // OpenXR's X is Y × Z for both hands: towards the little finger on a right hand, towards
     // the thumb on a left one.
-    let radial_x = match side {
-        Hand::Left => 1.0,
-        Hand::Right => -1.0,
-    };
+    let radial_x = if side == Hand::Left { 1.0 } else { -1.0 };
     let wrist_point =
         |[radial, dorsal, distal]: [f64; 3]| Point3::new(radial_x * radial, dorsal, -distal);
     let stage_from_wrist = stage_from_palm * Translation3::new(0.0, 0.0, PALM_TO_WRIST_M);
@@ -105,11 +102,8 @@ pub fn tracked_hand(stage_from_palm: &Isometry3<f64>, side: Hand, grasp: f64) ->
         Point3::from(thumb_open[k].coords.lerp(&thumb_closed[k].coords, grasp))
     });
     for k in 0..4 {
-        let bone = if k < 3 {
-            thumb[k + 1] - thumb[k]
-        } else {
-            thumb[3] - thumb[2]
-        };
+        // The tip continues the last bone.
+        let bone = thumb[(k + 1).min(3)] - thumb[k.min(2)];
         wrist_from_joint[THUMB + k] = along(thumb[k], &bone);
     }
 

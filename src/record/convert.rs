@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::Error;
-use super::episode::{Sink, write_atomically, write_bag_metadata};
+use super::episode::{Sink, file_name, per_topic, to_json, write_bag_metadata, write_sidecar};
 use super::reader::EpisodeFile;
 use super::ros2;
 use super::topics::*;
@@ -92,27 +92,19 @@ fn write_folder(episode: &EpisodeFile, old: &Path, folder: &Path) -> Result<Conv
     };
     let meta = &episode.metadata;
     let joint_names: Vec<String> = episode.metadata_json("joint_names").unwrap_or_default();
-    let joints_text = old_channel(Topic::JointState, "joint_names")
-        .unwrap_or_else(|| serde_json::to_string(&joint_names).unwrap_or_default());
+    let joints_text =
+        old_channel(Topic::JointState, "joint_names").unwrap_or_else(|| to_json(&joint_names));
     let links_text = old_channel(Topic::Contact, "link_names")
         .or_else(|| meta.get("link_names").cloned())
         .unwrap_or_default();
     let tools: Vec<(String, String, String)> =
         episode.metadata_json("end_effectors").unwrap_or_default();
-    let tools_text = old_channel(Topic::Ik, "end_effectors").unwrap_or_else(|| {
-        let names: Vec<&str> = tools.iter().map(|t| t.0.as_str()).collect();
-        serde_json::to_string(&names).unwrap_or_default()
-    });
+    let tools_text = old_channel(Topic::Ik, "end_effectors")
+        .unwrap_or_else(|| to_json(&tools.iter().map(|t| t.0.as_str()).collect::<Vec<_>>()));
     let fps = meta.get("camera_fps").cloned().unwrap_or_default();
     let base = tools.first().map_or("base", |t| t.1.as_str());
 
-    let (mut sink, file) = Sink::create(&path, |topic| match topic {
-        Topic::JointCommand | Topic::JointState => Some(("joint_names", joints_text.clone())),
-        Topic::Contact => Some(("link_names", links_text.clone())),
-        Topic::Ik | Topic::Clutch => Some(("end_effectors", tools_text.clone())),
-        Topic::CameraLeft | Topic::CameraRight => Some(("fps", fps.clone())),
-        _ => None,
-    })?;
+    let mut sink = Sink::create(&path, [&joints_text, &links_text, &tools_text, &fps])?;
 
     // `/joint_state.state_ns` per tick, for `/latency`.
     let state_ns: BTreeMap<u64, u64> = episode
@@ -134,11 +126,9 @@ fn write_folder(episode: &EpisodeFile, old: &Path, folder: &Path) -> Result<Conv
         let Some(&topic) = topic_of.get(&m.channel) else {
             continue;
         };
-        let i = {
-            let i = index.entry(topic).or_default();
-            *i += 1;
-            *i - 1
-        };
+        let next = index.entry(topic).or_default();
+        let i = *next;
+        *next += 1;
         let decode_error = |error: serde_json::Error| Error::Decode {
             path: old.to_path_buf(),
             topic: topic.name().into(),
@@ -237,17 +227,8 @@ fn write_folder(episode: &EpisodeFile, old: &Path, folder: &Path) -> Result<Conv
                         let mut out = TransformStamped {
                             child_frame_id: x.child_frame_id,
                             transform: Transform {
-                                translation: crate::link::types::Vector3 {
-                                    x: x.translation.x,
-                                    y: x.translation.y,
-                                    z: x.translation.z,
-                                },
-                                rotation: crate::link::types::Quaternion {
-                                    x: x.rotation.x,
-                                    y: x.rotation.y,
-                                    z: x.rotation.z,
-                                    w: x.rotation.w,
-                                },
+                                translation: x.translation,
+                                rotation: x.rotation,
                             },
                             ..Default::default()
                         };
@@ -310,29 +291,15 @@ fn write_folder(episode: &EpisodeFile, old: &Path, folder: &Path) -> Result<Conv
     }
 
     // The episode metadata under the new topic names.
-    let counts: BTreeMap<String, u64> = Topic::ALL
-        .iter()
-        .map(|t| (t.name().to_string(), sink.counts[t.index()]))
-        .collect();
+    let counts = per_topic(|t| sink.counts[t.index()]);
     let old_drops: BTreeMap<String, u64> = episode.metadata_json("drops").unwrap_or_default();
-    let drops: BTreeMap<String, u64> = Topic::ALL
-        .iter()
-        .map(|t| {
-            let was = match t {
-                Topic::CameraLeft | Topic::CameraRight => Topic::Stereo.name(),
-                t => t.name(),
-            };
-            (
-                t.name().to_string(),
-                old_drops.get(was).copied().unwrap_or(0),
-            )
-        })
-        .collect();
-    let file_name = |p: &Path| {
-        p.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
+    let drops = per_topic(|t| {
+        let was = match t {
+            Topic::CameraLeft | Topic::CameraRight => Topic::Stereo,
+            t => t,
+        };
+        old_drops.get(was.name()).copied().unwrap_or(0)
+    });
     new_meta.insert("message_counts".into(), to_json(&counts));
     new_meta.insert("drops".into(), to_json(&drops));
     new_meta.insert("converted_from".into(), file_name(old));
@@ -345,28 +312,10 @@ fn write_folder(episode: &EpisodeFile, old: &Path, folder: &Path) -> Result<Conv
             .entry("log_minus_mono_ns".into())
             .or_insert_with(|| offset.to_string());
     }
-    sink.mcap
-        .write_metadata(&mcap::records::Metadata {
-            name: "episode".into(),
-            metadata: new_meta.clone(),
-        })
-        .map_err(Error::mcap(&path))?;
+    sink.write_metadata(&new_meta)?;
     let span = sink.span;
-    sink.mcap.finish().map_err(Error::mcap(&path))?;
-    drop(sink);
-    file.sync_all().map_err(Error::io(&path))?;
-
-    let mut side: BTreeMap<&str, &str> = new_meta
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "urdf" | "profile"))
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let mcap_name = file_name(&path);
-    side.insert("file", &mcap_name);
-    write_atomically(
-        &path.with_extension("json"),
-        &serde_json::to_vec_pretty(&side).unwrap_or_default(),
-    )?;
+    sink.finish()?;
+    write_sidecar(&path, &new_meta, true)?;
     let start = meta
         .get("start_wall_ns")
         .and_then(|v| v.parse().ok())
@@ -385,10 +334,6 @@ fn write_folder(episode: &EpisodeFile, old: &Path, folder: &Path) -> Result<Conv
         messages: counts.values().sum(),
         images,
     })
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
 }
 
 fn hand(h: &HandMsg) -> ros2::Hand {

@@ -42,13 +42,9 @@ fn sides(
                 .and_then(|h| h.as_str())
                 .unwrap_or_default();
             let text = format!("{said} {name} {tip}").to_lowercase();
-            let side = if said == "left" || (said.is_empty() && text.contains("left")) {
-                Some("left")
-            } else if said == "right" || (said.is_empty() && text.contains("right")) {
-                Some("right")
-            } else {
-                None
-            };
+            let side = ["left", "right"]
+                .into_iter()
+                .find(|side| said == *side || (said.is_empty() && text.contains(side)));
             let offset: Vec<f64> = table
                 .and_then(|e| e.get("tool_offset"))
                 .and_then(|o| o.as_array())

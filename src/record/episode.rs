@@ -92,7 +92,9 @@ impl Seek for SharedFile {
 /// The MCAP side: channels, sequence numbers, counts, log time span, one reusable buffer.
 pub(super) struct Sink {
     path: PathBuf,
-    pub(super) mcap: Writer<BufWriter<SharedFile>>,
+    /// The file handle, for syncing.
+    file: Arc<File>,
+    mcap: Writer<BufWriter<SharedFile>>,
     channels: [u16; Topic::ALL.len()],
     sequence: [u32; Topic::ALL.len()],
     pub(super) counts: [u64; Topic::ALL.len()],
@@ -103,12 +105,9 @@ pub(super) struct Sink {
 
 impl Sink {
     /// Creates the MCAP file `path` (which must not exist) with every channel of [`Topic::ALL`]
-    /// (CDR, a `ros2msg` schema per type, the description, the QoS rosbag2 wants and
-    /// `extra(topic)` in each channel's metadata). Returns the file handle too, for syncing.
-    pub(super) fn create(
-        path: &Path,
-        extra: impl Fn(Topic) -> Option<(&'static str, String)>,
-    ) -> Result<(Sink, Arc<File>), Error> {
+    /// (CDR, a `ros2msg` schema per type, [`channel_metadata`] of `names` and the QoS rosbag2
+    /// wants in each channel's metadata).
+    pub(super) fn create(path: &Path, names: [&str; 4]) -> Result<Sink, Error> {
         let file = File::options()
             .write(true)
             .create_new(true)
@@ -139,29 +138,22 @@ impl Sink {
                     id
                 }
             };
-            let mut metadata = BTreeMap::new();
-            metadata.insert("description".to_string(), topic.description().to_string());
-            metadata.insert(
-                "offered_qos_profiles".to_string(),
-                ros2::OFFERED_QOS.to_string(),
-            );
-            if let Some((key, value)) = extra(topic) {
-                metadata.insert(key.to_string(), value);
-            }
+            let mut metadata = channel_metadata(topic, names.map(Some));
+            metadata.insert("offered_qos_profiles".into(), ros2::OFFERED_QOS.to_string());
             channels[topic.index()] = mcap
                 .add_channel(schema_id, topic.name(), "cdr", &metadata)
                 .map_err(Error::mcap(path))?;
         }
-        let sink = Sink {
+        Ok(Sink {
             path: path.to_path_buf(),
+            file,
             mcap,
             channels,
             sequence: [0; Topic::ALL.len()],
             counts: [0; Topic::ALL.len()],
             span: None,
             buf: Vec::with_capacity(64 << 10),
-        };
-        Ok((sink, file))
+        })
     }
 
     /// Writes `msg` (CDR, with its encapsulation header) on `topic`.
@@ -193,6 +185,32 @@ impl Sink {
         self.counts[i] += 1;
         Ok(())
     }
+
+    /// Writes the episode metadata record.
+    pub(super) fn write_metadata(&mut self, meta: &BTreeMap<String, String>) -> Result<(), Error> {
+        let metadata = Metadata {
+            name: "episode".into(),
+            metadata: meta.clone(),
+        };
+        self.mcap
+            .write_metadata(&metadata)
+            .map_err(Error::mcap(&self.path))
+    }
+
+    /// Ends the current chunk, writes it out and syncs the file.
+    fn flush(&mut self) -> Result<(), Error> {
+        self.mcap.flush().map_err(Error::mcap(&self.path))?;
+        self.file.sync_data().map_err(Error::io(&self.path))
+    }
+
+    /// Writes the summary and syncs the file; its size.
+    pub(super) fn finish(mut self) -> Result<u64, Error> {
+        self.mcap.finish().map_err(Error::mcap(&self.path))?;
+        // Drop the writer (its own drop would call finish again: a no-op now).
+        drop(self.mcap);
+        self.file.sync_all().map_err(Error::io(&self.path))?;
+        Ok(self.file.metadata().map(|m| m.len()).unwrap_or(0))
+    }
 }
 
 /// Messages reused from tick to tick so the recorder thread does not allocate per message.
@@ -214,8 +232,6 @@ struct Scratch {
 pub struct EpisodeWriter {
     sink: Sink,
     scratch: Scratch,
-    file: Arc<File>,
-    sidecar: PathBuf,
     meta: BTreeMap<String, String>,
     info: Arc<RobotInfo>,
     /// (monotonic, wall) ns of the first timed message: log times are the wall clock at that
@@ -294,17 +310,11 @@ impl EpisodeWriter {
         camera_fps: f64,
         wall_ns: u64,
     ) -> Result<EpisodeWriter, Error> {
-        let joints = serde_json::to_string(&info.joint_names).unwrap_or_default();
-        let links = serde_json::to_string(&info.link_names).unwrap_or_default();
+        let joints = to_json(&info.joint_names);
+        let links = to_json(&info.link_names);
         let tools: Vec<&str> = info.end_effectors.iter().map(|e| e.0.as_str()).collect();
-        let tools = serde_json::to_string(&tools).unwrap_or_default();
-        let (sink, file) = Sink::create(path, |topic| match topic {
-            Topic::JointCommand | Topic::JointState => Some(("joint_names", joints.clone())),
-            Topic::Contact => Some(("link_names", links.clone())),
-            Topic::Ik | Topic::Clutch => Some(("end_effectors", tools.clone())),
-            Topic::CameraLeft | Topic::CameraRight => Some(("fps", camera_fps.to_string())),
-            _ => None,
-        })?;
+        let tools = to_json(&tools);
+        let sink = Sink::create(path, [&joints, &links, &tools, &camera_fps.to_string()])?;
         let mut meta = info.metadata();
         meta.insert("operator".into(), labels.operator.clone());
         meta.insert("task".into(), labels.task.clone());
@@ -322,8 +332,6 @@ impl EpisodeWriter {
         let mut episode = EpisodeWriter {
             sink,
             scratch: Scratch::default(),
-            file,
-            sidecar: path.with_extension("json"),
             meta,
             info,
             anchor: None,
@@ -341,29 +349,8 @@ impl EpisodeWriter {
     }
 
     fn write_metadata(&mut self) -> Result<(), Error> {
-        self.sink
-            .mcap
-            .write_metadata(&Metadata {
-                name: "episode".into(),
-                metadata: self.meta.clone(),
-            })
-            .map_err(Error::mcap(&self.sink.path))?;
-        // The sidecar leaves out the long texts (URDF, profile) the MCAP carries.
-        let mut side: BTreeMap<&str, &str> = self
-            .meta
-            .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "urdf" | "profile"))
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let name = self
-            .sink
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        side.insert("file", &name);
-        let text = serde_json::to_vec_pretty(&side).unwrap_or_default();
-        write_atomically(&self.sidecar, &text)?;
+        self.sink.write_metadata(&self.meta)?;
+        write_sidecar(&self.sink.path, &self.meta, true)?;
         let counts = self.sink.counts;
         let (start, end) = self
             .sink
@@ -461,17 +448,9 @@ impl EpisodeWriter {
         ik.wall_ns = wall_ns;
         ik.ran = s.ik_ran;
         ik.ok = s.ik_ran && s.ik_ok;
-        let none = f64::NAN;
-        ik.position_error_m = if s.ik_ran {
-            finite(nano(s.ik_position_error_m)).unwrap_or(none)
-        } else {
-            none
-        };
-        ik.rotation_error_rad = if s.ik_ran {
-            finite(nano(s.ik_rotation_error_rad)).unwrap_or(none)
-        } else {
-            none
-        };
+        let residual = |v: f64| finite(nano(v)).filter(|_| s.ik_ran).unwrap_or(f64::NAN);
+        ik.position_error_m = residual(s.ik_position_error_m);
+        ik.rotation_error_rad = residual(s.ik_rotation_error_rad);
         ik.iterations = if s.ik_ran { s.ik_iterations } else { 0 };
         ik.targets.clear();
         ik.targets.extend(s.targets.iter().map(pose_of_matrix));
@@ -578,11 +557,7 @@ impl EpisodeWriter {
     /// Ends the current chunk, writes it out and syncs the file: everything written so far
     /// survives a crash or power loss.
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.sink
-            .mcap
-            .flush()
-            .map_err(Error::mcap(&self.sink.path))?;
-        self.file.sync_data().map_err(Error::io(&self.sink.path))
+        self.sink.flush()
     }
 
     /// Writes the final metadata and the summary, syncs, and updates the sidecar.
@@ -593,14 +568,8 @@ impl EpisodeWriter {
         drops: &[u64; Topic::ALL.len()],
     ) -> Result<EpisodeReport, Error> {
         self.annotate(None, wall_ns, "stop", Some(outcome))?;
-        let counts: BTreeMap<String, u64> = Topic::ALL
-            .iter()
-            .map(|t| (t.name().to_string(), self.sink.counts[t.index()]))
-            .collect();
-        let drops: BTreeMap<String, u64> = Topic::ALL
-            .iter()
-            .map(|t| (t.name().to_string(), drops[t.index()]))
-            .collect();
+        let counts = per_topic(|t| self.sink.counts[t.index()]);
+        let drops = per_topic(|t| drops[t.index()]);
         let duration_s = wall_ns.saturating_sub(self.started_wall_ns) as f64 / 1e9;
         self.meta.insert("end_wall_ns".into(), wall_ns.to_string());
         self.meta.insert("end_time".into(), rfc3339(wall_ns));
@@ -614,25 +583,11 @@ impl EpisodeWriter {
                 (i128::from(wall0) - i128::from(mono0)).to_string(),
             );
         }
-        self.meta.insert(
-            "message_counts".into(),
-            serde_json::to_string(&counts).unwrap_or_default(),
-        );
-        self.meta.insert(
-            "drops".into(),
-            serde_json::to_string(&drops).unwrap_or_default(),
-        );
+        self.meta.insert("message_counts".into(), to_json(&counts));
+        self.meta.insert("drops".into(), to_json(&drops));
         self.write_metadata()?;
-        self.sink
-            .mcap
-            .finish()
-            .map_err(Error::mcap(&self.sink.path))?;
         let path = self.sink.path.clone();
-        // Drop the writer (its own drop would call finish again: a no-op now).
-        let file = self.file;
-        drop(self.sink.mcap);
-        file.sync_all().map_err(Error::io(&path))?;
-        let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let bytes = self.sink.finish()?;
         Ok(EpisodeReport {
             path,
             outcome,
@@ -648,12 +603,7 @@ impl EpisodeWriter {
     pub fn abandon(mut self, error: &str) {
         self.meta.insert("outcome".into(), "interrupted".into());
         self.meta.insert("error".into(), error.into());
-        let mut side = self.meta.clone();
-        side.remove("urdf");
-        side.remove("profile");
-        if let Ok(text) = serde_json::to_vec_pretty(&side) {
-            let _ = write_atomically(&self.sidecar, &text);
-        }
+        let _ = write_sidecar(&self.sink.path, &self.meta, false);
         // The MCAP writer's drop tries to finish the file; on a full disk that fails quietly.
     }
 }
@@ -669,18 +619,7 @@ fn sync_names(out: &mut Vec<String>, names: &[String]) {
 fn set_transform(out: &mut crate::link::types::Transform, p: &nalgebra::IsometryMatrix3<f64>) {
     let mut m = FrameTransformMsg::default();
     m.set_pose(p);
-    let (v, q) = (m.translation, m.rotation);
-    out.translation = crate::link::types::Vector3 {
-        x: v.x,
-        y: v.y,
-        z: v.z,
-    };
-    out.rotation = crate::link::types::Quaternion {
-        x: q.x,
-        y: q.y,
-        z: q.z,
-        w: q.w,
-    };
+    (out.translation, out.rotation) = (m.translation, m.rotation);
 }
 
 /// Writes rosbag2's `metadata.yaml` beside the episode's MCAP file `mcap_path`: every channel
@@ -693,10 +632,6 @@ pub fn write_bag_metadata(
     count: impl Fn(Topic) -> u64,
     meta: &BTreeMap<String, String>,
 ) -> Result<(), Error> {
-    let file_name = mcap_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let topics: Vec<BagTopic> = Topic::ALL
         .iter()
         .map(|t| BagTopic {
@@ -710,8 +645,69 @@ pub fn write_bag_metadata(
         .filter(|(k, v)| !matches!(k.as_str(), "urdf" | "profile") && v.len() <= 256)
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let text = ros2::bag_metadata(&file_name, start_ns, end_ns, &topics, &custom);
+    let text = ros2::bag_metadata(&file_name(mcap_path), start_ns, end_ns, &topics, &custom);
     write_atomically(&mcap_path.with_file_name("metadata.yaml"), text.as_bytes())
+}
+
+/// The metadata the recorder gives `topic`'s channel: its description and, where the channel
+/// has them, the JSON lists of joint, link or end-effector names, or the camera rate (`names`,
+/// in that order; `None`: left out).
+pub(super) fn channel_metadata(
+    topic: Topic,
+    [joints, links, tools, fps]: [Option<&str>; 4],
+) -> BTreeMap<String, String> {
+    let mut metadata = BTreeMap::from([("description".into(), topic.description().into())]);
+    let (key, value) = match topic {
+        Topic::JointCommand | Topic::JointState => ("joint_names", joints),
+        Topic::Contact => ("link_names", links),
+        Topic::Ik | Topic::Clutch => ("end_effectors", tools),
+        Topic::CameraLeft | Topic::CameraRight | Topic::Stereo => ("fps", fps),
+        Topic::Operator | Topic::Tf | Topic::Latency | Topic::Annotations => ("", None),
+    };
+    if let Some(value) = value {
+        metadata.insert(key.into(), value.into());
+    }
+    metadata
+}
+
+/// Writes the JSON sidecar beside the episode's MCAP file `mcap_path`: the episode metadata
+/// without the long texts (URDF, profile) the MCAP carries, and (`with_file`) the file's name.
+pub(super) fn write_sidecar(
+    mcap_path: &Path,
+    meta: &BTreeMap<String, String>,
+    with_file: bool,
+) -> Result<(), Error> {
+    let mut side: BTreeMap<&str, &str> = meta
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "urdf" | "profile"))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let name = file_name(mcap_path);
+    if with_file {
+        side.insert("file", &name);
+    }
+    let text = serde_json::to_vec_pretty(&side).unwrap_or_default();
+    write_atomically(&mcap_path.with_extension("json"), &text)
+}
+
+/// A value as compact JSON.
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The last component of `path` (empty if none).
+pub(super) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Per channel of [`Topic::ALL`], its name and `value(topic)`.
+pub(super) fn per_topic(value: impl Fn(Topic) -> u64) -> BTreeMap<String, u64> {
+    Topic::ALL
+        .iter()
+        .map(|&t| (t.name().to_string(), value(t)))
+        .collect()
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers see the old or

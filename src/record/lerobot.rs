@@ -26,15 +26,17 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
+use super::Error;
 use super::ee_pose::{self, EePose};
+use super::episode::{file_name, to_json, write_atomically};
 use super::parquet_out::{self, Column};
 use super::reader::EpisodeFile;
 use super::stats::{ImageStats, Stats, sample_indices};
 use super::topics::{CompressedImageMsg, JointCommandMsg, JointStateMsg, Topic};
 use super::video::{self, Codec, Encoder};
-use super::{Error, episode::write_atomically};
 
 /// Where an export puts camera frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -228,13 +230,9 @@ fn resample(episode: &EpisodeFile, fps: f64, joint_names: &[String]) -> Result<R
     }
     let frames = frames as usize;
     let mut fk = EePose::of(episode, joint_names);
-    let source = episode
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let meta = |key: &str| episode.metadata.get(key).cloned().unwrap_or_default();
     let mut out = Resampled {
-        task: episode.metadata.get("task").cloned().unwrap_or_default(),
+        task: meta("task"),
         state: Vec::with_capacity(frames),
         action: Vec::with_capacity(frames),
         ee: fk.as_ref().map_or_else(Vec::new, |fk| {
@@ -250,25 +248,17 @@ fn resample(episode: &EpisodeFile, fps: f64, joint_names: &[String]) -> Result<R
                 .collect()
         }),
         cameras: Vec::new(),
-        urdf_sha256: episode
-            .metadata
-            .get("urdf_sha256")
-            .cloned()
-            .unwrap_or_default(),
-        robot: episode.metadata.get("robot").cloned().unwrap_or_default(),
-        labels: LABELS
-            .iter()
-            .map(|k| episode.metadata.get(*k).cloned().unwrap_or_default())
-            .collect(),
-        setup: serde_json::to_string(
+        urdf_sha256: meta("urdf_sha256"),
+        robot: meta("robot"),
+        labels: LABELS.iter().map(|k| meta(k)).collect(),
+        setup: to_json(
             &episode
                 .metadata
                 .iter()
                 .filter_map(|(k, v)| Some((k.strip_prefix("setup.")?, v)))
                 .collect::<BTreeMap<_, _>>(),
-        )
-        .unwrap_or_default(),
-        source,
+        ),
+        source: file_name(&episode.path),
     };
     let (mut s, mut c) = (0, 0);
     let mut next = vec![0; cameras.len()];
@@ -323,16 +313,17 @@ pub fn export(
     files: &[PathBuf],
     options: &ExportOptions,
 ) -> Result<ExportReport, Error> {
+    let invalid = |message: &str| Error::Invalid {
+        path: out.to_path_buf(),
+        message: message.into(),
+    };
     let (lo, hi) = FPS_RANGE;
     if !(options.fps >= lo && options.fps <= hi && options.fps.fract() == 0.0) {
-        return Err(Error::Invalid {
-            path: out.to_path_buf(),
-            message: format!(
-                "fps must be from {lo} to {hi} frames per second, a whole number (LeRobot's \
-                 fps is an integer), got {}",
-                options.fps
-            ),
-        });
+        return Err(invalid(&format!(
+            "fps must be from {lo} to {hi} frames per second, a whole number (LeRobot's fps is \
+             an integer), got {}",
+            options.fps
+        )));
     }
     if out.exists()
         && std::fs::read_dir(out)
@@ -340,21 +331,14 @@ pub fn export(
             .next()
             .is_some()
     {
-        return Err(Error::Invalid {
-            path: out.to_path_buf(),
-            message: "the output folder exists and is not empty".into(),
-        });
+        return Err(invalid("the output folder exists and is not empty"));
     }
-    let bar = if options.progress {
-        indicatif::ProgressBar::new(files.len() as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} episodes")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let bar = progress(
+        options.progress,
+        files.len() as u64,
+        "{msg:>12} [{bar:30}] {pos}/{len} episodes",
+        "reading",
     );
-    bar.set_message("reading");
     let mut joint_names: Option<Vec<String>> = None;
     let mut robot_type = String::new();
     let mut episodes = Vec::new();
@@ -390,16 +374,10 @@ pub fn export(
     }
     bar.finish_and_clear();
     let Some(joint_names) = joint_names else {
-        return Err(Error::Invalid {
-            path: out.to_path_buf(),
-            message: "no episode to export".into(),
-        });
+        return Err(invalid("no episode to export"));
     };
     let Some(name) = out.file_name() else {
-        return Err(Error::Invalid {
-            path: out.to_path_buf(),
-            message: "not a folder name".into(),
-        });
+        return Err(invalid("not a folder name"));
     };
     // Built beside `out` (same file system), renamed into place when complete.
     let stage = out.with_file_name(format!(
@@ -432,6 +410,20 @@ pub fn export(
     written
 }
 
+/// A progress bar of `len` steps (hidden unless `show`).
+fn progress(show: bool, len: u64, template: &str, message: &'static str) -> ProgressBar {
+    let bar = if show {
+        ProgressBar::new(len)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(message);
+    bar
+}
+
 /// What one camera's pass over all episodes found: per episode its image statistics.
 type CameraPass = Result<Vec<Stats>, Error>;
 
@@ -442,7 +434,7 @@ fn camera_pass(
     camera: usize,
     size: (u32, u32),
     mut encoder: Option<Encoder>,
-    bar: &indicatif::ProgressBar,
+    bar: &ProgressBar,
 ) -> CameraPass {
     let (w, h) = (size.0 as usize, size.1 as usize);
     let mut stats = Vec::with_capacity(episodes.len());
@@ -552,17 +544,13 @@ fn write_dataset(
     } else {
         Vec::new()
     };
-    let bar = if options.progress && codec.is_some() {
-        let frames: usize = episodes.iter().map(|e| e.state.len()).sum();
-        indicatif::ProgressBar::new((frames * sizes.len()) as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} frames {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let frames: usize = episodes.iter().map(|e| e.state.len()).sum();
+    let bar = progress(
+        options.progress && codec.is_some(),
+        (frames * sizes.len()) as u64,
+        "{msg:>12} [{bar:30}] {pos}/{len} frames {eta}",
+        "encoding",
     );
-    bar.set_message("encoding");
     let image_stats = std::thread::scope(|scope| {
         let handles: Vec<_> = sizes
             .iter()
@@ -574,10 +562,10 @@ fn write_dataset(
                     Encoder::start(&options.ffmpeg, codec, &path, size, fps)
                 });
                 let bar = &bar;
-                scope.spawn(move || match encoder {
-                    Some(Err(e)) => Err(e),
-                    Some(Ok(encoder)) => camera_pass(episodes, j, size, Some(encoder), bar),
-                    None => camera_pass(episodes, j, size, None, bar),
+                scope.spawn(move || {
+                    encoder
+                        .transpose()
+                        .and_then(|encoder| camera_pass(episodes, j, size, encoder, bar))
                 })
             })
             .collect();
@@ -640,27 +628,16 @@ fn write_dataset(
                 stats.insert(key.clone(), Stats::of_rows(poses));
             }
         }
-        let k = || 0..len;
-        stats.insert(
-            "timestamp".into(),
-            Stats::of_scalars(k().map(|k| f64::from(seconds(k) as f32))),
-        );
-        stats.insert(
-            "frame_index".into(),
-            Stats::of_scalars(k().map(|k| k as f64)),
-        );
-        stats.insert(
-            "episode_index".into(),
-            Stats::of_scalars(k().map(|_| episode_index as f64)),
-        );
-        stats.insert(
-            "index".into(),
-            Stats::of_scalars(k().map(|k| (from + k) as f64)),
-        );
-        stats.insert(
-            "task_index".into(),
-            Stats::of_scalars(k().map(|_| task_index as f64)),
-        );
+        let scalars: [(&str, &dyn Fn(usize) -> f64); 5] = [
+            ("timestamp", &|k| f64::from(seconds(k) as f32)),
+            ("frame_index", &|k| k as f64),
+            ("episode_index", &|_| episode_index as f64),
+            ("index", &|k| (from + k) as f64),
+            ("task_index", &|_| task_index as f64),
+        ];
+        for (key, value) in scalars {
+            stats.insert(key.into(), Stats::of_scalars((0..len).map(value)));
+        }
         if with_images {
             for (j, camera) in e.cameras.iter().enumerate() {
                 stats.insert(
@@ -708,12 +685,15 @@ fn write_dataset(
     if with_images {
         for camera in &episodes[0].cameras {
             let (w, h) = camera.size;
-            features[camera.key] = match codec {
-                Some(codec) => json!({
-                    "dtype": "video",
-                    "shape": [h, w, 3],
-                    "names": ["height", "width", "channels"],
-                    "info": {
+            let feature = &mut features[camera.key];
+            *feature = json!({
+                "dtype": "image",
+                "shape": [h, w, 3],
+                "names": ["height", "width", "channels"]
+            });
+            if let Some(codec) = codec {
+                feature["dtype"] = json!("video");
+                feature["info"] = json!({
                         "video.height": h,
                         "video.width": w,
                         "video.codec": codec.name(),
@@ -722,14 +702,8 @@ fn write_dataset(
                         "video.fps": fps,
                         "video.channels": 3,
                         "has_audio": false
-                    }
-                }),
-                None => json!({
-                    "dtype": "image",
-                    "shape": [h, w, 3],
-                    "names": ["height", "width", "channels"]
-                }),
-            };
+                });
+            }
         }
     }
     let info = json!({

@@ -12,7 +12,7 @@ use parquet::basic::{LogicalType, Repetition, Type as PhysicalType};
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, FloatType, Int64Type};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::file::writer::SerializedFileWriter;
+use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
 use parquet::schema::types::{Type, TypePtr};
 
 use super::Error;
@@ -104,7 +104,7 @@ fn field(name: &str, column: &Column) -> Result<Type, parquet::errors::ParquetEr
 /// value null: an empty list is defined to the list (1), a value fully (`depth * 2 + 1` for
 /// `depth` nested lists whose inner lists hold one value each); a row's first value starts the
 /// row (repetition 0), the others a new element of the outer list (1).
-fn levels<T>(rows: &[Vec<T>], depth: i16) -> (Vec<i16>, Vec<i16>) {
+fn levels<T>(rows: &[Vec<T>], depth: i16) -> Levels {
     let mut def = Vec::new();
     let mut rep = Vec::new();
     for row in rows {
@@ -123,7 +123,7 @@ fn levels<T>(rows: &[Vec<T>], depth: i16) -> (Vec<i16>, Vec<i16>) {
 /// Definition levels of a flat nullable column (or a struct's nullable field, `level` 2) with
 /// every value present.
 fn present(rows: usize, level: i16) -> Levels {
-    Some((vec![level; rows], Vec::new()))
+    (vec![level; rows], Vec::new())
 }
 
 /// Writes `columns` (same row count each) to `path`, with `key_value` file metadata.
@@ -172,76 +172,53 @@ pub fn write<N: AsRef<str>>(
     let mut writer = SerializedFileWriter::new(file, schema, props).map_err(err)?;
     let mut group = writer.next_row_group().map_err(err)?;
     for (_, column) in columns {
-        // An image is two leaf columns; everything else one.
-        let leaves: Vec<Leaf> = match column {
-            Column::I64(v) => vec![Leaf::I64(v, present(v.len(), 1))],
-            Column::F32(v) => vec![Leaf::F32(v, present(v.len(), 1))],
-            Column::F64(v) => vec![Leaf::F64(v.clone(), present(v.len(), 1))],
-            Column::Str(v) => vec![Leaf::Bytes(
-                v.iter().map(|s| s.as_str().into()).collect(),
-                present(v.len(), 1),
-            )],
-            Column::F32List(v) => vec![Leaf::F32Owned(v.concat(), Some(levels(v, 1)))],
-            Column::F64List(v) => vec![Leaf::F64(v.concat(), Some(levels(v, 1)))],
-            Column::F64Channels(v) => vec![Leaf::F64(v.concat(), Some(levels(v, 3)))],
-            Column::I64List(v) => vec![Leaf::I64Owned(v.concat(), Some(levels(v, 1)))],
-            Column::StrList(v) => vec![Leaf::Bytes(
-                v.iter().flatten().map(|s| s.as_str().into()).collect(),
-                Some(levels(v, 1)),
-            )],
-            Column::Image(v) => vec![
-                Leaf::Bytes(
-                    v.iter().map(|(b, _)| b.clone().into()).collect(),
-                    present(v.len(), 2),
-                ),
-                Leaf::Bytes(
-                    v.iter().map(|(_, p)| p.as_str().into()).collect(),
-                    present(v.len(), 2),
-                ),
-            ],
-        };
-        for leaf in leaves {
-            let Some(mut col) = group.next_column().map_err(err)? else {
-                break;
-            };
-            match &leaf {
-                Leaf::I64(v, l) => write_leaf::<Int64Type>(&mut col, v, l),
-                Leaf::I64Owned(v, l) => write_leaf::<Int64Type>(&mut col, v, l),
-                Leaf::F32(v, l) => write_leaf::<FloatType>(&mut col, v, l),
-                Leaf::F32Owned(v, l) => write_leaf::<FloatType>(&mut col, v, l),
-                Leaf::F64(v, l) => write_leaf::<DoubleType>(&mut col, v, l),
-                Leaf::Bytes(v, l) => write_leaf::<ByteArrayType>(&mut col, v, l),
+        let g = &mut group;
+        match column {
+            Column::I64(v) => write_leaf::<Int64Type>(g, v, present(v.len(), 1)),
+            Column::F32(v) => write_leaf::<FloatType>(g, v, present(v.len(), 1)),
+            Column::F64(v) => write_leaf::<DoubleType>(g, v, present(v.len(), 1)),
+            Column::Str(v) => {
+                let values: Vec<ByteArray> = v.iter().map(|s| s.as_str().into()).collect();
+                write_leaf::<ByteArrayType>(g, &values, present(v.len(), 1))
             }
-            .map_err(err)?;
-            col.close().map_err(err)?;
+            Column::F32List(v) => write_leaf::<FloatType>(g, &v.concat(), levels(v, 1)),
+            Column::F64List(v) => write_leaf::<DoubleType>(g, &v.concat(), levels(v, 1)),
+            Column::F64Channels(v) => write_leaf::<DoubleType>(g, &v.concat(), levels(v, 3)),
+            Column::I64List(v) => write_leaf::<Int64Type>(g, &v.concat(), levels(v, 1)),
+            Column::StrList(v) => {
+                let values: Vec<ByteArray> =
+                    v.iter().flatten().map(|s| s.as_str().into()).collect();
+                write_leaf::<ByteArrayType>(g, &values, levels(v, 1))
+            }
+            // An image is two leaf columns.
+            Column::Image(v) => {
+                let data: Vec<ByteArray> = v.iter().map(|(b, _)| b.clone().into()).collect();
+                let paths: Vec<ByteArray> = v.iter().map(|(_, p)| p.as_str().into()).collect();
+                write_leaf::<ByteArrayType>(g, &data, present(v.len(), 2))
+                    .and_then(|()| write_leaf::<ByteArrayType>(g, &paths, present(v.len(), 2)))
+            }
         }
+        .map_err(err)?;
     }
     group.close().map_err(err)?;
     writer.close().map_err(err)?;
     Ok(())
 }
 
-type Levels = Option<(Vec<i16>, Vec<i16>)>;
+/// Definition and repetition levels (no repetition levels: a flat column).
+type Levels = (Vec<i16>, Vec<i16>);
 
-enum Leaf<'a> {
-    I64(&'a [i64], Levels),
-    I64Owned(Vec<i64>, Levels),
-    F32(&'a [f32], Levels),
-    F32Owned(Vec<f32>, Levels),
-    F64(Vec<f64>, Levels),
-    Bytes(Vec<ByteArray>, Levels),
-}
-
+/// Writes the row group's next leaf column.
 fn write_leaf<T: parquet::data_type::DataType>(
-    col: &mut parquet::file::writer::SerializedColumnWriter<'_>,
+    group: &mut SerializedRowGroupWriter<'_, std::fs::File>,
     values: &[T::T],
-    levels: &Levels,
+    (def, rep): Levels,
 ) -> parquet::errors::Result<()> {
-    let (def, rep) = match levels {
-        Some((d, r)) => (Some(d.as_slice()), (!r.is_empty()).then_some(r.as_slice())),
-        None => (None, None),
-    };
-    col.typed::<T>().write_batch(values, def, rep)?;
+    if let Some(mut col) = group.next_column()? {
+        let rep = (!rep.is_empty()).then_some(rep.as_slice());
+        col.typed::<T>().write_batch(values, Some(&def), rep)?;
+        col.close()?;
+    }
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use super::Error;
 use super::reader::EpisodeFile;
 use super::topics::{HandMsg, JointCommandMsg, OperatorMsg, Topic};
-use crate::msg::{Buttons, HAND_JOINTS, HandInput, HandJoints, OperatorFrame};
+use crate::msg::{Buttons, HAND_JOINTS, HandInput, OperatorFrame};
 
 /// What a session needs to run an episode again.
 #[derive(Debug, Clone, Default)]
@@ -40,15 +40,11 @@ fn hand(m: &HandMsg) -> HandInput {
             secondary: m.secondary,
             menu: m.menu,
         },
-        joints: m.joints.as_ref().and_then(|recorded| {
-            let mut joints: HandJoints = [None; HAND_JOINTS];
-            (recorded.len() == HAND_JOINTS).then(|| {
-                for (joint, pose) in joints.iter_mut().zip(recorded) {
-                    *joint = pose.map(|p| p.to_isometry());
-                }
-                joints
-            })
-        }),
+        joints: m
+            .joints
+            .as_ref()
+            .filter(|recorded| recorded.len() == HAND_JOINTS)
+            .map(|recorded| std::array::from_fn(|i| recorded[i].map(|p| p.to_isometry()))),
     }
 }
 

@@ -59,7 +59,7 @@ pub struct StoredSchema {
 }
 
 /// Everything readable in an episode file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EpisodeFile {
     pub path: PathBuf,
     pub schemas: BTreeMap<u16, StoredSchema>,
@@ -82,10 +82,6 @@ struct Bytes<'a> {
 }
 
 impl<'a> Bytes<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Bytes { buf }
-    }
-
     fn take(&mut self, n: u64) -> Option<&'a [u8]> {
         let n = usize::try_from(n).ok().filter(|&n| n <= self.buf.len())?;
         let (head, rest) = self.buf.split_at(n);
@@ -116,7 +112,9 @@ impl<'a> Bytes<'a> {
 
     fn string_map(&mut self) -> Option<BTreeMap<String, String>> {
         let n = self.u32()?;
-        let mut inner = Bytes::new(self.take(n.into())?);
+        let mut inner = Bytes {
+            buf: self.take(n.into())?,
+        };
         let mut map = BTreeMap::new();
         while !inner.buf.is_empty() {
             let key = inner.string()?;
@@ -187,7 +185,7 @@ fn opcode_name(opcode: u8) -> &'static str {
 }
 
 fn parse_record(opcode: u8, body: &[u8]) -> Result<Parsed<'_>, String> {
-    let mut b = Bytes::new(body);
+    let mut b = Bytes { buf: body };
     let parsed = match opcode {
         op::HEADER => (|| {
             b.string()?;
@@ -398,7 +396,7 @@ fn chunk_despite_opcode(bytes: &[u8], pos: usize) -> Option<Record<'_>> {
 }
 
 fn record_as(bytes: &[u8], pos: usize, opcode: Option<u8>) -> Result<Record<'_>, String> {
-    let mut b = Bytes::new(&bytes[pos..]);
+    let mut b = Bytes { buf: &bytes[pos..] };
     let (Some([written]), Some(len)) = (b.array::<1>(), b.u64()) else {
         return Err(format!(
             "{} bytes left, too few for a record",
@@ -472,16 +470,11 @@ fn is_cdr(data: &[u8]) -> bool {
 /// among several.
 fn identify(samples: &[&[u8]], taken: &BTreeSet<&str>, preferred: Option<Topic>) -> Option<Topic> {
     if samples.iter().all(|d| is_cdr(d)) {
-        let fits: Vec<Topic> = Topic::ALL
+        let fits = Topic::ALL
             .into_iter()
             .filter(|t| !taken.contains(t.name()))
-            .filter(|t| samples.iter().all(|d| ros2::fits(*t, d)))
-            .collect();
-        return match fits.as_slice() {
-            [one] => Some(*one),
-            [] => None,
-            many => preferred.filter(|p| many.contains(p)),
-        };
+            .filter(|t| samples.iter().all(|d| ros2::fits(*t, d)));
+        return the_one(fits, preferred);
     }
     let objects: Vec<serde_json::Map<String, Value>> = samples
         .iter()
@@ -490,7 +483,7 @@ fn identify(samples: &[&[u8]], taken: &BTreeSet<&str>, preferred: Option<Topic>)
             _ => None,
         })
         .collect::<Option<_>>()?;
-    let fits: Vec<Topic> = Topic::JSON
+    let fits = Topic::JSON
         .into_iter()
         .filter(|t| !taken.contains(t.name()))
         .filter(|t| {
@@ -508,9 +501,13 @@ fn identify(samples: &[&[u8]], taken: &BTreeSet<&str>, preferred: Option<Topic>)
                         .filter_map(Value::as_str)
                         .all(|k| o.contains_key(k))
             })
-        })
-        .collect();
-    match fits.as_slice() {
+        });
+    the_one(fits, preferred)
+}
+
+/// The one topic of `fits`, else `preferred` if it is among several.
+fn the_one(fits: impl Iterator<Item = Topic>, preferred: Option<Topic>) -> Option<Topic> {
+    match fits.collect::<Vec<_>>().as_slice() {
         [one] => Some(*one),
         [] => None,
         many => preferred.filter(|p| many.contains(p)),
@@ -519,40 +516,24 @@ fn identify(samples: &[&[u8]], taken: &BTreeSet<&str>, preferred: Option<Topic>)
 
 /// The channel metadata the recorder writes for `topic`, from the episode metadata.
 fn channel_metadata(topic: Topic, episode: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    let mut metadata = BTreeMap::new();
-    metadata.insert("description".to_string(), topic.description().to_string());
-    let copy = |metadata: &mut BTreeMap<String, String>, key: &str| {
-        if let Some(v) = episode.get(key) {
-            metadata.insert(key.to_string(), v.clone());
-        }
-    };
-    match topic {
-        Topic::JointCommand | Topic::JointState => copy(&mut metadata, "joint_names"),
-        Topic::Contact => copy(&mut metadata, "link_names"),
-        Topic::Ik | Topic::Clutch => {
-            // The episode metadata lists (name, …) per end-effector; channels list names.
-            if let Some(Value::Array(tools)) = episode
-                .get("end_effectors")
-                .and_then(|t| serde_json::from_str::<Value>(t).ok())
-            {
-                let names: Vec<&str> = tools
-                    .iter()
-                    .filter_map(|t| t.as_str().or_else(|| t.get(0).and_then(Value::as_str)))
-                    .collect();
-                metadata.insert(
-                    "end_effectors".into(),
-                    serde_json::to_string(&names).unwrap_or_default(),
-                );
-            }
-        }
-        Topic::CameraLeft | Topic::CameraRight | Topic::Stereo => {
-            if let Some(fps) = episode.get("camera_fps") {
-                metadata.insert("fps".into(), fps.clone());
-            }
-        }
-        _ => {}
-    }
-    metadata
+    // The episode metadata lists (name, …) per end-effector; channels list names.
+    let tools = episode
+        .get("end_effectors")
+        .and_then(|t| serde_json::from_str::<Vec<Value>>(t).ok())
+        .map(|tools| {
+            let names = tools
+                .iter()
+                .filter_map(|t| t.as_str().or_else(|| t.get(0)?.as_str()));
+            super::episode::to_json(&names.collect::<Vec<_>>())
+        });
+    let get = |key| episode.get(key).map(String::as_str);
+    let names = [
+        get("joint_names"),
+        get("link_names"),
+        tools.as_deref(),
+        get("camera_fps"),
+    ];
+    super::episode::channel_metadata(topic, names)
 }
 
 impl EpisodeFile {
@@ -560,8 +541,7 @@ impl EpisodeFile {
     /// the file's records is taken from its JSON sidecar (`episode-NNNN.json`), when there is
     /// one.
     pub fn read(path: &Path) -> Result<EpisodeFile, Error> {
-        let resolved = mcap_in(path)?;
-        let path = resolved.as_path();
+        let path = &mcap_in(path)?;
         let bytes = std::fs::read(path).map_err(Error::io(path))?;
         let sidecar = path.with_extension("json");
         Self::scan(&bytes, path, || {
@@ -590,13 +570,7 @@ impl EpisodeFile {
         }
         let mut file = EpisodeFile {
             path: path.to_path_buf(),
-            schemas: BTreeMap::new(),
-            channels: BTreeMap::new(),
-            metadata: BTreeMap::new(),
-            messages: Vec::new(),
-            damage: None,
-            problems: Vec::new(),
-            chunks: 0,
+            ..EpisodeFile::default()
         };
         let mut summary_schemas = BTreeMap::new();
         let mut summary_channels = BTreeMap::new();
@@ -650,11 +624,7 @@ impl EpisodeFile {
                     file.chunks += 1;
                     file.take_chunk(pos, record.inner);
                 }
-                Parsed::Metadata(name, m) => {
-                    if name == "episode" {
-                        file.metadata = m;
-                    }
-                }
+                Parsed::Metadata(name, m) if name == "episode" => file.metadata = m,
                 Parsed::Statistics(n) => statistics = Some(n),
                 Parsed::DataEnd => in_summary = true,
                 Parsed::Footer => {
@@ -664,7 +634,7 @@ impl EpisodeFile {
                     }
                     break;
                 }
-                Parsed::Other => {}
+                Parsed::Metadata(..) | Parsed::Other => {}
             }
             pos = record.next;
         }
@@ -813,13 +783,10 @@ impl EpisodeFile {
                 .map(|m| m.data.as_slice())
                 .collect();
             let taken: BTreeSet<&str> = self.channels.values().map(|c| c.topic.as_str()).collect();
-            let preferred = Topic::ALL.get(usize::from(id).wrapping_sub(1)).copied();
             let cdr = samples.iter().all(|d| is_cdr(d));
             let order: &[Topic] = if cdr { &Topic::ALL } else { &Topic::JSON };
-            let preferred = order
-                .get(usize::from(id).wrapping_sub(1))
-                .copied()
-                .or(preferred);
+            let index = usize::from(id).wrapping_sub(1);
+            let preferred = order.get(index).or(Topic::ALL.get(index)).copied();
             let Some(topic) = identify(&samples, &taken, preferred) else {
                 dropped.insert(id);
                 continue;
@@ -924,11 +891,6 @@ impl EpisodeFile {
             .or_else(|| from(Topic::Ik))
             .or_else(|| self.metadata.get("log_minus_mono_ns")?.parse().ok())
             .unwrap_or(0)
-    }
-
-    /// A JSON value per message on `topic` (CDR: the ROS message's fields).
-    pub fn decode_values(&self, topic: Topic) -> Result<Vec<Value>, Error> {
-        self.decode(topic)
     }
 
     /// Messages per topic.
@@ -1078,8 +1040,7 @@ pub struct Repair {
 /// whose CRC matches) is rewritten into a new file that replaces it; the damaged original is kept
 /// beside it as `FILE.damaged`. On an error (a full disk) the partial new file is removed.
 pub fn repair(path: &Path) -> Result<Repair, Error> {
-    let resolved = mcap_in(path)?;
-    let path = resolved.as_path();
+    let path = &mcap_in(path)?;
     let episode = EpisodeFile::read(path)?;
     let Some(damage) = episode.damage.clone() else {
         return Ok(Repair {

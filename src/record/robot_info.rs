@@ -1,10 +1,12 @@
 //! What episode files say about the robot: names, the URDF and profile texts, and the links
 //! whose poses are recorded.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
+use super::episode::to_json;
 use crate::msg::TickSample;
 
 /// What the episode files say about the robot.
@@ -38,40 +40,28 @@ impl RobotInfo {
     }
 
     /// The episode metadata that comes from the robot.
-    pub fn metadata(&self) -> std::collections::BTreeMap<String, String> {
-        let json = |v: &dyn erased::Json| v.json();
-        let mut m = std::collections::BTreeMap::new();
-        m.insert("robot".into(), self.name.clone());
-        m.insert("urdf_path".into(), self.urdf_path.display().to_string());
-        m.insert("urdf".into(), self.urdf_text.clone());
-        m.insert("urdf_sha256".into(), sha256_hex(self.urdf_text.as_bytes()));
-        m.insert(
-            "profile_path".into(),
-            self.profile_path.display().to_string(),
-        );
-        m.insert("profile".into(), self.profile_text.clone());
-        m.insert("control_rate_hz".into(), self.control_rate_hz.to_string());
-        m.insert("joint_names".into(), json(&self.joint_names));
-        m.insert("link_names".into(), json(&self.link_names));
-        m.insert("end_effectors".into(), json(&self.end_effectors));
+    pub fn metadata(&self) -> BTreeMap<String, String> {
         let poses: Vec<&str> = self.pose_links.iter().map(|(n, _)| n.as_str()).collect();
-        m.insert("pose_links".into(), json(&poses));
-        m.insert(
-            "software".into(),
-            format!("teleop-bridge {}", env!("CARGO_PKG_VERSION")),
-        );
-        m
-    }
-}
-
-mod erased {
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
-        }
+        [
+            ("robot", self.name.clone()),
+            ("urdf_path", self.urdf_path.display().to_string()),
+            ("urdf", self.urdf_text.clone()),
+            ("urdf_sha256", sha256_hex(self.urdf_text.as_bytes())),
+            ("profile_path", self.profile_path.display().to_string()),
+            ("profile", self.profile_text.clone()),
+            ("control_rate_hz", self.control_rate_hz.to_string()),
+            ("joint_names", to_json(&self.joint_names)),
+            ("link_names", to_json(&self.link_names)),
+            ("end_effectors", to_json(&self.end_effectors)),
+            ("pose_links", to_json(&poses)),
+            (
+                "software",
+                format!("teleop-bridge {}", env!("CARGO_PKG_VERSION")),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 }
 

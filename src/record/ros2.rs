@@ -240,19 +240,15 @@ fn dependencies(text: &str, package: &str) -> Vec<String> {
 pub fn schema(name: &str) -> Option<String> {
     let mut text = definition(name)?.to_string();
     let mut seen = vec![name.to_string()];
-    let mut stack: Vec<String> = Vec::new();
     let package = name.split('/').next().unwrap_or("");
-    stack.extend(dependencies(&text, package).into_iter().rev());
+    let mut stack: Vec<String> = dependencies(&text, package).into_iter().rev().collect();
     while let Some(dep) = stack.pop() {
         if seen.contains(&dep) {
             continue;
         }
         let body = definition(&dep)?;
-        text.push_str(&"=".repeat(80));
-        text.push_str("\nMSG: ");
-        text.push_str(&dep.replacen("/msg/", "/", 1));
-        text.push('\n');
-        text.push_str(body);
+        let short = dep.replacen("/msg/", "/", 1);
+        text.push_str(&format!("{}\nMSG: {short}\n{body}", "=".repeat(80)));
         let package = dep.split('/').next().unwrap_or("");
         stack.extend(dependencies(body, package).into_iter().rev());
         seen.push(dep);
@@ -300,46 +296,43 @@ pub fn bag_metadata(
 ) -> String {
     let count: u64 = topics.iter().map(|t| t.messages).sum();
     let duration = end_ns.saturating_sub(start_ns);
-    let mut y = String::new();
-    y.push_str("rosbag2_bagfile_information:\n");
-    y.push_str("  version: 8\n");
-    y.push_str("  storage_identifier: mcap\n");
-    y.push_str(&format!("  duration:\n    nanoseconds: {duration}\n"));
-    y.push_str(&format!(
-        "  starting_time:\n    nanoseconds_since_epoch: {start_ns}\n"
-    ));
-    y.push_str(&format!("  message_count: {count}\n"));
-    y.push_str("  topics_with_message_count:\n");
+    let (file, qos) = (quoted(file_name), quoted(OFFERED_QOS));
+    let mut y = format!(
+        "rosbag2_bagfile_information:
+  version: 8
+  storage_identifier: mcap
+  duration:
+    nanoseconds: {duration}
+  starting_time:
+    nanoseconds_since_epoch: {start_ns}
+  message_count: {count}
+  topics_with_message_count:\n"
+    );
     for t in topics {
-        y.push_str("    - topic_metadata:\n");
-        y.push_str(&format!("        name: {}\n", quoted(t.name)));
-        y.push_str(&format!("        type: {}\n", t.ros_type.name));
-        y.push_str("        serialization_format: cdr\n");
+        let (name, ty, hash, n) = (quoted(t.name), t.ros_type.name, t.ros_type.hash, t.messages);
         y.push_str(&format!(
-            "        offered_qos_profiles: {}\n",
-            quoted(OFFERED_QOS)
+            "    - topic_metadata:
+        name: {name}
+        type: {ty}
+        serialization_format: cdr
+        offered_qos_profiles: {qos}
+        type_description_hash: {hash}
+      message_count: {n}\n"
         ));
-        y.push_str(&format!(
-            "        type_description_hash: {}\n",
-            t.ros_type.hash
-        ));
-        y.push_str(&format!("      message_count: {}\n", t.messages));
     }
-    y.push_str("  compression_format: \"\"\n");
-    y.push_str("  compression_mode: \"\"\n");
     y.push_str(&format!(
-        "  relative_file_paths:\n    - {}\n",
-        quoted(file_name)
+        "  compression_format: \"\"
+  compression_mode: \"\"
+  relative_file_paths:
+    - {file}
+  files:
+    - path: {file}
+      starting_time:
+        nanoseconds_since_epoch: {start_ns}
+      duration:
+        nanoseconds: {duration}
+      message_count: {count}\n"
     ));
-    y.push_str("  files:\n");
-    y.push_str(&format!("    - path: {}\n", quoted(file_name)));
-    y.push_str(&format!(
-        "      starting_time:\n        nanoseconds_since_epoch: {start_ns}\n"
-    ));
-    y.push_str(&format!(
-        "      duration:\n        nanoseconds: {duration}\n"
-    ));
-    y.push_str(&format!("      message_count: {count}\n"));
     if custom.is_empty() {
         y.push_str("  custom_data: {}\n");
     } else {
@@ -406,10 +399,6 @@ fn hand_msg(h: &Hand) -> HandMsg {
     }
 }
 
-fn optional(x: f64) -> Option<f64> {
-    x.is_finite().then_some(x)
-}
-
 impl EpisodeMsg for OperatorMsg {
     fn from_cdr(data: &[u8], _: u64, _: i128) -> Result<Self, LinkError> {
         let m: OperatorFrame = decode(data)?;
@@ -447,8 +436,8 @@ impl EpisodeMsg for IkMsg {
             wall_ns: m.wall_ns,
             ran: m.ran,
             ok: m.ok,
-            position_error_m: optional(m.position_error_m),
-            rotation_error_rad: optional(m.rotation_error_rad),
+            position_error_m: finite(m.position_error_m),
+            rotation_error_rad: finite(m.rotation_error_rad),
             iterations: m.iterations,
             targets: m.targets.iter().map(pose_msg).collect(),
         })
@@ -500,24 +489,12 @@ impl EpisodeMsg for FrameTransformsMsg {
         let transforms = m
             .transforms
             .into_iter()
-            .map(|t| {
-                let (v, q) = (t.transform.translation, t.transform.rotation);
-                FrameTransformMsg {
-                    timestamp: Stamp::from_ns(t.header.stamp.to_ns()),
-                    parent_frame_id: t.header.frame_id,
-                    child_frame_id: t.child_frame_id,
-                    translation: Vector3Msg {
-                        x: v.x,
-                        y: v.y,
-                        z: v.z,
-                    },
-                    rotation: QuaternionMsg {
-                        x: q.x,
-                        y: q.y,
-                        z: q.z,
-                        w: q.w,
-                    },
-                }
+            .map(|t| FrameTransformMsg {
+                timestamp: Stamp::from_ns(t.header.stamp.to_ns()),
+                parent_frame_id: t.header.frame_id,
+                child_frame_id: t.child_frame_id,
+                translation: t.transform.translation,
+                rotation: t.transform.rotation,
             })
             .collect();
         Ok(FrameTransformsMsg {

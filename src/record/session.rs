@@ -10,9 +10,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use image::ExtendedColorType;
+use image::codecs::jpeg::JpegEncoder;
 
 use super::Error;
 use super::episode::{EncodedImage, EpisodeReport, EpisodeWriter, Labels, Outcome};
@@ -219,42 +222,37 @@ impl Recorder {
         )
     }
 
-    /// Opens a new episode file; its path.
-    pub fn start_episode(&self) -> Result<PathBuf, Error> {
+    /// Sends the recorder thread `control` with a reply channel and waits for its answer.
+    fn request<T>(
+        &self,
+        control: impl FnOnce(SyncSender<Result<T, String>>) -> Control,
+    ) -> Result<T, Error> {
         let (reply, answer) = mpsc::sync_channel(1);
         self.tx
-            .send(Item::Control(Control::Start { reply: Some(reply) }))
+            .send(Item::Control(control(reply)))
             .map_err(|_| self.stopped())?;
-        match answer.recv() {
-            Ok(Ok(path)) => Ok(path),
-            Ok(Err(message)) => Err(Error::Stopped(message)),
-            Err(_) => Err(self.stopped()),
-        }
+        answer
+            .recv()
+            .map_err(|_| self.stopped())?
+            .map_err(Error::Stopped)
+    }
+
+    /// Opens a new episode file; its path.
+    pub fn start_episode(&self) -> Result<PathBuf, Error> {
+        self.request(|reply| Control::Start { reply: Some(reply) })
     }
 
     /// Closes the open episode after every tick queued before this call is written.
     pub fn stop_episode(&self, outcome: Outcome) -> Result<EpisodeReport, Error> {
-        let (reply, answer) = mpsc::sync_channel(1);
-        self.tx
-            .send(Item::Control(Control::Stop {
-                outcome,
-                reply: Some(reply),
-            }))
-            .map_err(|_| self.stopped())?;
-        match answer.recv() {
-            Ok(Ok(report)) => Ok(report),
-            Ok(Err(message)) => Err(Error::Stopped(message)),
-            Err(_) => Err(self.stopped()),
-        }
+        self.request(|reply| Control::Stop {
+            outcome,
+            reply: Some(reply),
+        })
     }
 
     /// The error that stopped the recorder, if one did.
     pub fn error(&self) -> Option<String> {
-        self.shared
-            .error
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.shared.error).clone()
     }
 
     pub fn is_recording(&self) -> bool {
@@ -277,13 +275,7 @@ impl Recorder {
         if let Some(e) = self.error() {
             return Err(Error::Stopped(e));
         }
-        Ok(std::mem::take(
-            &mut *self
-                .shared
-                .episodes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        ))
+        Ok(std::mem::take(&mut *lock(&self.shared.episodes)))
     }
 
     fn shutdown(&mut self) {
@@ -345,18 +337,16 @@ fn writer_main(
         let result = match item {
             None => Ok(()),
             Some(Item::Tick(sample)) => {
-                let r = match &mut episode {
-                    Some((e, _)) => e.write_tick(&sample),
-                    None => Ok(()),
-                };
+                let r = episode
+                    .as_mut()
+                    .map_or(Ok(()), |(e, _)| e.write_tick(&sample));
                 // Cannot be full: the pool channel holds every buffer there is.
                 let _ = pool.try_send(sample);
                 r
             }
-            Some(Item::Image(image)) => match &mut episode {
-                Some((e, _)) => e.write_image(&image),
-                None => Ok(()),
-            },
+            Some(Item::Image(image)) => episode
+                .as_mut()
+                .map_or(Ok(()), |(e, _)| e.write_image(&image)),
             Some(Item::Control(Control::Start { reply })) => {
                 let r = if let Some((e, _)) = &episode {
                     Err(format!(
@@ -416,10 +406,9 @@ fn writer_main(
                 mono_ns,
                 wall_ns,
                 label,
-            })) => match &mut episode {
-                Some((e, _)) => e.annotate(Some(mono_ns), wall_ns, label, None),
-                None => Ok(()),
-            },
+            })) => episode.as_mut().map_or(Ok(()), |(e, _)| {
+                e.annotate(Some(mono_ns), wall_ns, label, None)
+            }),
             Some(Item::Control(Control::Shutdown)) => {
                 if let Err(Some(e)) = close(&mut episode, &shared, Outcome::Unlabelled) {
                     fail(&shared, &mut episode, e);
@@ -457,11 +446,7 @@ fn close(
     let drops = std::array::from_fn(|i| now[i] - drops_at_start[i]);
     match e.finish(outcome, crate::rt::wall_clock_ns(), &drops) {
         Ok(report) => {
-            shared
-                .episodes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(report.clone());
+            lock(&shared.episodes).push(report.clone());
             Ok(report)
         }
         Err(err) => Err(Some(err.to_string())),
@@ -479,8 +464,12 @@ fn fail(
         e.abandon(&error);
     }
     shared.recording.store(false, Ordering::Relaxed);
-    let mut slot = shared.error.lock().unwrap_or_else(|e| e.into_inner());
-    slot.get_or_insert(error);
+    lock(&shared.error).get_or_insert(error);
+}
+
+/// The mutex's value, even if a thread panicked holding it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A camera frame lost: one message on each eye's channel.
@@ -516,38 +505,25 @@ fn encoder_main(rx: Receiver<CameraFrame>, tx: SyncSender<Item>, shared: Arc<Sha
         }
         // Side by side: each eye is half the width, encoded on its own.
         let eye_width = frame.width / 2;
-        let mut jpeg = [Vec::new(), Vec::new()];
-        let mut failed = eye_width == 0;
-        for (eye, out) in jpeg.iter_mut().enumerate() {
-            if failed {
-                break;
-            }
-            let (from, to) = (eye * eye_width as usize, (eye + 1) * eye_width as usize);
+        let mut encode = |eye: usize| {
+            let bytes = eye_width as usize * 4;
             rgb.clear();
             for row in frame.rgba.chunks_exact(frame.width as usize * 4) {
-                rgb.extend(
-                    row[from * 4..to * 4]
-                        .chunks_exact(4)
-                        .flat_map(|p| [p[0], p[1], p[2]]),
-                );
+                let half = &row[eye * bytes..(eye + 1) * bytes];
+                rgb.extend(half.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]));
             }
-            out.reserve(pixels / 8);
-            let encoded = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut *out, quality)
-                .encode(
-                    &rgb,
-                    eye_width,
-                    frame.height,
-                    image::ExtendedColorType::Rgb8,
-                );
-            if let Err(e) = encoded {
-                tracing::warn!("camera frame not encoded: {e}");
-                failed = true;
-            }
-        }
-        if failed {
+            let mut out = Vec::with_capacity(pixels / 8);
+            JpegEncoder::new_with_quality(&mut out, quality)
+                .encode(&rgb, eye_width, frame.height, ExtendedColorType::Rgb8)
+                .inspect_err(|e| tracing::warn!("camera frame not encoded: {e}"))
+                .ok()?;
+            Some(out)
+        };
+        let jpeg = (eye_width > 0).then(|| Some([encode(0)?, encode(1)?]));
+        let Some(Some(jpeg)) = jpeg else {
             drop_frame(&shared);
             continue;
-        }
+        };
         let image = EncodedImage {
             time_ns: frame.time_ns,
             wall_ns,
@@ -597,17 +573,12 @@ impl Tap {
         self.buttons = [left, right];
         let recording = self.shared.recording.load(Ordering::Relaxed);
         let (t, w) = (sample.time_ns, sample.wall_ns);
-        if right.primary && !right_was.primary {
-            if recording {
-                self.control(Control::Stop {
-                    outcome: Outcome::Unlabelled,
-                    reply: None,
-                });
-            } else {
-                self.control(Control::Start { reply: None });
-            }
+        let right_primary = right.primary && !right_was.primary;
+        if right_primary && !recording {
+            self.control(Control::Start { reply: None });
         }
         for (pressed, outcome) in [
+            (right_primary, Outcome::Unlabelled),
             (right.secondary && !right_was.secondary, Outcome::Success),
             (left.secondary && !left_was.secondary, Outcome::Failure),
             (left.menu && !left_was.menu, Outcome::Discarded),

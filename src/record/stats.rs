@@ -20,7 +20,7 @@ pub const QUANTILES: [(f64, &str); 5] = [
 ];
 
 /// One feature's statistics: one value per dimension (per channel for an image) each.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
     pub min: Vec<f64>,
     pub max: Vec<f64>,
@@ -60,13 +60,9 @@ impl Stats {
 
     fn of_columns(columns: Vec<Vec<f64>>, count: u64, image: bool) -> Stats {
         let mut s = Stats {
-            min: Vec::new(),
-            max: Vec::new(),
-            mean: Vec::new(),
-            std: Vec::new(),
             count,
-            quantiles: Default::default(),
             image,
+            ..Stats::default()
         };
         for mut c in columns {
             let len = c.len().max(1) as f64;
@@ -88,7 +84,7 @@ impl Stats {
     /// `aggregate_feature_stats`.
     pub fn aggregate(parts: &[&Stats]) -> Stats {
         let Some(first) = parts.first() else {
-            return Self::of_columns(Vec::new(), 0, false);
+            return Stats::default();
         };
         let n = first.mean.len();
         let total: u64 = parts.iter().map(|s| s.count).sum();
@@ -210,13 +206,9 @@ impl ImageStats {
     /// The statistics, scaled to 0..1; `count` is the number of frames sampled.
     pub fn stats(&self) -> Stats {
         let mut s = Stats {
-            min: Vec::new(),
-            max: Vec::new(),
-            mean: Vec::new(),
-            std: Vec::new(),
             count: self.frames,
-            quantiles: Default::default(),
             image: true,
+            ..Stats::default()
         };
         for h in &self.histogram {
             let n: u64 = h.iter().sum();

@@ -189,7 +189,7 @@ impl Topic {
             "properties": {"sec": {"type": "integer"}, "nsec": {"type": "integer"}},
             "required": ["sec", "nsec"]
         });
-        let (properties, required): (Value, &[&str]) = match self {
+        let (mut properties, required): (Value, &[&str]) = match self {
             Topic::Operator => (
                 json!({
                     "frame_time_ns": {"type": "integer", "description": "the source's sample time (monotonic ns)"},
@@ -285,7 +285,6 @@ impl Topic {
                 &["label", "outcome"],
             ),
         };
-        let mut properties = properties;
         if let (Some(p), Some(t)) = (properties.as_object_mut(), times.as_object()) {
             p.extend(t.clone());
         }
@@ -426,20 +425,9 @@ impl Stamp {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Vector3Msg {
-    pub x: f64,
-    pub y: f64,
-    pub z: f64,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct QuaternionMsg {
-    pub x: f64,
-    pub y: f64,
-    pub z: f64,
-    pub w: f64,
-}
+/// Foxglove's vector and quaternion have the fields of ROS 2's.
+pub type Vector3Msg = crate::link::types::Vector3;
+pub type QuaternionMsg = crate::link::types::Quaternion;
 
 /// `foxglove.FrameTransform`: `parent_from_child`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -91,7 +91,6 @@ pub struct Encoder {
     stdin: Option<ChildStdin>,
     stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
     frame_bytes: usize,
-    pub frames: usize,
 }
 
 impl Encoder {
@@ -146,7 +145,6 @@ impl Encoder {
             stdin,
             stderr,
             frame_bytes: w as usize * h as usize * 3,
-            frames: 0,
         })
     }
 
@@ -162,21 +160,21 @@ impl Encoder {
                 ),
             });
         }
-        let written = match self.stdin.as_mut() {
-            Some(stdin) => stdin.write_all(rgb),
-            None => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
-        };
-        if written.is_err() {
+        if self
+            .stdin
+            .as_mut()
+            .is_none_or(|s| s.write_all(rgb).is_err())
+        {
             // FFmpeg stopped reading: its own message says why.
-            return Err(self.failure());
+            self.stdin = None;
+            let status = self.child.wait();
+            return Err(self.failed(status.map_or_else(|e| e.to_string(), |s| s.to_string())));
         }
-        self.frames += 1;
         Ok(())
     }
 
-    fn failure(&mut self) -> Error {
-        self.stdin = None;
-        let status = self.child.wait();
+    /// FFmpeg ended with `status`: its last line of error output says why.
+    fn failed(&mut self, status: String) -> Error {
         let stderr = self
             .stderr
             .take()
@@ -184,30 +182,18 @@ impl Encoder {
             .unwrap_or_default();
         Error::Invalid {
             path: self.path.clone(),
-            message: format!(
-                "ffmpeg failed ({}): {}",
-                status.map_or_else(|e| e.to_string(), |s| s.to_string()),
-                last_line(&stderr)
-            ),
+            message: format!("ffmpeg failed ({status}): {}", last_line(&stderr)),
         }
     }
 
     /// Ends the stream and waits for FFmpeg to finish the file.
-    pub fn finish(mut self) -> Result<usize, Error> {
+    pub fn finish(mut self) -> Result<(), Error> {
         self.stdin = None;
         let status = self.child.wait().map_err(Error::io(&self.path))?;
         if !status.success() {
-            let stderr = self
-                .stderr
-                .take()
-                .and_then(|t| t.join().ok())
-                .unwrap_or_default();
-            return Err(Error::Invalid {
-                path: self.path.clone(),
-                message: format!("ffmpeg failed ({status}): {}", last_line(&stderr)),
-            });
+            return Err(self.failed(status.to_string()));
         }
-        Ok(self.frames)
+        Ok(())
     }
 }
 

@@ -48,13 +48,7 @@ pub fn view_looking_at(eye: Point3<f64>, target: Point3<f64>) -> Matrix4<f64> {
 
 /// An `f64` matrix as the GPU reads it.
 pub fn gpu_matrix(m: &Matrix4<f64>) -> GpuMatrix {
-    let mut out = [[0.0f32; 4]; 4];
-    for (c, column) in out.iter_mut().enumerate() {
-        for (r, value) in column.iter_mut().enumerate() {
-            *value = m[(r, c)] as f32;
-        }
-    }
-    out
+    m.cast::<f32>().into()
 }
 
 /// A rigid pose as a GPU matrix.

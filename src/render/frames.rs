@@ -1,7 +1,7 @@
 //! PNG frames on a writer thread, so encoding never slows the thread that renders.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use super::{Error, StereoImage};
@@ -52,13 +52,10 @@ impl FrameWriter {
 
     /// Queues frame number `index`; never waits (a full queue drops it).
     pub fn push(&mut self, index: u64, image: StereoImage) {
-        if let Some(sender) = &self.sender {
-            match sender.try_send((index, image)) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                    self.dropped += 1
-                }
-            }
+        if let Some(sender) = &self.sender
+            && sender.try_send((index, image)).is_err()
+        {
+            self.dropped += 1;
         }
     }
 

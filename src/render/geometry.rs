@@ -26,7 +26,7 @@ const ROUND_SEGMENTS: u32 = 24;
 const SPHERE_RINGS: u32 = 12;
 
 impl MeshData {
-    /// The triangles of `shape`; `None` for a mesh file that cannot be read (the caller says so).
+    /// The triangles of `shape`; an error for an unreadable mesh file (the caller says so).
     pub fn from_shape(shape: &Shape) -> Result<MeshData, crate::model::Error> {
         Ok(match shape {
             Shape::Box { size } => MeshData::cuboid([size.x as f32, size.y as f32, size.z as f32]),
@@ -60,14 +60,7 @@ impl MeshData {
                         normal,
                     });
                 }
-                out.indices.extend_from_slice(&[
-                    base,
-                    base + 1,
-                    base + 2,
-                    base,
-                    base + 2,
-                    base + 3,
-                ]);
+                out.indices.extend([0, 1, 2, 0, 2, 3].map(|i| base + i));
             }
         }
         out
@@ -113,11 +106,8 @@ impl MeshData {
             }
             for i in 0..n {
                 let (a, b) = (centre + 1 + i, centre + 2 + i);
-                if nz > 0.0 {
-                    out.indices.extend_from_slice(&[centre, a, b]);
-                } else {
-                    out.indices.extend_from_slice(&[centre, b, a]);
-                }
+                let (a, b) = if nz > 0.0 { (a, b) } else { (b, a) };
+                out.indices.extend_from_slice(&[centre, a, b]);
             }
         }
         out
@@ -150,14 +140,9 @@ impl MeshData {
                         theta.sin() * phi.sin(),
                         theta.cos(),
                     ];
-                    out.vertices.push(Vertex {
-                        position: [
-                            radius * normal[0],
-                            radius * normal[1],
-                            radius * normal[2] + shift,
-                        ],
-                        normal,
-                    });
+                    let mut position = normal.map(|c| radius * c);
+                    position[2] += shift;
+                    out.vertices.push(Vertex { position, normal });
                 }
             }
         }

@@ -189,29 +189,25 @@ impl SceneRenderer {
                 count: None,
             }],
         });
-        let cameras: Vec<wgpu::Buffer> = (0..CAMERA_SLOTS)
+        let (cameras, camera_groups) = (0..CAMERA_SLOTS)
             .map(|_| {
-                device.create_buffer(&wgpu::BufferDescriptor {
+                let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("camera"),
                     size: std::mem::size_of::<CameraUniform>() as u64,
                     usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
-                })
-            })
-            .collect();
-        let camera_groups = cameras
-            .iter()
-            .map(|buffer| {
-                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                });
+                let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("camera"),
                     layout: &camera_layout,
                     entries: &[wgpu::BindGroupEntry {
                         binding: 0,
                         resource: buffer.as_entire_binding(),
                     }],
-                })
+                });
+                (buffer, group)
             })
-            .collect();
+            .unzip();
         let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("scene.wgsl"),
             source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/scene.wgsl").into()),
@@ -297,10 +293,9 @@ impl SceneRenderer {
     pub fn update(&mut self, queue: &wgpu::Queue, state: &SceneState) {
         self.staged.clear();
         for (i, d) in self.scene.drawables.iter().enumerate() {
-            let c = d.color;
             self.staged.push(Instance {
                 world_from_mesh: convert::gpu_pose(&self.scene.world_from_mesh(i, state)),
-                color: [c[0] as f32, c[1] as f32, c[2] as f32, c[3] as f32],
+                color: d.color.map(|c| c as f32),
             });
         }
         if !self.staged.is_empty() {
@@ -311,11 +306,7 @@ impl SceneRenderer {
     /// Sets camera `slot` (0..[`CAMERA_SLOTS`]).
     pub fn set_camera(&self, queue: &wgpu::Queue, slot: usize, camera: &EyeCamera) {
         let eye = camera.world_from_camera.translation.vector;
-        let uniform = CameraUniform {
-            clip_from_world: convert::gpu_matrix(&camera.clip_from_world()),
-            eye_in_world: [eye.x as f32, eye.y as f32, eye.z as f32, 1.0],
-        };
-        queue.write_buffer(&self.cameras[slot], 0, bytemuck::bytes_of(&uniform));
+        self.set_camera_matrix(queue, slot, &camera.clip_from_world(), eye.into());
     }
 
     /// Sets camera `slot` from a view and projection that are not a robot camera link (the

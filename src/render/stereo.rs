@@ -21,12 +21,7 @@ impl StereoImage {
     /// The pixel at (x, y) of the whole side-by-side image.
     pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
         let i = ((y * self.width + x) * 4) as usize;
-        [
-            self.rgba[i],
-            self.rgba[i + 1],
-            self.rgba[i + 2],
-            self.rgba[i + 3],
-        ]
+        self.rgba[i..i + 4].try_into().unwrap()
     }
 
     /// The width of one eye.
@@ -87,24 +82,33 @@ impl StereoTarget {
         layers: u32,
     ) -> StereoTarget {
         let device = &gpu.device;
-        let size = |layers| wgpu::Extent3d {
-            width,
-            height,
-            depth_or_array_layers: layers,
+        let texture = |label, layers, sample_count, format, usage| {
+            device.create_texture(&wgpu::TextureDescriptor {
+                label: Some(label),
+                size: wgpu::Extent3d {
+                    width,
+                    height,
+                    depth_or_array_layers: layers,
+                },
+                mip_level_count: 1,
+                sample_count,
+                dimension: wgpu::TextureDimension::D2,
+                format,
+                usage,
+                view_formats: &[],
+            })
         };
-        let eyes = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("stereo eyes"),
-            size: size(layers),
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: EYE_FORMAT,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+        let attach = wgpu::TextureUsages::RENDER_ATTACHMENT;
+        let eyes = texture(
+            "stereo eyes",
+            layers,
+            1,
+            EYE_FORMAT,
+            attach
                 | wgpu::TextureUsages::TEXTURE_BINDING
                 | wgpu::TextureUsages::COPY_SRC
                 | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
+        );
         let layer_view = |layer| {
             eyes.create_view(&wgpu::TextureViewDescriptor {
                 label: Some("eye"),
@@ -121,32 +125,18 @@ impl StereoTarget {
             ..Default::default()
         });
         let attachment = |label, format| {
-            device
-                .create_texture(&wgpu::TextureDescriptor {
-                    label: Some(label),
-                    size: size(1),
-                    mip_level_count: 1,
-                    sample_count,
-                    dimension: wgpu::TextureDimension::D2,
-                    format,
-                    usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
-                    view_formats: &[],
-                })
-                .create_view(&Default::default())
+            texture(label, 1, sample_count, format, attach).create_view(&Default::default())
         };
         let resolved = (sample_count > 1).then(|| {
-            let texture = device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("eye resolved"),
-                size: size(1),
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: EYE_FORMAT,
-                usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-                view_formats: &[],
-            });
-            let view = texture.create_view(&Default::default());
-            (texture, view)
+            let resolved = texture(
+                "eye resolved",
+                1,
+                1,
+                EYE_FORMAT,
+                attach | wgpu::TextureUsages::COPY_SRC,
+            );
+            let view = resolved.create_view(&Default::default());
+            (resolved, view)
         });
         // One multisample colour and one depth buffer serve both eyes: each pass clears them.
         let msaa_view = (sample_count > 1).then(|| attachment("eye msaa", EYE_FORMAT));

@@ -85,10 +85,7 @@ pub fn run_window(
     event_loop
         .run_app(&mut app)
         .map_err(|e| Error::Window(e.to_string()))?;
-    match app.error {
-        Some(e) => Err(e),
-        None => Ok(app.report),
-    }
+    app.error.map_or(Ok(app.report), Err)
 }
 
 /// Everything that exists once the window is open.
@@ -198,13 +195,10 @@ impl App {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("window"),
             });
-        let age_ns = match &mut shown.feed {
-            Some(feed) => {
-                feed.update(gpu, &shown.blit);
-                feed.age_ns()
-            }
-            None => None,
-        };
+        let age_ns = shown.feed.as_mut().and_then(|feed| {
+            feed.update(gpu, &shown.blit);
+            feed.age_ns()
+        });
         let has_feed = shown.feed.is_some();
         let received = shown.feed.as_mut().and_then(FeedView::eyes_mut);
         if received.is_none() {

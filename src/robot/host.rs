@@ -133,6 +133,7 @@ struct Command {
 }
 
 /// What the command subscriber shares with the loop (each lock held for one copy).
+#[derive(Default)]
 struct Inbox {
     holder: Option<(Gid, String)>,
     last_sequence: i64,
@@ -222,7 +223,6 @@ pub fn run(
         names,
         object_names,
     } = hosted;
-    let link = |e: crate::link::LinkError| Error::Backend(e.to_string());
     let dof = robot.dof();
     if names.len() != dof || options.takeover_tolerance.len() != dof {
         return Err(Error::WrongLength {
@@ -233,40 +233,20 @@ pub fn run(
     let mut state = state_for(robot.as_ref());
     robot.read_state(&mut state)?;
     let mut filter = SafetyFilter::new(limits, &state.positions);
-    let inbox = Arc::new(Mutex::new(Inbox {
-        holder: None,
-        last_sequence: 0,
-        newest: None,
-        fresh: false,
-        last_command_ns: None,
-        sequence_gaps: 0,
-        dropped_old: 0,
-        refused: 0,
-        refused_last: None,
-        commands: 0,
-        bad: 0,
-    }));
-    let mut states: Publisher<JointState> = bus
-        .publisher(topics::STATES, Qos::best_effort(1), Urgency::Control)
-        .map_err(link)?;
-    let mut status_out: Publisher<DiagnosticStatus> = bus
-        .publisher(topics::STATUS, Qos::reliable(10), Urgency::Reliable)
-        .map_err(link)?;
-    let mut objects_out: Option<Publisher<TFMessage>> = if object_names.is_empty() {
-        None
-    } else {
-        Some(
-            bus.publisher(topics::OBJECTS, Qos::best_effort(1), Urgency::Control)
-                .map_err(link)?,
-        )
-    };
+    let inbox = Arc::new(Mutex::new(Inbox::default()));
+    let mut states: Publisher<JointState> =
+        bus.publisher(topics::STATES, Qos::best_effort(1), Urgency::Control)?;
+    let mut status_out: Publisher<DiagnosticStatus> =
+        bus.publisher(topics::STATUS, Qos::reliable(10), Urgency::Reliable)?;
+    let mut objects_out: Option<Publisher<TFMessage>> = (!object_names.is_empty())
+        .then(|| bus.publisher(topics::OBJECTS, Qos::best_effort(1), Urgency::Control))
+        .transpose()?;
     let _commands: Subscription = {
         let inbox = Arc::clone(&inbox);
         let names = names.clone();
         bus.subscribe(topics::COMMANDS, Qos::best_effort(1), move |got| {
             receive(&inbox, &names, got)
-        })
-        .map_err(link)?
+        })?
     };
     let dt = 1.0 / options.rate_hz;
     let period = Duration::from_secs_f64(dt);
@@ -292,7 +272,6 @@ pub fn run(
     let mut refusals_seen = 0;
     let started = Instant::now();
     let mut due = started;
-    let mut k: u64 = 0;
     let mut damp_supported = true;
     while !stop.load(Ordering::Relaxed) && options.duration.is_none_or(|d| started.elapsed() < d) {
         let now_ns = unix_ns();
@@ -377,30 +356,23 @@ pub fn run(
             mode = next;
             announce = true;
         }
-        match mode {
-            Mode::Active => {
-                let _ = filter.step(Some(&wanted), dt);
-            }
-            Mode::Hold => {
-                let _ = filter.step(None, dt);
-            }
+        if mode == Mode::Damp && damp_supported {
             // Whatever the joints do while damped is where position control resumes.
-            Mode::Damp if damp_supported => filter.reset(&state.positions),
-            Mode::Damp => {
-                let _ = filter.step(None, dt);
-            }
+            filter.reset(&state.positions);
+        } else {
+            let _ = filter.step((mode == Mode::Active).then_some(&wanted[..]), dt);
         }
         robot.command(filter.position())?;
         robot.step(dt)?;
         robot.read_state(&mut state)?;
         on_state(&state);
         let stamp = unix_ns() as u64;
-        js.set_from_state(stamp, &names, &state).map_err(link)?;
+        js.set_from_state(stamp, &names, &state)?;
         if let Err(e) = states.put(&js) {
             tracing::debug!("joint_states: {e}");
         }
         if let Some(out) = &mut objects_out
-            && k % 10 == 0
+            && report.ticks % 10 == 0
         {
             for (t, pose) in tf.transforms.iter_mut().zip(&state.object_poses) {
                 t.header.set(stamp, "world");
@@ -410,7 +382,7 @@ pub fn run(
                 tracing::debug!("objects: {e}");
             }
         }
-        if announce || k % 50 == 0 || holder_changed {
+        if announce || report.ticks % 50 == 0 || holder_changed {
             fill_status(&mut status, mode, &lock(&inbox), age, &report);
             if let Err(e) = status_out.put(&status) {
                 tracing::debug!("status: {e}");
@@ -421,7 +393,6 @@ pub fn run(
             announce = false;
         }
         report.ticks += 1;
-        k += 1;
         let done = Instant::now();
         let deadline = due + period;
         if done > deadline {
@@ -486,10 +457,7 @@ fn fill_status(
                 Some((gid, _)) => write!(v, "{gid}"),
                 None => Ok(()),
             },
-            2 => match age {
-                Some(a) => write!(v, "{:.1}", a.as_secs_f64() * 1e3),
-                None => Ok(()),
-            },
+            2 => age.map_or(Ok(()), |a| write!(v, "{:.1}", a.as_secs_f64() * 1e3)),
             3 => write!(v, "{}", inbox.sequence_gaps),
             4 => write!(v, "{}", inbox.dropped_old),
             5 => write!(v, "{}", inbox.refused),
@@ -509,16 +477,13 @@ fn fill_status(
 
 /// The status in one line (`holder=… command_age_ms=…`, empty values left out).
 pub fn status_line(status: &DiagnosticStatus) -> String {
-    let mut line = String::new();
-    for kv in status.values.iter().filter(|kv| !kv.value.is_empty()) {
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(&kv.key);
-        line.push('=');
-        line.push_str(&kv.value);
-    }
-    line
+    let pairs: Vec<String> = status
+        .values
+        .iter()
+        .filter(|kv| !kv.value.is_empty())
+        .map(|kv| format!("{}={}", kv.key, kv.value))
+        .collect();
+    pairs.join(" ")
 }
 
 /// A value of a status message by key.

@@ -19,6 +19,8 @@ pub mod remote;
 pub mod ros2;
 
 pub use crate::msg::RobotState;
+
+use crate::kinematics::{Pose, Tree};
 pub use paced::Paced;
 pub use remote::{Connection, Remote};
 pub use ros2::Ros2Robot;
@@ -30,6 +32,12 @@ pub enum Error {
     WrongLength { expected: usize, got: usize },
     #[error("robot: {0}")]
     Backend(String),
+}
+
+impl From<crate::link::LinkError> for Error {
+    fn from(e: crate::link::LinkError) -> Self {
+        Error::Backend(e.to_string())
+    }
 }
 
 /// How a backend on its own clock kept it.
@@ -87,22 +95,19 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// `robot_state_publisher` computes): forward kinematics of the whole tree, placed at
 /// `world_from_base`. No allocation per call.
 pub(crate) struct LinkPoses {
-    tree: crate::kinematics::Tree,
-    world_from_base: crate::kinematics::Pose,
-    root_from_link: Vec<crate::kinematics::Pose>,
+    tree: Tree,
+    world_from_base: Pose,
+    root_from_link: Vec<Pose>,
 }
 
 impl LinkPoses {
-    pub(crate) fn new(
-        model: &crate::model::Model,
-        world_from_base: crate::kinematics::Pose,
-    ) -> Self {
-        let tree = crate::kinematics::Tree::new(model);
+    pub(crate) fn new(model: &crate::model::Model, world_from_base: Pose) -> Self {
+        let tree = Tree::new(model);
         let links = tree.link_count();
         LinkPoses {
             tree,
             world_from_base,
-            root_from_link: vec![crate::kinematics::Pose::identity(); links],
+            root_from_link: vec![Pose::identity(); links],
         }
     }
 

@@ -59,24 +59,20 @@ impl Paced {
         })
     }
 
-    fn halt(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-
     fn check(&self) -> Result<(), Error> {
-        match &*lock(&self.shared.failed) {
-            Some(why) => Err(Error::Backend(why.clone())),
-            None => Ok(()),
-        }
+        let failed = lock(&self.shared.failed);
+        failed
+            .as_ref()
+            .map_or(Ok(()), |why| Err(Error::Backend(why.clone())))
     }
 }
 
 impl Drop for Paced {
     fn drop(&mut self) {
-        self.halt();
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

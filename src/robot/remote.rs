@@ -41,10 +41,8 @@ struct Latest {
     efforts: Vec<f64>,
     object_poses: Vec<Pose>,
     objects_seen: bool,
-    bad: u64,
     /// Set once the robot's status says it refused this station (why).
     refused: Option<String>,
-    mode: String,
 }
 
 /// Liveliness of the robot's node.
@@ -79,10 +77,8 @@ impl Remote {
         world_from_base: Pose,
         object_names: &[String],
     ) -> Result<Remote, Error> {
-        let link = |e: crate::link::LinkError| Error::Backend(e.to_string());
         let namespace = robot_namespace(&connection.robot);
-        let bus =
-            Bus::open(&connection.endpoints, &namespace, topics::STATION_NODE).map_err(link)?;
+        let bus = Bus::open(&connection.endpoints, &namespace, topics::STATION_NODE)?;
         let names: Vec<String> = model.dof_names().map(str::to_string).collect();
         let dof = names.len();
         let latest = Arc::new(Mutex::new(Latest {
@@ -93,36 +89,30 @@ impl Remote {
             efforts: vec![0.0; dof],
             object_poses: vec![Pose::identity(); object_names.len()],
             objects_seen: false,
-            bad: 0,
             refused: None,
-            mode: String::new(),
         }));
         let alive = Arc::new(AtomicU8::new(UNSEEN));
-        let commands: Publisher<JointState> = bus
-            .publisher(topics::COMMANDS, Qos::best_effort(1), Urgency::Control)
-            .map_err(link)?;
+        let commands: Publisher<JointState> =
+            bus.publisher(topics::COMMANDS, Qos::best_effort(1), Urgency::Control)?;
         let own_gid = commands.gid().to_string();
         let mut subscriptions = Vec::new();
         {
             let latest = Arc::clone(&latest);
             let names = names.clone();
-            let mut scratch = vec![0.0; dof];
-            let scratch = Mutex::new(std::mem::take(&mut scratch));
-            subscriptions.push(
-                bus.subscribe::<JointState, _>(topics::STATES, Qos::best_effort(1), move |got| {
-                    let Ok(r) = got else {
-                        lock(&latest).bad += 1;
-                        return;
-                    };
+            let scratch = Mutex::new(vec![0.0; dof]);
+            subscriptions.push(bus.subscribe::<JointState, _>(
+                topics::STATES,
+                Qos::best_effort(1),
+                move |got| {
+                    let Ok(r) = got else { return };
                     let m = &r.message;
                     let mut q = lock(&scratch);
                     let ok = m.positions_in_order(&names, &mut q).is_ok()
                         && m.velocity.len() == m.position.len();
-                    let mut l = lock(&latest);
                     if !ok {
-                        l.bad += 1;
                         return;
                     }
+                    let mut l = lock(&latest);
                     l.positions.copy_from_slice(&q);
                     // Velocities and efforts in the same order when the robot sends ours.
                     if m.name.iter().zip(&names).all(|(a, b)| a == b) && m.name.len() == names.len()
@@ -134,15 +124,16 @@ impl Remote {
                     }
                     l.stamp_ns = m.header.stamp.to_ns();
                     l.at = Some(r.at);
-                })
-                .map_err(link)?,
-            );
+                },
+            )?);
         }
         if !object_names.is_empty() {
             let latest = Arc::clone(&latest);
             let object_names = object_names.to_vec();
-            subscriptions.push(
-                bus.subscribe::<TFMessage, _>(topics::OBJECTS, Qos::best_effort(1), move |got| {
+            subscriptions.push(bus.subscribe::<TFMessage, _>(
+                topics::OBJECTS,
+                Qos::best_effort(1),
+                move |got| {
                     let Ok(r) = got else { return };
                     let mut l = lock(&latest);
                     for t in &r.message.transforms {
@@ -151,49 +142,37 @@ impl Remote {
                         }
                     }
                     l.objects_seen = true;
-                })
-                .map_err(link)?,
-            );
+                },
+            )?);
         }
         {
             let latest = Arc::clone(&latest);
-            subscriptions.push(
-                bus.subscribe::<DiagnosticStatus, _>(
-                    topics::STATUS,
-                    Qos::reliable(10),
-                    move |got| {
-                        let Ok(r) = got else { return };
-                        let status = &r.message;
-                        let mut l = lock(&latest);
-                        l.mode.clone_from(&status.message);
-                        if status_value(status, status_keys::REFUSED_GID) == Some(own_gid.as_str())
-                        {
-                            let why = status_value(status, status_keys::REFUSED_WHY).unwrap_or("");
-                            let holder = status_value(status, status_keys::HOLDER).unwrap_or("");
-                            l.refused = Some(if holder.is_empty() {
-                                format!("refused control: {why}")
-                            } else {
-                                format!("refused control: held by {holder}")
-                            });
-                        }
-                    },
-                )
-                .map_err(link)?,
-            );
+            subscriptions.push(bus.subscribe::<DiagnosticStatus, _>(
+                topics::STATUS,
+                Qos::reliable(10),
+                move |got| {
+                    let Ok(r) = got else { return };
+                    let status = &r.message;
+                    if status_value(status, status_keys::REFUSED_GID) == Some(own_gid.as_str()) {
+                        let why = status_value(status, status_keys::REFUSED_WHY).unwrap_or("");
+                        let holder = status_value(status, status_keys::HOLDER).unwrap_or("");
+                        lock(&latest).refused = Some(if holder.is_empty() {
+                            format!("refused control: {why}")
+                        } else {
+                            format!("refused control: held by {holder}")
+                        });
+                    }
+                },
+            )?);
         }
         {
             let alive = Arc::clone(&alive);
-            subscriptions.push(
-                bus.watch_node(&namespace, topics::ROBOT_NODE, move |up| {
-                    alive.store(if up { ALIVE } else { GONE }, Ordering::Relaxed);
-                })
-                .map_err(link)?,
-            );
+            subscriptions.push(bus.watch_node(&namespace, topics::ROBOT_NODE, move |up| {
+                alive.store(if up { ALIVE } else { GONE }, Ordering::Relaxed);
+            })?);
         }
         let mut command = JointState::default();
-        command
-            .set(0, &names, &vec![0.0; dof], &[], &[])
-            .map_err(link)?;
+        command.set(0, &names, &vec![0.0; dof], &[], &[])?;
         let remote = Remote {
             commands,
             command,
@@ -233,11 +212,6 @@ impl Remote {
         Ok(remote)
     }
 
-    /// The robot's mode as its last status said (`HOLD`, `ACTIVE`, `DAMP`; empty before one).
-    pub fn robot_mode(&self) -> String {
-        lock(&self.latest).mode.clone()
-    }
-
     fn check(&self, latest: &Latest) -> Result<(), Error> {
         if self.alive.load(Ordering::Relaxed) == GONE {
             return Err(Error::Backend(format!(
@@ -248,15 +222,14 @@ impl Remote {
         if let Some(why) = &latest.refused {
             return Err(Error::Backend(format!("robot {}: {why}", self.robot)));
         }
-        if let Some(at) = latest.at {
-            let silent = at.elapsed();
-            if silent > self.silence_timeout {
-                return Err(Error::Backend(format!(
-                    "robot {} silent for {:.0} ms; holding",
-                    self.robot,
-                    silent.as_secs_f64() * 1e3
-                )));
-            }
+        if let Some(silent) = latest.at.map(|at| at.elapsed())
+            && silent > self.silence_timeout
+        {
+            return Err(Error::Backend(format!(
+                "robot {} silent for {:.0} ms; holding",
+                self.robot,
+                silent.as_secs_f64() * 1e3
+            )));
         }
         Ok(())
     }
@@ -285,9 +258,7 @@ impl Robot for Remote {
         }
         self.command.header.set(unix_ns() as u64, &self.station);
         self.command.position.copy_from_slice(positions);
-        self.commands
-            .put(&self.command)
-            .map_err(|e| Error::Backend(e.to_string()))
+        self.commands.put(&self.command).map_err(Error::from)
     }
 
     fn read_state(&mut self, out: &mut RobotState) -> Result<(), Error> {

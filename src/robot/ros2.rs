@@ -24,7 +24,6 @@ struct Latest {
     stamp_ns: u64,
     positions: Vec<f64>,
     velocities: Vec<f64>,
-    bad: u64,
 }
 
 enum Commands {
@@ -60,13 +59,11 @@ impl Ros2Robot {
         world_from_base: Pose,
         control_rate_hz: f64,
     ) -> Result<Ros2Robot, Error> {
-        let link = |e: crate::link::LinkError| Error::Backend(e.to_string());
         let bus = Bus::open(
             &connection.endpoints,
             "/",
             super::host::topics::STATION_NODE,
-        )
-        .map_err(link)?;
+        )?;
         let names: Vec<String> = model.dof_names().map(str::to_string).collect();
         let controller_q = settings
             .joints
@@ -84,47 +81,43 @@ impl Ros2Robot {
             stamp_ns: 0,
             positions: start.to_vec(),
             velocities: vec![0.0; names.len()],
-            bad: 0,
         }));
         let subscription = {
             let latest = Arc::clone(&latest);
             let names = names.clone();
             let required = settings.joints.clone();
-            bus.subscribe::<JointState, _>(&settings.state_topic, Qos::best_effort(1), move |got| {
-                let mut l = lock(&latest);
-                let Ok(r) = got else {
-                    l.bad += 1;
-                    return;
-                };
-                let m = &r.message;
-                let complete =
-                    m.position.len() == m.name.len() && required.iter().all(|j| m.name.contains(j));
-                if !complete {
-                    l.bad += 1;
-                    return;
-                }
-                for (i, name) in m.name.iter().enumerate() {
-                    if let Some(q) = names.iter().position(|n| n == name) {
-                        if m.position[i].is_finite() {
-                            l.positions[q] = m.position[i];
-                        }
-                        l.velocities[q] = m.velocity.get(i).copied().unwrap_or(0.0);
+            bus.subscribe::<JointState, _>(
+                &settings.state_topic,
+                Qos::best_effort(1),
+                move |got| {
+                    let Ok(r) = got else { return };
+                    let m = &r.message;
+                    let complete = m.position.len() == m.name.len()
+                        && required.iter().all(|j| m.name.contains(j));
+                    if !complete {
+                        return;
                     }
-                }
-                l.stamp_ns = m.header.stamp.to_ns();
-                l.at = Some(r.at);
-            })
-            .map_err(link)?
+                    let mut l = lock(&latest);
+                    for (i, name) in m.name.iter().enumerate() {
+                        if let Some(q) = names.iter().position(|n| n == name) {
+                            if m.position[i].is_finite() {
+                                l.positions[q] = m.position[i];
+                            }
+                            l.velocities[q] = m.velocity.get(i).copied().unwrap_or(0.0);
+                        }
+                    }
+                    l.stamp_ns = m.header.stamp.to_ns();
+                    l.at = Some(r.at);
+                },
+            )?
         };
         let commands = match settings.interface {
             Ros2Interface::ForwardPosition => Commands::Forward(
-                bus.publisher(&settings.command_topic, Qos::reliable(1), Urgency::Control)
-                    .map_err(link)?,
+                bus.publisher(&settings.command_topic, Qos::reliable(1), Urgency::Control)?,
                 Float64MultiArray::default(),
             ),
             Ros2Interface::JointTrajectory => Commands::Trajectory(
-                bus.publisher(&settings.command_topic, Qos::reliable(1), Urgency::Control)
-                    .map_err(link)?,
+                bus.publisher(&settings.command_topic, Qos::reliable(1), Urgency::Control)?,
                 JointTrajectory::default(),
             ),
         };
@@ -198,7 +191,7 @@ impl Robot for Ros2Robot {
                 )
                 .and_then(|()| publisher.put(msg)),
         };
-        sent.map_err(|e| Error::Backend(e.to_string()))
+        sent.map_err(Error::from)
     }
 
     fn read_state(&mut self, out: &mut RobotState) -> Result<(), Error> {

@@ -79,9 +79,7 @@ pub fn lower_for_background() -> bool {
 
 /// The calling thread's scheduling policy and nice value, as the OS reports them (for tests and
 /// diagnostics); `None` where not supported.
-pub fn current() -> Option<(Policy, i32)> {
-    os::current()
-}
+pub use os::current;
 
 /// A thread's scheduling policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

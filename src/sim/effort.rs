@@ -43,21 +43,20 @@ impl Efforts {
     /// links share their ancestor's body).
     pub fn new(model: &Model, link_bodies: &[RigidBodyHandle], dofs: &[usize]) -> Efforts {
         let mut motion: Vec<Motion> = Vec::new();
-        let mut body_index =
-            |body: RigidBodyHandle| match motion.iter().position(|m| m.body == body) {
-                Some(i) => i,
-                None => {
-                    motion.push(Motion {
-                        body,
-                        linvel: Vector3::zeros(),
-                        angvel: Vector3::zeros(),
-                        lin_acc: Vector3::zeros(),
-                        ang_acc: Vector3::zeros(),
-                        wrench: (Vector3::zeros(), Vector3::zeros()),
-                    });
-                    motion.len() - 1
-                }
-            };
+        let mut body_index = |body: RigidBodyHandle| {
+            let found = motion.iter().position(|m| m.body == body);
+            found.unwrap_or_else(|| {
+                motion.push(Motion {
+                    body,
+                    linvel: Vector3::zeros(),
+                    angvel: Vector3::zeros(),
+                    lin_acc: Vector3::zeros(),
+                    ang_acc: Vector3::zeros(),
+                    wrench: (Vector3::zeros(), Vector3::zeros()),
+                });
+                motion.len() - 1
+            })
+        };
         let loads = dofs
             .iter()
             .map(|&dof| {
@@ -109,12 +108,10 @@ impl Efforts {
         // above it: about a joint at p it is τ − p × F.
         let gravity = v64(world.gravity);
         for m in &mut self.motion {
-            m.wrench = world
-                .bodies
-                .get(m.body)
-                .map_or((Vector3::zeros(), Vector3::zeros()), |body| {
-                    body_wrench(world, body, m, &gravity, dt)
-                });
+            m.wrench = match world.bodies.get(m.body) {
+                Some(body) => body_wrench(world, body, m, &gravity, dt),
+                None => (Vector3::zeros(), Vector3::zeros()),
+            };
         }
         for load in &self.loads {
             let frame = &world_from_link[load.child];
@@ -125,11 +122,7 @@ impl Efforts {
                 force += f;
                 torque += t - origin.cross(&f);
             }
-            efforts[load.dof] = if load.prismatic {
-                axis.dot(&force)
-            } else {
-                axis.dot(&torque)
-            };
+            efforts[load.dof] = axis.dot(if load.prismatic { &force } else { &torque });
         }
     }
 }
@@ -165,11 +158,10 @@ fn body_wrench(
                     // solver conventions).
                     let on_first = v64(point.data.warmstart_tangent_world)
                         - normal * point.data.impulse as f64;
-                    let on_us = if first { on_first } else { -on_first } / dt;
-                    let local = if first {
-                        point.local_p1
+                    let (on_us, local) = if first {
+                        (on_first / dt, point.local_p1)
                     } else {
-                        point.local_p2
+                        (-on_first / dt, point.local_p2)
                     };
                     let at = v64(position.transform_point(local));
                     force -= on_us;

@@ -144,6 +144,11 @@ pub struct Sim {
 /// start posture; pass this to [`Sim::new`] to weld them.
 pub fn driven_dofs(model: &Model, profile: &Profile) -> Vec<bool> {
     let mut driven = vec![false; model.dof()];
+    let mut mark = |joint: Option<usize>| {
+        if let Some(dof) = joint.and_then(|j| model.dof_of_joint[j]) {
+            driven[dof] = true;
+        }
+    };
     let chains = profile
         .end_effectors
         .iter()
@@ -152,17 +157,10 @@ pub fn driven_dofs(model: &Model, profile: &Profile) -> Vec<bool> {
     for (base, tip) in chains {
         if let (Some(base), Some(tip)) = (model.link_id(base), model.link_id(tip)) {
             for joint in model.dofs_between(base, tip).unwrap_or_default() {
-                if let Some(dof) = model.dof_of_joint[joint] {
-                    driven[dof] = true;
-                }
+                mark(Some(joint));
             }
         }
     }
-    let mut mark = |joint: Option<usize>| {
-        if let Some(dof) = joint.and_then(|j| model.dof_of_joint[j]) {
-            driven[dof] = true;
-        }
-    };
     for gripper in &profile.grippers {
         mark(model.joint_id(&gripper.joint));
     }
@@ -295,11 +293,7 @@ fn collider(shape: &Shape, body_from_shape: &ModelPose) -> Option<ColliderBuilde
         Shape::Sphere { radius } => (ColliderBuilder::ball(f(*radius)), None),
         Shape::Mesh(mesh) => {
             let triangles = mesh.load().ok()?;
-            let points: Vec<Vector> = triangles
-                .positions
-                .iter()
-                .map(|p| Vector::new(p[0], p[1], p[2]))
-                .collect();
+            let points: Vec<Vector> = triangles.positions.into_iter().map(Vector::from).collect();
             (ColliderBuilder::convex_hull(&points)?, None)
         }
     };
@@ -385,8 +379,7 @@ impl Sim {
         let mut link_bodies = Vec::with_capacity(model.links.len());
         for l in 0..model.links.len() {
             if body_link[l] != l {
-                let body = link_bodies[body_link[l]];
-                link_bodies.push(body);
+                link_bodies.push(link_bodies[body_link[l]]);
                 continue;
             }
             let world_from_link = world_from_root * root_from_link[l];
@@ -415,24 +408,19 @@ impl Sim {
         let mut link_colliders = vec![Vec::new(); model.links.len()];
         for (l, link) in model.links.iter().enumerate() {
             for c in &link.collisions {
-                let built = collider(&c.shape, &(body_from_link[l] * c.link_from_shape));
-                if built.is_none() {
+                let Some(builder) = collider(&c.shape, &(body_from_link[l] * c.link_from_shape))
+                else {
                     tracing::warn!(
                         "sim: link {}: a collision mesh that cannot be read or has no volume is left out",
                         link.name
                     );
-                }
-                if let Some(builder) = built {
-                    link_colliders[l].push(
-                        world.insert_collider(
-                            builder
-                                .density(0.0)
-                                .friction(1.0)
-                                .collision_groups(groups(ROBOT, SCENE)),
-                            Some(link_bodies[l]),
-                        ),
-                    );
-                }
+                    continue;
+                };
+                let builder = builder
+                    .density(0.0)
+                    .friction(1.0)
+                    .collision_groups(groups(ROBOT, SCENE));
+                link_colliders[l].push(world.insert_collider(builder, Some(link_bodies[l])));
             }
         }
         let mut self_collision = SelfCollision::default();
@@ -459,7 +447,8 @@ impl Sim {
             }
         }
         self_collision.touching_at_rest(&world, &link_colliders);
-        let mut servos: Vec<Option<Servo>> = vec![None; model.dof()];
+        // Joints come in model order, so the servos come in dof order.
+        let mut servos = Vec::new();
         let mut mimics = Vec::new();
         // The base is fixed, so the subtrees hanging from it (G1's two arms when its waist is
         // welded) move independently: each becomes a multibody of its own rather than one
@@ -524,15 +513,10 @@ impl Sim {
             };
             match (joint.mimic, model.dof_of_joint[j]) {
                 (Some(m), _) => mimics.push((servo, m)),
-                (None, Some(dof)) => servos[dof] = Some(servo),
+                (None, Some(dof)) => servos.push(Driven { servo, dof }),
                 (None, None) => {}
             }
         }
-        let servos: Vec<Driven> = servos
-            .into_iter()
-            .enumerate()
-            .filter_map(|(dof, s)| Some(Driven { servo: s?, dof }))
-            .collect();
         let servo_of_dof = |dof: usize| servos.iter().position(|s| s.dof == dof);
         let mimics = mimics
             .into_iter()
@@ -787,17 +771,14 @@ impl Sim {
 
     /// A joint's coordinate and rate as simulated.
     fn joint_state(&self, servo: &Servo) -> (f64, f64) {
-        match self.world.multibody_joints.get(servo.joint) {
-            Some((mb, link)) => match mb.link(link) {
-                Some(l) => {
-                    let position = l.joint.coords()[servo.coordinate] as f64;
-                    let velocity = mb.joint_velocity(l).get(0).copied().unwrap_or(0.0) as f64;
-                    (position, velocity)
-                }
-                None => (f64::NAN, f64::NAN),
-            },
-            None => (f64::NAN, f64::NAN),
-        }
+        let state = || {
+            let (mb, link) = self.world.multibody_joints.get(servo.joint)?;
+            let l = mb.link(link)?;
+            let position = l.joint.coords()[servo.coordinate] as f64;
+            let velocity = mb.joint_velocity(l).get(0).copied().unwrap_or(0.0) as f64;
+            Some((position, velocity))
+        };
+        state().unwrap_or((f64::NAN, f64::NAN))
     }
 }
 

@@ -104,7 +104,8 @@ impl<G: xr::Graphics> Core<G> {
 
     pub(crate) fn request_exit(&mut self) -> Result<(), Error> {
         let action = self.machine.handle(Event::ExitRequested);
-        self.perform(action)
+        let result = self.perform(action);
+        self.note(result)
     }
 
     fn poll_events(&mut self) -> Result<(), Error> {
@@ -156,9 +157,8 @@ impl<G: xr::Graphics> Core<G> {
                 self.perform(next)?;
             }
             Action::RequestExit => match self.session.request_exit() {
-                Ok(()) => {}
                 // Already stopping: the state events finish the job.
-                Err(xr::sys::Result::ERROR_SESSION_NOT_RUNNING) => {}
+                Ok(()) | Err(xr::sys::Result::ERROR_SESSION_NOT_RUNNING) => {}
                 Err(result) => return Err(Error::from_call("xrRequestExitSession", result)),
             },
             Action::ReadProfiles => {
@@ -219,8 +219,7 @@ impl HeadlessClient {
 
     /// Asks the runtime to end the session; keep stepping until [`Step::Finished`].
     pub fn request_exit(&mut self) -> Result<(), Error> {
-        let result = self.core.request_exit();
-        self.core.note(result)
+        self.core.request_exit()
     }
 
     /// One iteration: handle the runtime's events, then (while running) time one frame and

@@ -73,11 +73,7 @@ pub fn tracked_pose(location: &xr::SpaceLocation) -> Option<Isometry3<f64>> {
         | xr::SpaceLocationFlags::POSITION_VALID
         | xr::SpaceLocationFlags::ORIENTATION_TRACKED
         | xr::SpaceLocationFlags::POSITION_TRACKED;
-    if location.location_flags.contains(needed) {
-        isometry_from_xr(&location.pose)
-    } else {
-        None
-    }
+    isometry_from_xr(&location.pose).filter(|_| location.location_flags.contains(needed))
 }
 
 /// The located pose if its orientation is valid and tracked (a 3-DoF headset's head: the neck
@@ -86,11 +82,7 @@ pub fn oriented_pose(location: &xr::SpaceLocation) -> Option<Isometry3<f64>> {
     let needed = xr::SpaceLocationFlags::ORIENTATION_VALID
         | xr::SpaceLocationFlags::ORIENTATION_TRACKED
         | xr::SpaceLocationFlags::POSITION_VALID;
-    if location.location_flags.contains(needed) {
-        isometry_from_xr(&location.pose)
-    } else {
-        None
-    }
+    isometry_from_xr(&location.pose).filter(|_| location.location_flags.contains(needed))
 }
 
 #[cfg(test)]

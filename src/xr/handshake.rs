@@ -17,18 +17,14 @@ pub fn load_entry() -> Result<xr::Entry, Error> {
     })
 }
 
+/// What `xrCreateSession` gives: the session, its frame waiter and its frame stream.
+pub type SessionParts<G> = (xr::Session<G>, xr::FrameWaiter, xr::FrameStream<G>);
+
 /// A session with no graphics binding (`XR_MND_headless`, which the caller enabled).
 pub fn create_headless_session(
     instance: &xr::Instance,
     system: xr::SystemId,
-) -> Result<
-    (
-        xr::Session<xr::Headless>,
-        xr::FrameWaiter,
-        xr::FrameStream<xr::Headless>,
-    ),
-    Error,
-> {
+) -> Result<SessionParts<xr::Headless>, Error> {
     // SAFETY: a headless session has no graphics handles to keep valid; the create info is
     // empty. The extension is enabled on `instance` (checked by the caller).
     check("xrCreateSession (headless)", unsafe {
@@ -229,14 +225,7 @@ pub fn create_vulkan_session(
     instance: &xr::Instance,
     system: xr::SystemId,
     gpu: &Gpu,
-) -> Result<
-    (
-        xr::Session<xr::Vulkan>,
-        xr::FrameWaiter,
-        xr::FrameStream<xr::Vulkan>,
-    ),
-    Error,
-> {
+) -> Result<SessionParts<xr::Vulkan>, Error> {
     // SAFETY: the handles were created through this OpenXR instance and system and stay
     // valid while `gpu` lives; the caller drops the session before `gpu`.
     check("xrCreateSession (Vulkan)", unsafe {

@@ -147,11 +147,6 @@ const BINDINGS: &[(&str, &[(Act, &str)])] = &[
     ),
 ];
 
-/// The interaction profiles we suggest bindings for.
-pub fn supported_profiles() -> impl Iterator<Item = &'static str> {
-    BINDINGS.iter().map(|(profile, _)| *profile)
-}
-
 /// The action set, its spaces and the per-hand state between reads.
 pub struct Input {
     set: xr::ActionSet,
@@ -369,16 +364,16 @@ impl Input {
             "xrLocateSpace (view)",
             self.view.locate(&self.reference, time),
         )?);
-        let mut controllers = [Controller::IDLE; 2];
-        for (i, c) in controllers.iter_mut().enumerate() {
-            *c = self.controller(session, i, time)?;
-        }
-        let mut hands = [HandInput::IDLE; 2];
-        for (i, (hand, c)) in hands.iter_mut().zip(&controllers).enumerate() {
+        let controllers = [
+            self.controller(session, 0, time)?,
+            self.controller(session, 1, time)?,
+        ];
+        let hands: [HandInput; 2] = std::array::from_fn(|i| {
+            let c = &controllers[i];
             if c.grip.is_none() {
                 self.latches[i].interrupt();
             }
-            *hand = HandInput {
+            HandInput {
                 grip: c.grip,
                 trigger: c.trigger,
                 squeeze: self.latches[i].filter(c.squeeze, RELEASE_BELOW),
@@ -388,8 +383,8 @@ impl Input {
                     menu: c.menu,
                 },
                 joints: c.joints,
-            };
-        }
+            }
+        });
         let [left, right] = controllers;
         Ok(Sample {
             frame: OperatorFrame {
@@ -463,13 +458,12 @@ impl Input {
                 self.reference.locate_hand_joints(&trackers[i], time),
             )?;
             if let Some(joints) = located {
-                let mut poses = [None; HAND_JOINTS];
-                for (pose, joint) in poses.iter_mut().zip(joints.iter()) {
-                    *pose = tracked_pose(&xr::SpaceLocation {
+                let poses = joints.map(|joint| {
+                    tracked_pose(&xr::SpaceLocation {
                         location_flags: joint.location_flags,
                         pose: joint.pose,
-                    });
-                }
+                    })
+                });
                 c.joints = Some(poses);
                 if c.grip.is_none() {
                     // No controller: the palm is the grip, the pinch the clutch.
@@ -529,6 +523,10 @@ mod tests {
                 assert!(both, "{profile}: {act:?} on both hands");
             }
         }
-        assert!(supported_profiles().any(|p| p.ends_with("valve/index_controller")));
+        assert!(
+            BINDINGS
+                .iter()
+                .any(|(p, _)| p.ends_with("valve/index_controller"))
+        );
     }
 }

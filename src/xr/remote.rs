@@ -82,7 +82,10 @@ impl RemoteState {
 
     /// The record `monado-service` reads.
     pub fn encode(&self) -> [u8; RECORD_LEN] {
-        let mut w = Writer::default();
+        let mut w = Writer {
+            buf: [0; RECORD_LEN],
+            len: 0,
+        };
         w.bytes(HEADER);
         // Per-view data invalid: the driver derives the eyes from the centre pose.
         for _ in 0..2 {
@@ -127,15 +130,6 @@ impl RemoteState {
 struct Writer {
     buf: [u8; RECORD_LEN],
     len: usize,
-}
-
-impl Default for Writer {
-    fn default() -> Self {
-        Writer {
-            buf: [0; RECORD_LEN],
-            len: 0,
-        }
-    }
 }
 
 impl Writer {

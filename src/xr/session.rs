@@ -15,9 +15,10 @@
 use openxr as xr;
 
 /// The session's state as the runtime reported it last (`XrSessionState`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SessionState {
     /// Created, nothing asked of us yet. Moves on: READY from the runtime.
+    #[default]
     Idle,
     /// The runtime wants us to begin. Moves on: we call `xrBeginSession`, then SYNCHRONIZED.
     Ready,
@@ -86,7 +87,7 @@ pub enum Action {
 }
 
 /// The session lifecycle: the runtime's state plus whether we have begun it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Machine {
     state: SessionState,
     /// Between our `xrBeginSession` and `xrEndSession`: the frame loop must run.
@@ -94,17 +95,6 @@ pub struct Machine {
     /// The runtime is lost: nothing more may be asked of it.
     lost: bool,
     exit_requested: bool,
-}
-
-impl Default for Machine {
-    fn default() -> Self {
-        Machine {
-            state: SessionState::Idle,
-            running: false,
-            lost: false,
-            exit_requested: false,
-        }
-    }
 }
 
 impl Machine {

@@ -15,11 +15,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use nalgebra::{Isometry3, Translation3, Vector3};
+use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 
 use super::frames::xr_pose_from_robot;
 use super::vulkan::{EyeRenderer, EyeView, Rendered};
-use crate::kinematics::Pose;
 use crate::render::{
     self, Blit, DEPTH_FORMAT, FeedView, FrameCell, SceneRenderer, SceneState, StateCell, StereoRig,
 };
@@ -151,10 +150,7 @@ impl RobotView {
             let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
             self.depth = Some((width, height, view));
         }
-        match &self.depth {
-            Some((_, _, view)) => view,
-            None => unreachable!("created above"),
-        }
+        &self.depth.as_ref().expect("created above").2
     }
 
     /// Eye 0 of each frame: the newest robot state, both cameras, where they show in the stage.
@@ -176,7 +172,11 @@ impl RobotView {
         for (slot, eye) in eyes.iter().enumerate() {
             renderer.set_camera(&gpu.queue, slot, eye);
         }
-        let in_xr = eyes.map(|eye| xr_pose_from_robot(&isometry(&eye.world_from_camera)));
+        let in_xr = eyes.map(|eye| {
+            let pose = eye.world_from_camera;
+            let rotation = UnitQuaternion::from_rotation_matrix(&pose.rotation);
+            xr_pose_from_robot(&Isometry3::from_parts(pose.translation, rotation))
+        });
         if self.stage_offset.is_none()
             && let Some(head) = view.stage_from_eye
         {
@@ -194,13 +194,6 @@ impl RobotView {
             })
         });
     }
-}
-
-fn isometry(pose: &Pose) -> Isometry3<f64> {
-    Isometry3::from_parts(
-        pose.translation,
-        nalgebra::UnitQuaternion::from_rotation_matrix(&pose.rotation),
-    )
 }
 
 impl EyeRenderer for RobotView {

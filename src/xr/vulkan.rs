@@ -8,8 +8,10 @@
 
 use std::time::Instant;
 
+use ash::vk::Format as VkFormat;
 use nalgebra::Isometry3;
 use openxr as xr;
+use wgpu::TextureFormat;
 
 use super::client::{Client, Core, Step};
 use super::error::{Error, check};
@@ -75,20 +77,16 @@ impl EyeRenderer for ClearEyes {
         _target_format: wgpu::TextureFormat,
         view: &EyeView,
     ) -> Option<Rendered> {
-        let color = if view.eye == 0 {
-            wgpu::Color {
-                r: 0.1,
-                g: 0.2,
-                b: 0.4,
-                a: 1.0,
-            }
+        let (r, b) = if view.eye == 0 {
+            (0.1, 0.4)
         } else {
-            wgpu::Color {
-                r: 0.4,
-                g: 0.2,
-                b: 0.1,
-                a: 1.0,
-            }
+            (0.4, 0.1)
+        };
+        let color = wgpu::Color {
+            r,
+            g: 0.2,
+            b,
+            a: 1.0,
         };
         encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("clear eye"),
@@ -119,23 +117,11 @@ struct Swapchain {
 }
 
 /// Swapchain formats we can render to, best first (sRGB: the compositor expects it).
-const FORMATS: [(ash::vk::Format, wgpu::TextureFormat); 4] = [
-    (
-        ash::vk::Format::R8G8B8A8_SRGB,
-        wgpu::TextureFormat::Rgba8UnormSrgb,
-    ),
-    (
-        ash::vk::Format::B8G8R8A8_SRGB,
-        wgpu::TextureFormat::Bgra8UnormSrgb,
-    ),
-    (
-        ash::vk::Format::R8G8B8A8_UNORM,
-        wgpu::TextureFormat::Rgba8Unorm,
-    ),
-    (
-        ash::vk::Format::B8G8R8A8_UNORM,
-        wgpu::TextureFormat::Bgra8Unorm,
-    ),
+const FORMATS: [(VkFormat, TextureFormat); 4] = [
+    (VkFormat::R8G8B8A8_SRGB, TextureFormat::Rgba8UnormSrgb),
+    (VkFormat::B8G8R8A8_SRGB, TextureFormat::Bgra8UnormSrgb),
+    (VkFormat::R8G8B8A8_UNORM, TextureFormat::Rgba8Unorm),
+    (VkFormat::B8G8R8A8_UNORM, TextureFormat::Bgra8Unorm),
 ];
 
 /// A Vulkan OpenXR session rendering with wgpu. Fields drop in order: swapchain (textures
@@ -196,11 +182,6 @@ impl VulkanClient {
         self.core.machine.focused()
     }
 
-    /// The wgpu device the eyes are drawn with (for a renderer's resources).
-    pub fn device(&self) -> &wgpu::Device {
-        &self.gpu.gpu.device
-    }
-
     /// The GPU adapter's name (lavapipe shows as "llvmpipe").
     pub fn adapter_name(&self) -> String {
         self.gpu.gpu.adapter.get_info().name
@@ -230,9 +211,7 @@ impl VulkanClient {
                 self.core.input.reference(),
             ),
         )?;
-        let Some(swapchain) = self.swapchain.as_mut() else {
-            unreachable!("created above");
-        };
+        let swapchain = self.swapchain.as_mut().expect("created above");
         let image = check("xrAcquireSwapchainImage", swapchain.handle.acquire_image())? as usize;
         check(
             "xrWaitSwapchainImage",
@@ -402,8 +381,7 @@ impl Client for VulkanClient {
     }
 
     fn request_exit(&mut self) -> Result<(), Error> {
-        let result = self.core.request_exit();
-        self.core.note(result)
+        self.core.request_exit()
     }
 
     fn runtime_name(&self) -> String {

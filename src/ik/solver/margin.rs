@@ -89,14 +89,9 @@ impl Solver {
             self.margin_rhs[i] = 4.0 * u * u * u / v;
         }
         cholesky_substitute(&self.h_factor, n, &self.margin_rhs, &mut self.margin_y);
+        let (qd, y) = (&self.margin_qd, &self.margin_y);
         for t in &self.tasks {
-            add_task_gradient(
-                t,
-                twist_scale,
-                &self.margin_qd,
-                &self.margin_y,
-                &mut self.margin_gradient,
-            );
+            add_task_gradient(t, twist_scale, qd, y, &mut self.margin_gradient);
         }
         self.margin_gradient.iter().all(|v| v.is_finite())
     }
