@@ -455,7 +455,9 @@ fn fitted_scale(
     let options = Options {
         position_tolerance_m: 0.002,
         rotation_tolerance_rad: 0.05,
-        solve_timeout_s: 0.05,
+        // Restarts, not time, bound the search: the same URDF drafts the same on a busy machine.
+        solve_timeout_s: f64::INFINITY,
+        max_restarts: 200,
         ..Options::default()
     };
     let Ok(mut solver) = Solver::new(model, vec![Task::new(chain)], options) else {

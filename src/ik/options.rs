@@ -14,6 +14,9 @@ pub struct Options {
     pub min_damping: f64,
     /// Global mode: total wall-clock budget (s). The benchmark protocol's 5 ms.
     pub solve_timeout_s: f64,
+    /// Global mode: random restarts at most. With an unbounded time budget the answer then
+    /// depends only on the inputs, not on how busy the machine is (`profile new` needs that).
+    pub max_restarts: usize,
     /// Global mode: restart from a random seed after this many iterations without a 1 %
     /// improvement; convergence from a good seed takes 5–20.
     pub stall_iterations: usize,
@@ -47,6 +50,7 @@ impl Default for Options {
             initial_damping: 1e-2,
             min_damping: 1e-9,
             solve_timeout_s: 5e-3,
+            max_restarts: usize::MAX,
             stall_iterations: 3,
             max_iterations_per_seed: 40,
             track_iterations: 4,

@@ -586,6 +586,7 @@ impl Solver {
             }
             if self.converged(&best)
                 || started.elapsed().as_secs_f64() > self.options.solve_timeout_s
+                || report.restarts >= self.options.max_restarts
             {
                 break;
             }

@@ -493,3 +493,39 @@ fn tracking_from_outside_the_limits_moves_back_without_panicking() {
         "at most its velocity limit"
     );
 }
+
+/// With no time budget, `max_restarts` alone ends a global solve, so the answer is the same on
+/// an idle machine and a busy one (what `profile new` relies on for a repeatable draft).
+#[test]
+fn a_restart_cap_without_a_time_budget_gives_the_same_answer_every_time() {
+    let dir = robots_dir();
+    let model = load_robot(&dir, "panda");
+    let chain = Chain::new(&model, "panda_link0", "panda_link8").expect("chain");
+    let options = Options {
+        solve_timeout_s: f64::INFINITY,
+        max_restarts: 25,
+        ..Options::default()
+    };
+    let answer = || {
+        let mut solver =
+            Solver::new(&model, vec![Task::new(chain.clone())], options.clone()).expect("solver");
+        solver.set_target(0, Target::Pose(Pose::translation(3.0, 0.0, 0.5)));
+        let mut q = vec![0.0, -0.3, 0.0, -2.0, 0.0, 1.8, 0.7];
+        let report = solver.solve(&mut q);
+        (report, q)
+    };
+    let (report, q) = answer();
+    assert!(!report.ok, "3 m away is beyond reach: {report:?}");
+    assert_eq!(report.restarts, 25, "the cap ends the search");
+    // A thread spinning beside the second solve must not change what it finds.
+    let busy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let spinner = {
+        let busy = std::sync::Arc::clone(&busy);
+        std::thread::spawn(move || while busy.load(std::sync::atomic::Ordering::Relaxed) {})
+    };
+    let (again, q_again) = answer();
+    busy.store(false, std::sync::atomic::Ordering::Relaxed);
+    spinner.join().expect("spinner");
+    assert_eq!(again.iterations, report.iterations);
+    assert_eq!(q_again, q, "bit for bit");
+}
