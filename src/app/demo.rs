@@ -429,15 +429,13 @@ impl std::fmt::Display for Summary {
         if let Some(late) = &self.start_late {
             writeln!(
                 f,
-                "timing: ticks started late by p50 {:.1} µs, p99 {:.1} µs, max ≤ {:.1} µs; control thread at {}; {}",
+                "timing: ticks started late by p50 {:.1} µs, p99 {:.1} µs, max ≤ {:.1} µs; control thread at {}",
                 us(late, 50.0),
                 us(late, 99.0),
                 us(late, 100.0),
                 self.priority
                     .as_ref()
-                    .map_or_else(|| "?".to_string(), ToString::to_string),
-                crate::rt::priority::memory_lock()
-                    .map_or_else(|| "memory not locked".to_string(), ToString::to_string)
+                    .map_or_else(|| "?".to_string(), ToString::to_string)
             )?;
         }
         if let Some(r) = &self.robot_loop {

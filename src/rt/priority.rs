@@ -5,9 +5,7 @@
 //! The control thread asks for `SCHED_FIFO` (what ros2_control does); where the process may not
 //! (no `CAP_SYS_NICE`, `ulimit -r` 0) it asks for a negative nice value, and failing that it
 //! stays as it is and says so once. Lowering a thread needs no privilege, so background threads
-//! always get nice 10. With the control thread, the process's memory is locked into RAM
-//! (`mlockall`, as `cyclictest -m` and ros2_control's examples do) where that is allowed.
-//! `TELEOP_THREAD_PRIORITIES=off` leaves every thread and the memory as the OS made them (to
+//! always get nice 10. `TELEOP_THREAD_PRIORITIES=off` leaves every thread as the OS made it (to
 //! measure what the priorities buy, or where a supervisor already set them).
 
 use std::sync::OnceLock;
@@ -31,30 +29,6 @@ pub enum Granted {
     Unchanged(String),
 }
 
-static MEMORY_LOCK: OnceLock<MemoryLock> = OnceLock::new();
-
-/// What [`lock_memory`] did, if this process has called it.
-pub fn memory_lock() -> Option<&'static MemoryLock> {
-    MEMORY_LOCK.get()
-}
-
-/// Whether the process's memory is locked into RAM.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MemoryLock {
-    Locked,
-    /// Not locked, and why.
-    NotLocked(String),
-}
-
-impl std::fmt::Display for MemoryLock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MemoryLock::Locked => write!(f, "memory locked"),
-            MemoryLock::NotLocked(why) => write!(f, "memory not locked ({why})"),
-        }
-    }
-}
-
 impl std::fmt::Display for Granted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -74,11 +48,9 @@ pub fn enabled() -> bool {
     })
 }
 
-/// Raises the calling thread to the control loop's priority, as far as the process may, and
-/// locks the process's memory ([`lock_memory`]). Tells the user once per process when it could
-/// not, with what to change.
+/// Raises the calling thread to the control loop's priority, as far as the process may. Tells
+/// the user once per process when it could not, with what to change.
 pub fn raise_for_control() -> Granted {
-    let memory = lock_memory();
     let granted = if enabled() {
         os::raise()
     } else {
@@ -96,28 +68,7 @@ pub fn raise_for_control() -> Granted {
              (`ulimit -r {CONTROL_FIFO_PRIORITY}` or CAP_SYS_NICE allows real-time priority)"
         ),
     });
-    static TOLD_MEMORY: OnceLock<()> = OnceLock::new();
-    TOLD_MEMORY.get_or_init(|| match memory {
-        MemoryLock::Locked => tracing::debug!("{memory}"),
-        MemoryLock::NotLocked(_) => tracing::info!("{memory}: a page fault can delay a tick"),
-    });
     granted
-}
-
-/// Locks every page of the process into RAM, now and for every later mapping, once per process:
-/// a page fault in any thread then never holds up the control thread. On the 2-core CI VM the
-/// faults of the simulator and the renderer delayed the control thread's wake-ups by up to
-/// 100 ms; locked, by at most ~3 ms (docs/performance.md). Only where locking has no limit
-/// (`CAP_IPC_LOCK`, or `ulimit -l unlimited`): under a finite limit, locking every later mapping
-/// would turn the allocation that crosses it into an out-of-memory abort.
-pub fn lock_memory() -> &'static MemoryLock {
-    MEMORY_LOCK.get_or_init(|| {
-        if enabled() {
-            os::lock_memory()
-        } else {
-            MemoryLock::NotLocked("TELEOP_THREAD_PRIORITIES=off".into())
-        }
-    })
 }
 
 /// Lowers the calling thread to background priority (threads it starts later inherit it); true
@@ -138,47 +89,12 @@ pub enum Policy {
     Other(i32),
 }
 
-// The crate's only `unsafe` outside `xr::handshake`: libc calls on the calling thread or the
-// process itself, no pointers kept.
+// The crate's only `unsafe` outside `xr::handshake`: three libc calls on the calling thread
+// itself, no pointers kept.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod os {
-    use super::{
-        BACKGROUND_NICE, CONTROL_FIFO_PRIORITY, CONTROL_NICE, Granted, MemoryLock, Policy,
-    };
-
-    pub fn lock_memory() -> MemoryLock {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: `limit` is a valid rlimit the call writes into.
-        let got = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } == 0;
-        let unlimited = got && limit.rlim_cur == libc::RLIM_INFINITY;
-        if !unlimited && !may_lock_any_amount() {
-            return MemoryLock::NotLocked(format!(
-                "`ulimit -l` is {} KiB; unlimited, or CAP_IPC_LOCK, allows it",
-                limit.rlim_cur / 1024
-            ));
-        }
-        // SAFETY: takes flags only.
-        if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } == 0 {
-            MemoryLock::Locked
-        } else {
-            MemoryLock::NotLocked(format!("mlockall: {}", std::io::Error::last_os_error()))
-        }
-    }
-
-    /// CAP_IPC_LOCK (capability 14) in the effective set, which `/proc/self/status` gives in hex.
-    fn may_lock_any_amount() -> bool {
-        std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|status| {
-                let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
-                u64::from_str_radix(hex.trim(), 16).ok()
-            })
-            .is_some_and(|caps| caps & (1 << 14) != 0)
-    }
+    use super::{BACKGROUND_NICE, CONTROL_FIFO_PRIORITY, CONTROL_NICE, Granted, Policy};
 
     fn set_nice(nice: i32) -> Result<(), std::io::Error> {
         // On Linux, PRIO_PROCESS with a thread id sets that one thread's nice value.
@@ -241,11 +157,7 @@ mod os {
 
 #[cfg(not(target_os = "linux"))]
 mod os {
-    use super::{Granted, MemoryLock, Policy};
-
-    pub fn lock_memory() -> MemoryLock {
-        MemoryLock::NotLocked("memory is only locked on Linux".into())
-    }
+    use super::{Granted, Policy};
 
     pub fn raise() -> Granted {
         Granted::Unchanged("thread priorities are only managed on Linux".into())
@@ -298,24 +210,6 @@ mod tests {
             Granted::Nice(n) => assert_eq!((policy, nice), (Policy::Normal, n)),
             Granted::Unchanged(why) => {
                 assert_eq!(policy, Policy::Normal, "{why}");
-                assert!(!why.is_empty());
-            }
-        }
-    }
-
-    #[test]
-    fn the_memory_is_locked_as_reported() {
-        let lock = lock_memory();
-        let status = std::fs::read_to_string("/proc/self/status").expect("status");
-        let locked_kib: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmLck:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmLck");
-        match lock {
-            MemoryLock::Locked => assert!(locked_kib > 0, "VmLck {locked_kib} kB"),
-            MemoryLock::NotLocked(why) => {
-                assert_eq!(locked_kib, 0, "{why}");
                 assert!(!why.is_empty());
             }
         }
