@@ -17,7 +17,7 @@ use crate::link::types::CompressedImage;
 use crate::msg::{CameraFrame, ImageSink};
 use crate::render::{FrameCell, FrameWriter, StereoImage};
 use crate::robot::Connection;
-use crate::rt::Histogram;
+use crate::rt::{Histogram, lock};
 
 /// The station's node for its camera session.
 const NODE: &str = "teleop_station_camera";
@@ -62,10 +62,6 @@ struct Decoded {
     png: Option<String>,
     recorded: u64,
     failed: u64,
-}
-
-fn lock(inbox: &Mutex<Inbox>) -> std::sync::MutexGuard<'_, Inbox> {
-    inbox.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl CameraFeed {

@@ -550,7 +550,7 @@ fn draft_camera(
         .or(head.map(|h| {
             // A head link's origin is often its neck joint, below the face: the eyes go halfway
             // up the head's own mesh.
-            // No mesh: (MAX + MIN) / 2, 0.
+            // A head without a mesh keeps the fold's start, (MAX, MIN), whose midpoint is exactly 0.
             let (lo, hi) = visual_points(model, h)
                 .iter()
                 .fold((f64::MAX, f64::MIN), |(lo, hi), p| {

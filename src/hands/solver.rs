@@ -822,10 +822,8 @@ impl Retargeter {
             };
             let cols = &group.term_cols[ti];
             let (ja, jb) = (&self.jac[term.tip], &self.jac[term.origin]);
-            let c = &mut group.columns;
-            for &l in cols {
-                c[l] = ja[group.vars[l]] - jb[group.vars[l]];
-            }
+            set_columns(&mut group.columns, &group.vars, cols, ja, jb);
+            let c = &group.columns;
             accumulate_columns(&mut group.h_trial, &mut group.g_trial, c, k, cols, &r, w);
         }
         for pi in 0..group.pinches.len() {
@@ -839,10 +837,8 @@ impl Retargeter {
                 cost += 0.5 * w * r.norm_squared();
                 let cols = &group.pinch_cols[pi];
                 let (ja, jb) = (&self.jac[ta], &self.jac[tb]);
-                let c = &mut group.columns;
-                for &l in cols {
-                    c[l] = ja[group.vars[l]] - jb[group.vars[l]];
-                }
+                set_columns(&mut group.columns, &group.vars, cols, ja, jb);
+                let c = &group.columns;
                 accumulate_columns(&mut group.h_trial, &mut group.g_trial, c, k, cols, &r, w);
             }
             // The floor: a one-sided (hinge) term on the gap's length.
@@ -934,6 +930,20 @@ impl Retargeter {
         }
         self.q = q;
         iterations
+    }
+}
+
+/// Sets `columns[l] = ja[v] − jb[v]` (`v = vars[l]`) for each group-local var `l` in `cols`: the
+/// Jacobian column of a residual between two points.
+fn set_columns(
+    columns: &mut [Vector3<f64>],
+    vars: &[usize],
+    cols: &[usize],
+    ja: &[Vector3<f64>],
+    jb: &[Vector3<f64>],
+) {
+    for &l in cols {
+        columns[l] = ja[vars[l]] - jb[vars[l]];
     }
 }
 

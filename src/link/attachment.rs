@@ -72,11 +72,12 @@ impl Attachment {
                 bytes[16]
             )));
         }
-        let i64_at = |at: usize| i64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        // Every range below lies within the LEN (33) bytes checked above.
+        let i64_at = |at: usize| i64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
         Ok(Attachment {
             sequence_number: i64_at(0),
             source_timestamp_ns: i64_at(8),
-            gid: Gid(bytes[17..33].try_into().unwrap()),
+            gid: Gid(bytes[17..33].try_into().expect("16 bytes")),
         })
     }
 }

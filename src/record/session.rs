@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,7 @@ use super::episode::{EncodedImage, EpisodeReport, EpisodeWriter, Labels, Outcome
 use super::robot_info::RobotInfo;
 use super::topics::Topic;
 use crate::msg::{Buttons, CameraFrame, ImageSink, TickSample, TickSink};
+use crate::rt::lock;
 
 /// How a session records.
 #[derive(Debug, Clone)]
@@ -465,11 +466,6 @@ fn fail(
     }
     shared.recording.store(false, Ordering::Relaxed);
     lock(&shared.error).get_or_insert(error);
-}
-
-/// The mutex's value, even if a thread panicked holding it.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A camera frame lost: one message on each eye's channel.

@@ -21,7 +21,7 @@ impl FrameCell {
     /// Publishes `frame`, taking it and handing back the buffer it replaces (so a decoder
     /// that keeps reusing what it gets back stops allocating).
     pub fn publish(&self, frame: &mut CameraFrame) {
-        let mut guard = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = crate::rt::lock(&self.latest);
         guard.0 += 1;
         std::mem::swap(&mut guard.1, frame);
     }
@@ -29,7 +29,7 @@ impl FrameCell {
     /// Copies the newest frame into `out` if it is newer than `seen` (a version this returned
     /// before; 0 at first); returns the version `out` now holds (0: none published yet).
     pub fn read_newer(&self, seen: u64, out: &mut CameraFrame) -> u64 {
-        let guard = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        let guard = crate::rt::lock(&self.latest);
         if guard.0 != seen {
             let newest = &guard.1;
             out.time_ns = newest.time_ns;

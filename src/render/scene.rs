@@ -198,7 +198,7 @@ impl StateCell {
     /// before; 0 at first); returns the version now held by `out`.
     pub fn read_newer(&self, seen: u64, out: &mut SceneState) -> u64 {
         // A poisoned lock means a publisher panicked mid-copy of plain poses: still usable.
-        let guard = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        let guard = crate::rt::lock(&self.latest);
         if guard.0 != seen {
             out.copy_from(&guard.1);
         }

@@ -21,7 +21,8 @@ impl StereoImage {
     /// The pixel at (x, y) of the whole side-by-side image.
     pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
         let i = ((y * self.width + x) * 4) as usize;
-        self.rgba[i..i + 4].try_into().unwrap()
+        // A pixel outside the image panics on the index, as any slice index does.
+        self.rgba[i..i + 4].try_into().expect("a 4-byte range")
     }
 
     /// The width of one eye.

@@ -25,13 +25,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Error, Robot, RobotState, lock, state_for};
+use super::{Error, Robot, RobotState, state_for};
 use crate::link::Gid;
 use crate::link::bus::{Bus, Publisher, Received, Subscription, Urgency, unix_ns};
 use crate::link::names::Qos;
 use crate::link::types::{
     DiagnosticStatus, JointState, KeyValue, TFMessage, Transform, TransformStamped,
 };
+use crate::rt::lock;
 use crate::safety::{Limits, SafetyFilter};
 
 /// The robot process's topics, relative to its namespace.

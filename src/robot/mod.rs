@@ -85,12 +85,6 @@ pub trait Robot: Send {
     }
 }
 
-/// A mutex poisoned only by a panic while copying plain numbers still holds usable data: every
-/// backend's cells are read through this.
-pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Link poses from measured joints, for a robot that sends joint states only (what ROS's
 /// `robot_state_publisher` computes): forward kinematics of the whole tree, placed at
 /// `world_from_base`. No allocation per call.

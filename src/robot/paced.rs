@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{Error, LoopReport, Robot, RobotState, lock, state_for};
+use super::{Error, LoopReport, Robot, RobotState, state_for};
+use crate::rt::lock;
 
 struct Shared {
     /// The newest command and how many commands came before it.

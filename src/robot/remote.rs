@@ -11,12 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::host::{status_keys, status_value, topics};
-use super::{Error, LinkPoses, Robot, RobotState, lock};
+use super::{Error, LinkPoses, Robot, RobotState};
 use crate::kinematics::Pose;
 use crate::link::bus::{Bus, Endpoints, Publisher, Subscription, Urgency, unix_ns};
 use crate::link::names::{Qos, robot_namespace};
 use crate::link::types::{DiagnosticStatus, JointState, TFMessage};
 use crate::model::Model;
+use crate::rt::lock;
 
 /// How a station reaches a robot.
 #[derive(Debug, Clone)]

@@ -10,13 +10,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Connection, Error, LinkPoses, Robot, RobotState, lock};
+use super::{Connection, Error, LinkPoses, Robot, RobotState};
 use crate::config::{Ros2Control, Ros2Interface};
 use crate::kinematics::Pose;
 use crate::link::bus::{Bus, Publisher, Subscription, Urgency};
 use crate::link::names::Qos;
 use crate::link::types::{self, Float64MultiArray, JointState, JointTrajectory};
 use crate::model::Model;
+use crate::rt::lock;
 
 /// The newest joint state.
 struct Latest {

@@ -27,6 +27,12 @@ pub fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     }))
 }
 
+/// The mutex's value, even if a thread panicked holding it: the cells shared between threads
+/// hold plain values written in one copy, still usable after such a panic.
+pub fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Nanoseconds since the Unix epoch by the wall clock (0 if the clock is before 1970).
 pub fn wall_clock_ns() -> u64 {
     std::time::SystemTime::now()
